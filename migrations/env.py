@@ -1,0 +1,31 @@
+"""Alembic environment: runs against FEEDBACK_DATABASE_URL (or the URL the caller set)."""
+
+from alembic import context
+from sqlalchemy import Connection
+
+from feedback.db import make_engine
+from feedback.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite rebuilds tables to ALTER them
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        run(conn)
+    engine.dispose()

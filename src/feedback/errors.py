@@ -1,0 +1,69 @@
+"""The project's errors. Each carries its HTTP status; the web layer has one handler for all.
+
+FeedbackError                 base; status 400
+ +-- InvalidInput             422; one message per offending field
+ +-- Unauthorized             401; no or unknown credentials
+ +-- Forbidden                403; credentials that may not do this
+ +-- NotFound                 404; unknown survey, token, department...
+ +-- Conflict                 409; already answered, duplicate, idempotency key reused
+ +-- Gone                     410; closed survey, expired invitation
+ +-- ServiceUnavailable       503; the database cannot be reached right now
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong (message) and where (field: a dotted path, or a line number for files)."""
+
+    field: str
+    message: str
+
+
+class FeedbackError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class InvalidInput(FeedbackError):
+    status_code = 422
+
+    @classmethod
+    def on(cls, field: str, message: str) -> InvalidInput:
+        return cls(f"{field}: {message}", [FieldError(field, message)])
+
+    @classmethod
+    def of(cls, errors: list[FieldError]) -> InvalidInput:
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        return cls(summary, errors)
+
+
+class Unauthorized(FeedbackError):
+    status_code = 401
+
+
+class Forbidden(FeedbackError):
+    status_code = 403
+
+
+class NotFound(FeedbackError):
+    status_code = 404
+
+
+class Conflict(FeedbackError):
+    status_code = 409
+
+
+class Gone(FeedbackError):
+    status_code = 410
+
+
+class ServiceUnavailable(FeedbackError):
+    status_code = 503

@@ -1,0 +1,52 @@
+"""Responses and their answers. Scores are copied onto the response for one-table analysis."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from feedback.models.base import Base, UTCDateTime
+from feedback.models.context import InteractionContext
+
+
+class Response(InteractionContext, Base):
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "idempotency_key"),
+        Index("ix_responses_submitted_at", "submitted_at"),
+        Index("ix_responses_survey_id_submitted_at", "survey_id", "submitted_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    # Unique: one response per invitation, enforced by the database, not only by code.
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    via: Mapped[str] = mapped_column(String(16))  # web, api, email
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    nps: Mapped[int | None] = mapped_column(SmallInteger)
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+    ces: Mapped[int | None] = mapped_column(SmallInteger)
+
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True, index=True)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    choice: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text)
+    polarity: Mapped[float | None] = mapped_column(Float)
+    subjectivity: Mapped[float | None] = mapped_column(Float)
+    analyzer: Mapped[str | None] = mapped_column(String(64))
+
+    response: Mapped[Response] = relationship(back_populates="answers")

@@ -1,0 +1,65 @@
+"""API tokens: create (shown once), authenticate (by hash), revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback.errors import Forbidden, InvalidInput, Unauthorized
+from feedback.models import ApiToken, Role, utcnow
+from feedback.services.departments import get_department
+from feedback.services.tokens import hash_token, new_token
+
+TOKEN_PREFIX = "fbk_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, and what they may see: department_id limits a department head's reads."""
+
+    name: str
+    role: Role
+    department_id: int | None = None
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}; the token has {self.role}")
+
+    def scope(self) -> int | None:
+        """The only department this caller may read, or None for every department."""
+        return self.department_id if self.role == Role.DEPARTMENT_HEAD else None
+
+
+def create_token(session: Session, name: str, role: Role, department: str | None = None) -> str:
+    """A new API token; only its hash is stored, so this is the one time it can be read."""
+    department_id = None
+    if role == Role.DEPARTMENT_HEAD:
+        if not department:
+            raise InvalidInput.on("department", "a department head's token needs its department")
+        department_id = get_department(session, department, field="department").id
+    token, token_hash = new_token(32)
+    session.add(ApiToken(name=name, token_hash=token_hash, role=role, department_id=department_id))
+    session.flush()
+    return TOKEN_PREFIX + token
+
+
+def authenticate(session: Session, authorization: str | None) -> Caller:
+    """The caller behind an ``Authorization: Bearer <token>`` header."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    token = authorization[7:].strip()
+    if not token.startswith(TOKEN_PREFIX):
+        raise Unauthorized("unknown or revoked API token")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token[len(TOKEN_PREFIX):])))
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("unknown or revoked API token")
+    return Caller(row.name, Role(row.role), row.department_id)
+
+
+def revoke_token(session: Session, name: str) -> int:
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = utcnow()
+    return len(rows)

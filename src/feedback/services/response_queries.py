@@ -1,0 +1,78 @@
+"""Reading stored responses back, newest first, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from feedback.models import Department, Question, Response, Survey
+
+
+class AnswerOut(msgspec.Struct):
+    question: str
+    value: int | str
+    polarity: float | None = None
+    subjectivity: float | None = None
+    analyzer: str | None = None
+
+
+class ResponseOut(msgspec.Struct):
+    id: uuid.UUID
+    survey: str
+    submitted_at: datetime
+    via: str
+    department: str | None
+    nps: int | None
+    csat: int | None
+    ces: int | None
+    context: dict[str, Any]
+    answers: list[AnswerOut]
+
+
+def list_responses(
+    session: Session, survey: Survey, *, department_id: int | None, limit: int, before: datetime | None
+) -> list[ResponseOut]:
+    """Up to ``limit`` responses submitted before ``before``; only ``department_id``'s if given."""
+    query = (
+        select(Response)
+        .where(Response.survey_id == survey.id)
+        .options(selectinload(Response.answers))
+        .order_by(Response.submitted_at.desc(), Response.id)
+        .limit(limit)
+    )
+    if department_id is not None:
+        query = query.where(Response.department_id == department_id)
+    if before is not None:
+        query = query.where(Response.submitted_at < before)
+    keys = {q.id: q.key for q in session.scalars(select(Question).where(Question.survey_id == survey.id))}
+    slugs = dict(session.execute(select(Department.id, Department.slug)).tuples().all())
+    out = []
+    for r in session.scalars(query):
+        context = {
+            name: getattr(r, name)
+            for name in ("channel", "product", "team", "agent", "contractor", "region", "handle_time_s",
+                         "wait_time_s", "first_contact_resolved")
+            if getattr(r, name) is not None
+        }
+        answers = [
+            AnswerOut(
+                keys[a.question_id],
+                a.score if a.score is not None else (a.choice or a.text or ""),
+                a.polarity,
+                a.subjectivity,
+                a.analyzer,
+            )
+            for a in r.answers
+        ]
+        out.append(
+            ResponseOut(
+                r.id, survey.slug, r.submitted_at, r.via, slugs.get(r.department_id or -1), r.nps, r.csat,
+                r.ces, context, answers,
+            )
+        )
+    return out

@@ -1,0 +1,224 @@
+"""Surveys: define them from a spec (TOML file or JSON), open and close them, read them."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from feedback.errors import FieldError, InvalidInput, NotFound
+from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
+from feedback.services.departments import Slug, get_department
+from feedback.services.specs import convert
+
+Key = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["nps"])]
+Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class QuestionSpec(msgspec.Struct, forbid_unknown_fields=True):
+    key: Key
+    type: Literal["nps", "csat", "ces", "choice", "text"]
+    prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    required: bool = False
+    choices: list[Text200] | None = None
+    low_label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    high_label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    max_length: Annotated[int, msgspec.Meta(ge=1, le=20000)] | None = None
+
+
+class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
+    """A survey definition: the same shape in a TOML file and in the JSON API."""
+
+    slug: Slug
+    title: Text200
+    department: Slug
+    questions: Annotated[list[QuestionSpec], msgspec.Meta(min_length=1, max_length=50)]
+    status: Literal["open", "closed"] = "open"
+    intro: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    thank_you: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    anonymous_link: bool = False
+
+
+class QuestionOut(msgspec.Struct):
+    key: str
+    type: str
+    prompt: str
+    required: bool
+    choices: list[str] | None
+    low_label: str | None
+    high_label: str | None
+    max_length: int | None
+
+
+class SurveyOut(msgspec.Struct):
+    slug: str
+    title: str
+    department: str
+    status: str
+    intro: str
+    thank_you: str
+    public_link: str | None
+    questions: list[QuestionOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check_semantics(spec: SurveySpec) -> None:
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, q in enumerate(spec.questions):
+        where = f"questions[{i}]"
+        if q.key in seen:
+            errors.append(FieldError(f"{where}.key", f"duplicate question key {q.key!r}"))
+        seen.add(q.key)
+        if q.type == "choice":
+            if not q.choices or len(q.choices) < 2:
+                errors.append(FieldError(f"{where}.choices", "a choice question needs at least two choices"))
+            elif len(set(q.choices)) != len(q.choices):
+                errors.append(FieldError(f"{where}.choices", "choices must be distinct"))
+        elif q.choices is not None:
+            errors.append(FieldError(f"{where}.choices", f"only choice questions have choices, not {q.type}"))
+        if q.max_length is not None and q.type != "text":
+            errors.append(FieldError(f"{where}.max_length", "only text questions have a max_length"))
+    if errors:
+        raise InvalidInput.of(errors)
+
+
+def parse_survey_spec(data: Any) -> SurveySpec:
+    """A validated spec from untrusted data, or InvalidInput naming each bad field."""
+    spec = convert(data, SurveySpec)
+    _check_semantics(spec)
+    return spec
+
+
+def read_survey_file(path: Path) -> SurveySpec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput.on(str(path), f"not valid TOML: {exc}") from exc
+    return parse_survey_spec(data)
+
+
+def _has_answers(session: Session, question: Question) -> bool:
+    return bool(session.scalar(select(exists().where(Answer.question_id == question.id))))
+
+
+def load_survey(session: Session, spec: SurveySpec) -> Survey:
+    """Create the survey, or update it in place. Questions match by key; a question that already
+    has answers keeps its type and cannot be removed, so stored answers never change meaning."""
+    department = get_department(session, spec.department, field="department")
+    survey = session.scalar(
+        select(Survey).where(Survey.slug == spec.slug).options(selectinload(Survey.questions))
+    )
+    if survey is None:
+        survey = Survey(slug=spec.slug, department_id=department.id, questions=[])
+        session.add(survey)
+    survey.title = spec.title
+    survey.intro = spec.intro
+    survey.thank_you = spec.thank_you
+    survey.department_id = department.id
+    survey.status = SurveyStatus(spec.status)
+    if spec.anonymous_link and survey.public_key is None:
+        survey.public_key = secrets.token_urlsafe(12)
+    elif not spec.anonymous_link:
+        survey.public_key = None
+
+    existing = {q.key: q for q in survey.questions}
+    wanted = {q.key for q in spec.questions}
+    errors: list[FieldError] = []
+    for key, question in existing.items():
+        if key not in wanted and question.id is not None and _has_answers(session, question):
+            errors.append(FieldError("questions", f"question {key!r} has answers and cannot be removed"))
+    kept: list[Question] = []
+    for position, q in enumerate(spec.questions):
+        question = existing.get(q.key)
+        if question is None:
+            question = Question(key=q.key)
+        elif question.kind != q.type and question.id is not None and _has_answers(session, question):
+            errors.append(
+                FieldError(
+                    f"questions[{position}].type",
+                    f"question {q.key!r} has answers as {question.kind}; it cannot become {q.type}",
+                )
+            )
+        question.position = position
+        question.kind = QuestionKind(q.type)
+        question.prompt = q.prompt
+        question.required = q.required
+        question.choices = q.choices
+        question.low_label = q.low_label
+        question.high_label = q.high_label
+        question.max_length = q.max_length
+        kept.append(question)
+    if errors:
+        raise InvalidInput.of(errors)
+    survey.questions = kept
+    survey.updated_at = utcnow()  # the response writer re-reads questions when this moves
+    session.flush()
+    return survey
+
+
+def get_survey(session: Session, slug: str) -> Survey:
+    survey = session.scalar(
+        select(Survey).where(Survey.slug == slug).options(selectinload(Survey.questions))
+    )
+    if survey is None:
+        raise NotFound(f"no survey {slug!r}")
+    return survey
+
+
+def list_surveys(session: Session, department_id: int | None = None) -> list[Survey]:
+    query = select(Survey).options(selectinload(Survey.questions)).order_by(Survey.slug)
+    if department_id is not None:
+        query = query.where(Survey.department_id == department_id)
+    return list(session.scalars(query))
+
+
+def set_status(session: Session, slug: str, status: SurveyStatus) -> Survey:
+    survey = get_survey(session, slug)
+    if survey.status == status:
+        return survey
+    survey.status = status
+    survey.updated_at = utcnow()
+    session.flush()
+    return survey
+
+
+def public_link(survey: Survey, base_url: str) -> str | None:
+    return f"{base_url}/p/{survey.public_key}" if survey.public_key else None
+
+
+def describe(session: Session, survey: Survey, base_url: str) -> SurveyOut:
+    """The survey as the API shows it."""
+    department = session.get(Department, survey.department_id)
+    assert department is not None
+    return SurveyOut(
+        slug=survey.slug,
+        title=survey.title,
+        department=department.slug,
+        status=survey.status,
+        intro=survey.intro,
+        thank_you=survey.thank_you,
+        public_link=public_link(survey, base_url),
+        questions=[
+            QuestionOut(
+                key=q.key,
+                type=q.kind,
+                prompt=q.prompt,
+                required=q.required,
+                choices=q.choices,
+                low_label=q.low_label,
+                high_label=q.high_label,
+                max_length=q.max_length,
+            )
+            for q in survey.questions
+        ],
+        created_at=survey.created_at,
+        updated_at=survey.updated_at,
+    )

@@ -1,0 +1,29 @@
+"""/api/departments"""
+
+from litestar import Controller, Request, get, post
+
+from feedback.db import transaction
+from feedback.models import Role
+from feedback.services import departments
+from feedback.services.departments import DepartmentOut, DepartmentSpec
+from feedback.web.auth import READERS, authorize
+from feedback.web.state import AppContext
+
+
+class DepartmentController(Controller):
+    path = "/api/departments"
+    tags = ["departments"]
+
+    @get(sync_to_thread=True, summary="List departments")
+    def list(self, request: Request[object, object, object], ctx: AppContext) -> list[DepartmentOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            rows = departments.list_departments(session)
+            scope = caller.scope()
+            return [departments.to_out(d) for d in rows if scope is None or d.id == scope]
+
+    @post(sync_to_thread=True, summary="Create or update a department (admin)")
+    def put(self, request: Request[object, object, object], ctx: AppContext, data: DepartmentSpec) -> DepartmentOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN)
+            return departments.to_out(departments.upsert_department(session, data))

@@ -1,0 +1,60 @@
+"""/api/surveys"""
+
+from typing import Literal
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+
+from feedback.db import transaction
+from feedback.errors import NotFound
+from feedback.models import Role, Survey, SurveyStatus
+from feedback.services import surveys
+from feedback.services.api_tokens import Caller
+from feedback.services.surveys import SurveyOut, SurveySpec
+from feedback.web.auth import READERS, authorize
+from feedback.web.state import AppContext
+
+
+class SurveyPatch(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["open", "closed"]
+
+
+def _visible(caller: Caller, survey: Survey) -> None:
+    scope = caller.scope()
+    if scope is not None and survey.department_id != scope:
+        raise NotFound(f"no survey {survey.slug!r}")
+
+
+class SurveyController(Controller):
+    path = "/api/surveys"
+    tags = ["surveys"]
+
+    @get(sync_to_thread=True, summary="List surveys")
+    def list(self, request: Request[object, object, object], ctx: AppContext) -> list[SurveyOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return [surveys.describe(session, s, ctx.settings.base_url) for s in surveys.list_surveys(session, caller.scope())]
+
+    @post(sync_to_thread=True, summary="Create a survey, or update the survey with this slug (admin)")
+    def put(self, request: Request[object, object, object], ctx: AppContext, data: SurveySpec) -> SurveyOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN)
+            spec = surveys.parse_survey_spec(msgspec.to_builtins(data))
+            return surveys.describe(session, surveys.load_survey(session, spec), ctx.settings.base_url)
+
+    @get("/{slug:str}", sync_to_thread=True, summary="One survey")
+    def one(self, request: Request[object, object, object], ctx: AppContext, slug: str) -> SurveyOut:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            survey = surveys.get_survey(session, slug)
+            _visible(caller, survey)
+            return surveys.describe(session, survey, ctx.settings.base_url)
+
+    @patch("/{slug:str}", sync_to_thread=True, summary="Open or close a survey (admin)")
+    def set_status(
+        self, request: Request[object, object, object], ctx: AppContext, slug: str, data: SurveyPatch
+    ) -> SurveyOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN)
+            survey = surveys.set_status(session, slug, SurveyStatus(data.status))
+            return surveys.describe(session, survey, ctx.settings.base_url)

@@ -1,0 +1,165 @@
+"""The customer's side: open a link, answer, see the thank-you page. No login, no JavaScript needed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from feedback.db import transaction
+from feedback.errors import InvalidInput
+from feedback.models import SCALES, Question, QuestionKind, Survey, utcnow
+from feedback.services.context import CONTEXT_INPUT_FIELDS
+from feedback.services.invitations import open_invitation, public_survey
+from feedback.services.submissions import Submission
+from feedback.services.surveys import get_survey
+from feedback.web.state import AppContext
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+CONTEXT_PREFIX = "ctx_"
+RESERVED = {"via"}
+
+
+def _options(q: Question) -> list[dict[str, str]]:
+    if q.kind in SCALES:
+        low, high = SCALES[QuestionKind(q.kind)]
+        options = [{"value": str(n), "label": str(n), "hint": ""} for n in range(low, high + 1)]
+        options[0]["hint"] = q.low_label or ""
+        options[-1]["hint"] = q.high_label or ""
+        return options
+    return [{"value": c, "label": c, "hint": ""} for c in q.choices or []]
+
+
+def _form(
+    survey: Survey,
+    action: str,
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    hidden: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    questions = [
+        {
+            "key": q.key,
+            "kind": q.kind,
+            "prompt": q.prompt,
+            "required": q.required,
+            "options": _options(q),
+            "low_label": q.low_label,
+            "high_label": q.high_label,
+            "max_length": q.max_length,
+        }
+        for q in survey.questions
+    ]
+    return Template(
+        template_name="survey.html",
+        context={
+            "title": survey.title,
+            "survey": survey,
+            "questions": questions,
+            "prompts": {q.key: q.prompt for q in survey.questions},
+            "values": values,
+            "errors": errors or {},
+            "hidden": hidden or {},
+            "action": action,
+        },
+        status_code=status,
+    )
+
+
+def _prefill(survey: Survey, query: Mapping[str, str]) -> dict[str, str]:
+    return {q.key: query[q.key] for q in survey.questions if q.key in query}
+
+
+def _split(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Form fields -> (answers, context). Context rides in hidden ``ctx_`` fields."""
+    answers = {k: v for k, v in form.items() if k not in RESERVED and not k.startswith(CONTEXT_PREFIX)}
+    context = {
+        k[len(CONTEXT_PREFIX):]: v
+        for k, v in form.items()
+        if k.startswith(CONTEXT_PREFIX) and k[len(CONTEXT_PREFIX):] in CONTEXT_INPUT_FIELDS
+    }
+    return answers, context
+
+
+def _errors_by_question(error: InvalidInput) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for e in error.errors:
+        out.setdefault(e.field.removeprefix("answers.").removeprefix("context."), e.message)
+    return out
+
+
+class SurveyPages(Controller):
+    include_in_schema = False
+
+    @get("/s/{token:str}", sync_to_thread=True)
+    def invitation(self, request: Request[object, object, object], ctx: AppContext, token: str) -> Template:
+        with transaction(ctx.sessions) as session:
+            survey, _ = open_invitation(session, token)
+            values = _prefill(survey, request.query_params)
+            hidden = {"via": "email"} if values else {}
+            return _form(survey, f"/s/{token}", values, hidden=hidden)
+
+    @post("/s/{token:str}")
+    async def answer_invitation(self, ctx: AppContext, token: str, data: Form) -> Template | Redirect:
+        answers, _ = _split(data)
+        via = "email" if data.get("via") == "email" else "web"
+        submission = Submission(answers=answers, via=via, submitted_at=utcnow(), token=token)
+
+        def reload(session: Session) -> Survey:
+            return open_invitation(session, token)[0]
+
+        return await _submit(ctx, submission, reload, f"/s/{token}", {"via": via} if via == "email" else {})
+
+    @get("/p/{key:str}", sync_to_thread=True)
+    def public(self, request: Request[object, object, object], ctx: AppContext, key: str) -> Template:
+        with transaction(ctx.sessions) as session:
+            survey = public_survey(session, key)
+            query = request.query_params
+            hidden = {CONTEXT_PREFIX + k: query[k] for k in CONTEXT_INPUT_FIELDS if query.get(k)}
+            return _form(survey, f"/p/{key}", _prefill(survey, query), hidden=hidden)
+
+    @post("/p/{key:str}")
+    async def answer_public(self, ctx: AppContext, key: str, data: Form) -> Template | Redirect:
+        answers, context = _split(data)
+        submission = Submission(answers=answers, via="web", submitted_at=utcnow(), public_key=key, context=context)
+        hidden = {CONTEXT_PREFIX + k: v for k, v in context.items()}
+
+        def reload(session: Session) -> Survey:
+            return public_survey(session, key)
+
+        return await _submit(ctx, submission, reload, f"/p/{key}", hidden)
+
+    @get("/thanks/{slug:str}", sync_to_thread=True)
+    def thanks(self, ctx: AppContext, slug: str) -> Template:
+        with transaction(ctx.sessions) as session:
+            survey = get_survey(session, slug)
+            message = survey.thank_you or "Thank you! Your answers help us do better."
+            return Template(template_name="message.html", context={"title": survey.title, "message": message})
+
+
+async def _submit(
+    ctx: AppContext,
+    submission: Submission,
+    reload: Any,
+    action: str,
+    hidden: Mapping[str, str],
+) -> Template | Redirect:
+    try:
+        stored = await ctx.writer.submit(submission)
+    except InvalidInput as error:
+
+        def render() -> Template:
+            with transaction(ctx.sessions) as session:
+                survey = reload(session)
+                values = {k: str(v) for k, v in submission.answers.items()}
+                return _form(survey, action, values, _errors_by_question(error), hidden, status=422)
+
+        return await asyncio.to_thread(render)
+    return Redirect(f"/thanks/{stored.survey_slug}", status_code=303)

@@ -1,0 +1,19 @@
+"""What the running app shares between requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from feedback.config import Settings
+from feedback.services.writer import ResponseWriter
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writer: ResponseWriter
