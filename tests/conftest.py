@@ -103,6 +103,6 @@ def client(database_url: str) -> Iterator[Any]:
     from feedback.config import Settings
     from feedback.web.app import create_app
 
-    settings = Settings(database_url=database_url, base_url="http://testserver")
-    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+    settings = Settings(database_url=database_url, base_url="http://testserver.local")
+    with TestClient(create_app(settings), base_url="http://testserver.local") as test_client:
         yield test_client

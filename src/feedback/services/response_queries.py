@@ -50,7 +50,7 @@ def list_responses(
     if before is not None:
         query = query.where(Response.submitted_at < before)
     keys = {q.id: q.key for q in session.scalars(select(Question).where(Question.survey_id == survey.id))}
-    slugs = dict(session.execute(select(Department.id, Department.slug)).tuples().all())
+    slugs = dict(session.execute(select(Department.id, Department.slug)).all())
     out = []
     for r in session.scalars(query):
         context = {

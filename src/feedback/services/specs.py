@@ -14,10 +14,26 @@ T = TypeVar("T")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
+_REGEX = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$")
+PATTERN_HINTS = {
+    r"^[a-z0-9][a-z0-9_-]{0,63}$": "lowercase letters, digits, '-' or '_', at most 64, e.g. 'customer-support'",
+    r"^[a-z][a-z0-9_]{0,63}$": "a lowercase identifier: letters, digits and '_', starting with a letter",
+}
+
+
 def _field_path(message: str, prefix: str) -> tuple[str, str]:
     match = _PATH.search(message)
     path = match.group("path").lstrip(".") if match else ""
-    text = _PATH.sub("", message)
+    return explain(path, _PATH.sub("", message), prefix)
+
+
+def explain(path: str, text: str, prefix: str = "") -> tuple[str, str]:
+    """A validator's (path, message) made readable: unknown fields named in the path, patterns in words."""
+    if unknown := _UNKNOWN.match(text):
+        path, text = f"{path}.{unknown.group('name')}".lstrip("."), "unknown field"
+    elif (regex := _REGEX.match(text)) and regex.group("pattern") in PATTERN_HINTS:
+        text = "expected " + PATTERN_HINTS[regex.group("pattern")]
     full = ".".join(p for p in (prefix, path) if p).replace(".[", "[")
     return full or "body", text
 

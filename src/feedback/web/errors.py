@@ -11,6 +11,7 @@ from litestar.response import Template
 from sqlalchemy.exc import OperationalError
 
 from feedback.errors import FeedbackError, FieldError
+from feedback.services.specs import explain
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,14 @@ def feedback_error(request: Request[object, object, object], exc: FeedbackError)
     return _answer(request, exc.status_code, exc.message, exc.errors)
 
 
+def _key(item: dict[str, object]) -> str:
+    key = str(item.get("key") or "")
+    return "" if key == "data" else key
+
+
 def validation_error(request: Request[object, object, object], exc: ValidationException) -> Response[object]:
     errors = [
-        FieldError(str(item.get("key") or item.get("source") or "body"), str(item.get("message", "")))
+        FieldError(*explain(_key(item), str(item.get("message", ""))))
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]

@@ -1,5 +1,7 @@
 """/api/departments"""
 
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar import Controller, Request, get, post
 
 from feedback.db import transaction
@@ -15,7 +17,7 @@ class DepartmentController(Controller):
     tags = ["departments"]
 
     @get(sync_to_thread=True, summary="List departments")
-    def list(self, request: Request[object, object, object], ctx: AppContext) -> list[DepartmentOut]:
+    def list(self, request: Request[object, object, object], ctx: NamedDependency[AppContext]) -> list[DepartmentOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             rows = departments.list_departments(session)
@@ -23,7 +25,7 @@ class DepartmentController(Controller):
             return [departments.to_out(d) for d in rows if scope is None or d.id == scope]
 
     @post(sync_to_thread=True, summary="Create or update a department (admin)")
-    def put(self, request: Request[object, object, object], ctx: AppContext, data: DepartmentSpec) -> DepartmentOut:
+    def put(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], data: JSONBody[DepartmentSpec]) -> DepartmentOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)
             return departments.to_out(departments.upsert_department(session, data))

@@ -4,6 +4,8 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, post
 
 from feedback.db import transaction
@@ -49,7 +51,7 @@ class InvitationController(Controller):
 
     @post(sync_to_thread=True, summary="Invite customers; a row already invited is skipped, not duplicated")
     def create(
-        self, request: Request[object, object, object], ctx: AppContext, slug: str, data: InvitationsIn
+        self, request: Request[object, object, object], ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[InvitationsIn]
     ) -> InvitationsOut:
         links: list[LinkOut] = []
 

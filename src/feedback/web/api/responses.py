@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from feedback.db import transaction
 from feedback.models import utcnow
@@ -56,11 +57,11 @@ class ResponseController(Controller):
     )
     async def submit(
         self,
-        ctx: AppContext,
-        slug: str,
-        data: ResponseIn,
+        ctx: NamedDependency[AppContext],
+        slug: FromPath[str],
+        data: JSONBody[ResponseIn],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", max_length=255, required=False)
+            str | None, HeaderParameter(name="Idempotency-Key", max_length=255, required=False)
         ] = None,
     ) -> Response[StoredOut]:
         context: dict[str, Any] = msgspec.to_builtins(data.context) if data.context else {}
@@ -82,10 +83,10 @@ class ResponseController(Controller):
     def list(
         self,
         request: Request[object, object, object],
-        ctx: AppContext,
-        slug: str,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        before: datetime | None = None,
+        ctx: NamedDependency[AppContext],
+        slug: FromPath[str],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        before: FromQuery[datetime | None] = None,
     ) -> list[ResponseOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)

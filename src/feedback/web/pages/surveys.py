@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from litestar.di import NamedDependency
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from feedback.services.submissions import Submission
 from feedback.services.surveys import get_survey
 from feedback.web.state import AppContext
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = URLEncodedBody[dict[str, str]]
 CONTEXT_PREFIX = "ctx_"
 RESERVED = {"via"}
 
@@ -99,7 +99,7 @@ class SurveyPages(Controller):
     include_in_schema = False
 
     @get("/s/{token:str}", sync_to_thread=True)
-    def invitation(self, request: Request[object, object, object], ctx: AppContext, token: str) -> Template:
+    def invitation(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], token: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey, _ = open_invitation(session, token)
             values = _prefill(survey, request.query_params)
@@ -107,7 +107,7 @@ class SurveyPages(Controller):
             return _form(survey, f"/s/{token}", values, hidden=hidden)
 
     @post("/s/{token:str}")
-    async def answer_invitation(self, ctx: AppContext, token: str, data: Form) -> Template | Redirect:
+    async def answer_invitation(self, ctx: NamedDependency[AppContext], token: FromPath[str], data: Form) -> Template | Redirect:
         answers, _ = _split(data)
         via = "email" if data.get("via") == "email" else "web"
         submission = Submission(answers=answers, via=via, submitted_at=utcnow(), token=token)
@@ -118,7 +118,7 @@ class SurveyPages(Controller):
         return await _submit(ctx, submission, reload, f"/s/{token}", {"via": via} if via == "email" else {})
 
     @get("/p/{key:str}", sync_to_thread=True)
-    def public(self, request: Request[object, object, object], ctx: AppContext, key: str) -> Template:
+    def public(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], key: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey = public_survey(session, key)
             query = request.query_params
@@ -126,7 +126,7 @@ class SurveyPages(Controller):
             return _form(survey, f"/p/{key}", _prefill(survey, query), hidden=hidden)
 
     @post("/p/{key:str}")
-    async def answer_public(self, ctx: AppContext, key: str, data: Form) -> Template | Redirect:
+    async def answer_public(self, ctx: NamedDependency[AppContext], key: FromPath[str], data: Form) -> Template | Redirect:
         answers, context = _split(data)
         submission = Submission(answers=answers, via="web", submitted_at=utcnow(), public_key=key, context=context)
         hidden = {CONTEXT_PREFIX + k: v for k, v in context.items()}
@@ -137,7 +137,7 @@ class SurveyPages(Controller):
         return await _submit(ctx, submission, reload, f"/p/{key}", hidden)
 
     @get("/thanks/{slug:str}", sync_to_thread=True)
-    def thanks(self, ctx: AppContext, slug: str) -> Template:
+    def thanks(self, ctx: NamedDependency[AppContext], slug: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey = get_survey(session, slug)
             message = survey.thank_you or "Thank you! Your answers help us do better."
