@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import get_settings
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database
@@ -45,7 +46,7 @@ def main() -> None:
     """
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+def _sessions() -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(get_settings().database_url))
 
 
@@ -100,9 +101,8 @@ def departments() -> None:
 @click.argument("name")
 def departments_add(slug: str, name: str) -> None:
     """Create or rename a department."""
-    from feedback.services.departments import upsert_department
+    from feedback.services.departments import DepartmentSpec, upsert_department
     from feedback.services.specs import convert
-    from feedback.services.departments import DepartmentSpec
 
     with transaction(_sessions()) as session:
         upsert_department(session, convert({"slug": slug, "name": name}, DepartmentSpec))

@@ -137,10 +137,9 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
             errors.append(FieldError("questions", f"question {key!r} has answers and cannot be removed"))
     kept: list[Question] = []
     for position, q in enumerate(spec.questions):
-        question = existing.get(q.key)
-        if question is None:
-            question = Question(key=q.key)
-        elif question.kind != q.type and question.id is not None and _has_answers(session, question):
+        known = existing.get(q.key)
+        question = known if known is not None else Question(key=q.key)
+        if known is not None and question.kind != q.type and question.id is not None and _has_answers(session, question):
             errors.append(
                 FieldError(
                     f"questions[{position}].type",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Request
 from sqlalchemy.orm import Session
 
 from feedback.models import Role
 from feedback.services.api_tokens import Caller, authenticate
+from feedback.web.state import AnyRequest
 
 
-def authorize(request: Request[object, object, object], session: Session, *roles: Role) -> Caller:
+def authorize(request: AnyRequest, session: Session, *roles: Role) -> Caller:
     """The caller behind the request's bearer token, who must hold one of ``roles`` (any role if none)."""
     caller = authenticate(session, request.headers.get("authorization"))
     if roles:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 from sqlalchemy.exc import OperationalError
 
 from feedback.errors import FeedbackError, FieldError
 from feedback.services.specs import explain
+from feedback.web.state import AnyRequest
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +29,14 @@ class ErrorOut(msgspec.Struct):
     errors: list[FieldErrorOut] = []
 
 
-def _wants_html(request: Request[object, object, object]) -> bool:
+def _wants_html(request: AnyRequest) -> bool:
     return not request.url.path.startswith(("/api/", "/schema")) and "text/html" in request.headers.get(
         "accept", ""
     )
 
 
-def _answer(request: Request[object, object, object], status: int, detail: str,
-            errors: list[FieldError]) -> Response[object]:
+def _answer(request: AnyRequest, status: int, detail: str,
+            errors: list[FieldError]) -> Response[Any]:
     headers = {"Retry-After": "5"} if status == 503 else None
     if _wants_html(request):
         return Template(
@@ -47,7 +49,7 @@ def _answer(request: Request[object, object, object], status: int, detail: str,
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def feedback_error(request: Request[object, object, object], exc: FeedbackError) -> Response[object]:
+def feedback_error(request: AnyRequest, exc: FeedbackError) -> Response[Any]:
     return _answer(request, exc.status_code, exc.message, exc.errors)
 
 
@@ -56,7 +58,7 @@ def _key(item: dict[str, object]) -> str:
     return "" if key == "data" else key
 
 
-def validation_error(request: Request[object, object, object], exc: ValidationException) -> Response[object]:
+def validation_error(request: AnyRequest, exc: ValidationException) -> Response[Any]:
     errors = [
         FieldError(*explain(_key(item), str(item.get("message", ""))))
         for item in (exc.extra if isinstance(exc.extra, list) else [])
@@ -66,11 +68,11 @@ def validation_error(request: Request[object, object, object], exc: ValidationEx
     return _answer(request, 400, detail, errors)
 
 
-def http_error(request: Request[object, object, object], exc: HTTPException) -> Response[object]:
+def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
     return _answer(request, exc.status_code, str(exc.detail), [])
 
 
-def database_down(request: Request[object, object, object], exc: OperationalError) -> Response[object]:
+def database_down(request: AnyRequest, exc: OperationalError) -> Response[Any]:
     log.warning("database unavailable: %s", exc.orig)
     return _answer(request, 503, "the database is unavailable; retry shortly", [])
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from litestar import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
 from feedback.services.writer import ResponseWriter
+
+AnyRequest = Request[Any, Any, Any]
 
 
 @dataclass

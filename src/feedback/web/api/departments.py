@@ -1,15 +1,15 @@
 """/api/departments"""
 
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar import Controller, Request, get, post
 
 from feedback.db import transaction
 from feedback.models import Role
 from feedback.services import departments
 from feedback.services.departments import DepartmentOut, DepartmentSpec
 from feedback.web.auth import READERS, authorize
-from feedback.web.state import AppContext
+from feedback.web.state import AnyRequest, AppContext
 
 
 class DepartmentController(Controller):
@@ -17,7 +17,7 @@ class DepartmentController(Controller):
     tags = ["departments"]
 
     @get(sync_to_thread=True, summary="List departments")
-    def list(self, request: Request[object, object, object], ctx: NamedDependency[AppContext]) -> list[DepartmentOut]:
+    def list(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> list[DepartmentOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             rows = departments.list_departments(session)
@@ -25,7 +25,7 @@ class DepartmentController(Controller):
             return [departments.to_out(d) for d in rows if scope is None or d.id == scope]
 
     @post(sync_to_thread=True, summary="Create or update a department (admin)")
-    def put(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], data: JSONBody[DepartmentSpec]) -> DepartmentOut:
+    def put(self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[DepartmentSpec]) -> DepartmentOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)
             return departments.to_out(departments.upsert_department(session, data))

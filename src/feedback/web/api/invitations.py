@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar import Controller, Request, post
 
 from feedback.db import transaction
 from feedback.models import Role
@@ -14,7 +14,7 @@ from feedback.services import surveys
 from feedback.services.invitations import NewLink, expiry_in, import_invitations
 from feedback.web.api.responses import ContextIn
 from feedback.web.auth import authorize
-from feedback.web.state import AppContext
+from feedback.web.state import AnyRequest, AppContext
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 
@@ -51,7 +51,7 @@ class InvitationController(Controller):
 
     @post(sync_to_thread=True, summary="Invite customers; a row already invited is skipped, not duplicated")
     def create(
-        self, request: Request[object, object, object], ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[InvitationsIn]
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[InvitationsIn]
     ) -> InvitationsOut:
         links: list[LinkOut] = []
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
@@ -14,7 +14,7 @@ from feedback.services import surveys
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
 from feedback.web.auth import READERS, authorize
-from feedback.web.state import AppContext
+from feedback.web.state import AnyRequest, AppContext
 
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 
@@ -82,7 +82,7 @@ class ResponseController(Controller):
     @get(sync_to_thread=True, summary="Responses, newest first (readers; a department head sees their own)")
     def list(
         self,
-        request: Request[object, object, object],
+        request: AnyRequest,
         ctx: NamedDependency[AppContext],
         slug: FromPath[str],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,

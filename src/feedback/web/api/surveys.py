@@ -3,9 +3,9 @@
 from typing import Literal
 
 import msgspec
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar import Controller, Request, get, patch, post
 
 from feedback.db import transaction
 from feedback.errors import NotFound
@@ -14,7 +14,7 @@ from feedback.services import surveys
 from feedback.services.api_tokens import Caller
 from feedback.services.surveys import SurveyOut, SurveySpec
 from feedback.web.auth import READERS, authorize
-from feedback.web.state import AppContext
+from feedback.web.state import AnyRequest, AppContext
 
 
 class SurveyPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,20 +32,20 @@ class SurveyController(Controller):
     tags = ["surveys"]
 
     @get(sync_to_thread=True, summary="List surveys")
-    def list(self, request: Request[object, object, object], ctx: NamedDependency[AppContext]) -> list[SurveyOut]:
+    def list(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> list[SurveyOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             return [surveys.describe(session, s, ctx.settings.base_url) for s in surveys.list_surveys(session, caller.scope())]
 
     @post(sync_to_thread=True, summary="Create a survey, or update the survey with this slug (admin)")
-    def put(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], data: JSONBody[SurveySpec]) -> SurveyOut:
+    def put(self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[SurveySpec]) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)
             spec = surveys.parse_survey_spec(msgspec.to_builtins(data))
             return surveys.describe(session, surveys.load_survey(session, spec), ctx.settings.base_url)
 
     @get("/{slug:str}", sync_to_thread=True, summary="One survey")
-    def one(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], slug: FromPath[str]) -> SurveyOut:
+    def one(self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str]) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             survey = surveys.get_survey(session, slug)
@@ -54,7 +54,7 @@ class SurveyController(Controller):
 
     @patch("/{slug:str}", sync_to_thread=True, summary="Open or close a survey (admin)")
     def set_status(
-        self, request: Request[object, object, object], ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[SurveyPatch]
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[SurveyPatch]
     ) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from feedback.services.context import CONTEXT_INPUT_FIELDS
 from feedback.services.invitations import open_invitation, public_survey
 from feedback.services.submissions import Submission
 from feedback.services.surveys import get_survey
-from feedback.web.state import AppContext
+from feedback.web.state import AnyRequest, AppContext
 
 Form = URLEncodedBody[dict[str, str]]
 CONTEXT_PREFIX = "ctx_"
@@ -99,7 +99,7 @@ class SurveyPages(Controller):
     include_in_schema = False
 
     @get("/s/{token:str}", sync_to_thread=True)
-    def invitation(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], token: FromPath[str]) -> Template:
+    def invitation(self, request: AnyRequest, ctx: NamedDependency[AppContext], token: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey, _ = open_invitation(session, token)
             values = _prefill(survey, request.query_params)
@@ -118,7 +118,7 @@ class SurveyPages(Controller):
         return await _submit(ctx, submission, reload, f"/s/{token}", {"via": via} if via == "email" else {})
 
     @get("/p/{key:str}", sync_to_thread=True)
-    def public(self, request: Request[object, object, object], ctx: NamedDependency[AppContext], key: FromPath[str]) -> Template:
+    def public(self, request: AnyRequest, ctx: NamedDependency[AppContext], key: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey = public_survey(session, key)
             query = request.query_params
@@ -147,19 +147,21 @@ class SurveyPages(Controller):
 async def _submit(
     ctx: AppContext,
     submission: Submission,
-    reload: Any,
+    reload: Callable[[Session], Survey],
     action: str,
     hidden: Mapping[str, str],
 ) -> Template | Redirect:
+    """Store the answers and say thank you, or show the form again with each error at its question."""
     try:
         stored = await ctx.writer.submit(submission)
     except InvalidInput as error:
+        errors = _errors_by_question(error)
+    else:
+        return Redirect(f"/thanks/{stored.survey_slug}", status_code=303)
 
-        def render() -> Template:
-            with transaction(ctx.sessions) as session:
-                survey = reload(session)
-                values = {k: str(v) for k, v in submission.answers.items()}
-                return _form(survey, action, values, _errors_by_question(error), hidden, status=422)
+    def render() -> Template:
+        with transaction(ctx.sessions) as session:
+            values = {k: str(v) for k, v in submission.answers.items()}
+            return _form(reload(session), action, values, errors, hidden, status=422)
 
-        return await asyncio.to_thread(render)
-    return Redirect(f"/thanks/{stored.survey_slug}", status_code=303)
+    return await asyncio.to_thread(render)
