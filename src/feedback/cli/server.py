@@ -1,0 +1,82 @@
+"""Running the service: schema migrations, the web server, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from feedback.cli.common import open_sessions
+from feedback.config import get_settings
+from feedback.db import transaction, upgrade_database
+
+
+@click.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (run once per deploy; safe to repeat)."""
+    upgrade_database(get_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="web worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app and the API."""
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from feedback.db import current_revision, head_revision
+
+    url = get_settings().database_url
+    if current_revision(url) != head_revision():
+        raise click.ClickException(
+            "the database is not at the latest schema; run `feedback db upgrade` first"
+        )
+    uvicorn.run(
+        "feedback.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level.lower(),
+        access_log=False,
+    )
+
+
+@click.command()
+@click.option("--months", default=6, show_default=True, help="months of history to generate")
+@click.option("--responses-per-day", default=60, show_default=True)
+@click.option("--reset", is_flag=True, help="delete the demo database first")
+@click.option("--serve/--no-serve", "and_serve", default=True, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host: str, port: int) -> None:
+    """Fill the database with a realistic demo company, then serve it."""
+    from feedback.demo.seed import seed_demo
+
+    settings = get_settings()
+    if reset and settings.is_sqlite:
+        path = Path(settings.database_url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    upgrade_database(settings.database_url)
+    with transaction(open_sessions()) as session:
+        summary = seed_demo(session, settings.base_url, months=months, responses_per_day=responses_per_day)
+    click.echo(summary)
+    if and_serve:
+        click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+        _serve(host, port, 1)
+
+
+COMMANDS = [db, serve, demo]
