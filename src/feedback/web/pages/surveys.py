@@ -26,12 +26,26 @@ CONTEXT_PREFIX = "ctx_"
 RESERVED = {"via"}
 
 
+DEFAULT_LABELS = {
+    QuestionKind.NPS: ("Not at all likely", "Extremely likely"),
+    QuestionKind.CSAT: ("Very dissatisfied", "Very satisfied"),
+    QuestionKind.CES: ("Strongly disagree", "Strongly agree"),
+}
+
+
+def _labels(q: Question) -> tuple[str, str]:
+    """What the ends of a scale mean: the survey's own words, or the usual ones for its kind."""
+    low, high = DEFAULT_LABELS.get(QuestionKind(q.kind), ("", ""))
+    return q.low_label or low, q.high_label or high
+
+
 def _options(q: Question) -> list[dict[str, str]]:
     if q.kind in SCALES:
         low, high = SCALES[QuestionKind(q.kind)]
         options = [{"value": str(n), "label": str(n), "hint": ""} for n in range(low, high + 1)]
-        options[0]["hint"] = q.low_label or ""
-        options[-1]["hint"] = q.high_label or ""
+        low_label, high_label = _labels(q)
+        options[0]["hint"] = low_label
+        options[-1]["hint"] = high_label
         return options
     return [{"value": c, "label": c, "hint": ""} for c in q.choices or []]
 
@@ -51,8 +65,8 @@ def _form(
             "prompt": q.prompt,
             "required": q.required,
             "options": _options(q),
-            "low_label": q.low_label,
-            "high_label": q.high_label,
+            "low_label": _labels(q)[0],
+            "high_label": _labels(q)[1],
             "max_length": q.max_length,
         }
         for q in survey.questions
@@ -60,7 +74,7 @@ def _form(
     return Template(
         template_name="survey.html",
         context={
-            "title": survey.title,
+            "title": f"Error: {survey.title}" if errors else survey.title,
             "survey": survey,
             "questions": questions,
             "prompts": {q.key: q.prompt for q in survey.questions},
