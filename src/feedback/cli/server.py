@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -66,13 +67,17 @@ def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host
     from feedback.demo.seed import seed_demo
 
     settings = get_settings()
-    if reset and settings.is_sqlite:
+    if reset:
+        if not settings.is_sqlite:
+            raise click.ClickException("--reset deletes a SQLite file; drop a PostgreSQL database yourself")
         path = Path(settings.database_url.split("///", 1)[1])
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     upgrade_database(settings.database_url)
+    # Links point at this server unless FEEDBACK_BASE_URL says where the public reaches it.
+    base_url = settings.base_url if os.environ.get("FEEDBACK_BASE_URL") else f"http://{host}:{port}"
     with transaction(open_sessions()) as session:
-        summary = seed_demo(session, settings.base_url, months=months, responses_per_day=responses_per_day)
+        summary = seed_demo(session, base_url, months=months, responses_per_day=responses_per_day)
     click.echo(summary)
     if and_serve:
         click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
