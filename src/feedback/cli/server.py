@@ -81,6 +81,7 @@ def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host
     click.echo(summary)
     if and_serve:
         click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+        os.environ["FEEDBACK_BASE_URL"] = base_url  # the app builds the same links
         _serve(host, port, 1)
 
 
