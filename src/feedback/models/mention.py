@@ -53,7 +53,9 @@ class FeedCursor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # rss, mastodon
     key: Mapped[str] = mapped_column(String(512), unique=True)  # the feed URL, or instance + query
-    cursor: Mapped[str | None] = mapped_column(Text)  # since_id, ETag/Last-Modified, ... (poller's own format)
+    cursor: Mapped[str | None] = mapped_column(
+        Text
+    )  # since_id, ETag/Last-Modified, ... (poller's own format)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # rate limits and backoff
     last_error: Mapped[str | None] = mapped_column(Text)

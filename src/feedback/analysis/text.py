@@ -1,0 +1,79 @@
+"""Social-media text made fit for analysis, and a fingerprint to spot the same words posted many times.
+
+``normalize`` keeps the words and drops what only identifies a post: HTML markup goes (entities decoded),
+links become ``<url>``, @handles (also ``@name@instance``) become ``@user``, hashtags keep their word without
+the ``#``, a leading retweet marker (``RT @name:``) goes, whitespace is collapsed. Case and punctuation stay,
+because sentiment reads them ("GREAT!!!"). ``text_hash`` also ignores case, punctuation, links and handles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+
+URL_TOKEN = "<url>"  # noqa: S105 - a placeholder word, not a secret
+USER_TOKEN = "@user"  # noqa: S105 - a placeholder word, not a secret
+
+_BLOCK_TAG = re.compile(r"<\s*(?:br|/p|p|/div|div|li|/li|/h[1-6])\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<(?!url>)/?[a-zA-Z][^<>]*>")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_TRAILING_PUNCT = ".,;:!?)]}'\""
+_HANDLE = re.compile(
+    r"(?<![\w@/])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"  # @name
+    r"(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?"  # @instance.social (Mastodon)
+)
+_HASHTAG = re.compile(r"(?<![\w&#])#(?=\w)")
+_RETWEET = re.compile(r"^\s*RT\s+@[A-Za-z0-9_.@-]+\s*:?\s*", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def strip_html(text: str) -> str:
+    """The text inside HTML markup, entities decoded; plain text comes back unchanged (except entities)."""
+    if "<" in text:
+        text = _TAG.sub("", _BLOCK_TAG.sub(" ", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def is_retweet(text: str) -> bool:
+    """True for a classic retweet ("RT @name: ..."): someone else's words passed on."""
+    return _RETWEET.match(text) is not None
+
+
+def _link(match: re.Match[str]) -> str:
+    url = match.group(0)
+    stripped = url.rstrip(_TRAILING_PUNCT)
+    return URL_TOKEN + url[len(stripped) :]
+
+
+def normalize(text: str) -> str:
+    """The words of a post, for analysis (see the module docstring). The original is kept elsewhere."""
+    text = strip_html(text)
+    text = _RETWEET.sub("", text, count=1)
+    if "http" in text or "www." in text or "HTTP" in text or "WWW." in text:
+        text = _URL.sub(_link, text)
+    if "@" in text:
+        text = _HANDLE.sub(USER_TOKEN, text)
+    if "#" in text:
+        text = _HASHTAG.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def text_hash(text_norm: str) -> str:
+    """32 hex digits, equal for the same words: case, punctuation, spacing, links and handles aside."""
+    return words_hash(content_words(text_norm))
+
+
+def words_hash(words: list[str]) -> str:
+    """text_hash from the text's content_words (when they are at hand already)."""
+    return hashlib.blake2b(" ".join(words).casefold().encode(), digest_size=16).hexdigest()
+
+
+def content_words(text_norm: str) -> list[str]:
+    """The words of a normalized text, without the link and handle tokens."""
+    if "<url>" in text_norm or "@user" in text_norm:
+        text_norm = text_norm.replace(URL_TOKEN, " ").replace(USER_TOKEN, " ")
+    return _WORD.findall(text_norm)
