@@ -1,0 +1,197 @@
+"""/api/metrics: satisfaction metrics with n, intervals, change and targets; /api/metrics/drivers."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from feedback.analysis.drivers import DriverResult
+from feedback.db import transaction
+from feedback.errors import InvalidInput
+from feedback.services.metrics import (
+    DriversQuery,
+    MetricsQuery,
+    compute_drivers,
+    compute_metrics,
+    parse_by,
+    parse_filters,
+    parse_metrics,
+    parse_period,
+    parse_time,
+    parse_tz,
+)
+from feedback.web.auth import READERS, authorize
+from feedback.web.state import AnyRequest, AppContext
+
+Text = Annotated[str | None, QueryParameter(required=False, max_length=2000)]
+MinN = Annotated[int | None, QueryParameter(required=False, ge=1, le=1_000_000)]
+
+
+class MetricRowOut(msgspec.Struct):
+    period: date | None
+    group: dict[str, str | None]
+    metric: str
+    value: float | None
+    n: int
+    low: float | None
+    high: float | None
+    small_sample: bool
+    previous: float | None
+    change: float | None
+    target: float | None
+    target_gap: float | None
+    target_met: bool | None
+
+
+class MetricsOut(msgspec.Struct):
+    since: datetime
+    until: datetime
+    period: str | None
+    tz: str
+    min_n: int
+    metrics: list[str]
+    by: list[str]
+    rows: list[MetricRowOut]
+
+
+def _filters(**values: str | None) -> dict[str, tuple[str, ...]]:
+    return parse_filters(values)
+
+
+class MetricsController(Controller):
+    path = "/api/metrics"
+    tags = ["metrics"]
+
+    @get(
+        sync_to_thread=True,
+        summary="Metrics by period and dimension, each with n, 95% interval, change, target",
+    )
+    def metrics(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        metric: Text = None,
+        by: Text = None,
+        period: Text = None,
+        tz: Text = None,
+        since: Text = None,
+        until: Text = None,
+        min_n: MinN = None,
+        department: Text = None,
+        channel: Text = None,
+        product: Text = None,
+        team: Text = None,
+        agent: Text = None,
+        contractor: Text = None,
+        region: Text = None,
+        survey: Text = None,
+        source: Text = None,
+    ) -> MetricsOut:
+        zone = parse_tz(tz)
+        query = MetricsQuery(
+            metrics=parse_metrics(metric),
+            by=parse_by(by),
+            period=parse_period(period),
+            tz=zone,
+            since=parse_time(since, "since"),
+            until=parse_time(until, "until"),
+            filters=_filters(
+                department=department,
+                channel=channel,
+                product=product,
+                team=team,
+                agent=agent,
+                contractor=contractor,
+                region=region,
+                survey=survey,
+                source=source,
+            ),
+            min_n=min_n or ctx.settings.metrics_min_n,
+        )
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            result = compute_metrics(session, query, caller.scope())
+        rows = [
+            MetricRowOut(
+                period=r["period"],
+                group={name: r[name] for name in query.by},
+                metric=r["metric"],
+                value=r["value"],
+                n=r["n"],
+                low=r["low"],
+                high=r["high"],
+                small_sample=r["small_sample"],
+                previous=r["previous"],
+                change=r["change"],
+                target=r["target"],
+                target_gap=r["target_gap"],
+                target_met=r["target_met"],
+            )
+            for r in result.table.iter_rows(named=True)
+        ]
+        return MetricsOut(
+            result.since,
+            result.until,
+            query.period,
+            zone,
+            query.min_n,
+            list(query.metrics),
+            list(query.by),
+            rows,
+        )
+
+    @get(
+        "/drivers",
+        sync_to_thread=True,
+        summary="How a metric moves with handle time, wait time, first-contact resolution or channel",
+    )
+    def drivers(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        metric: Text = "nps",
+        driver: Text = "handle_time",
+        bands: Text = None,
+        tz: Text = None,
+        since: Text = None,
+        until: Text = None,
+        min_n: MinN = None,
+        department: Text = None,
+        channel: Text = None,
+        product: Text = None,
+        team: Text = None,
+        agent: Text = None,
+        contractor: Text = None,
+        region: Text = None,
+        survey: Text = None,
+    ) -> DriverResult:
+        try:
+            cuts = tuple(float(b) for b in (bands or "").split(",") if b.strip())
+        except ValueError:
+            raise InvalidInput.on("bands", "expected minutes separated by commas, e.g. 3,6,10") from None
+        zone = parse_tz(tz)
+        query = DriversQuery(
+            metric=metric or "nps",
+            driver=driver or "handle_time",
+            bands=cuts,
+            tz=zone,
+            since=parse_time(since, "since"),
+            until=parse_time(until, "until"),
+            filters=_filters(
+                department=department,
+                channel=channel,
+                product=product,
+                team=team,
+                agent=agent,
+                contractor=contractor,
+                region=region,
+                survey=survey,
+            ),
+            min_n=min_n or ctx.settings.metrics_min_n,
+        )
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return compute_drivers(session, query, caller.scope())

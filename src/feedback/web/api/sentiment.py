@@ -1,0 +1,82 @@
+"""/api/sentiment: comments whose words disagree with their score; text with no score, judged by the model."""
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
+
+from feedback.db import transaction
+from feedback.services.metrics import parse_time
+from feedback.services.privacy import exposure
+from feedback.services.sentiment import (
+    DisagreementOut,
+    UnscoredOut,
+    find_disagreements,
+    model_at,
+    score_unscored,
+)
+from feedback.web.auth import READERS, authorize
+from feedback.web.state import AnyRequest, AppContext
+
+Text = Annotated[str | None, QueryParameter(required=False, max_length=100)]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+class SentimentController(Controller):
+    path = "/api/sentiment"
+    tags = ["sentiment"]
+
+    @get(
+        "/disagreements",
+        sync_to_thread=True,
+        summary="Comments whose score and words disagree (a 9-10 with an angry comment, a 1 with a glad one)",
+    )
+    def disagreements(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        since: Text = None,
+        until: Text = None,
+        limit: Limit = 100,
+    ) -> list[DisagreementOut]:
+        model = model_at(ctx.settings.sentiment_model)
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            found = find_disagreements(
+                session,
+                model,
+                scope=caller.scope(),
+                since=parse_time(since, "since"),
+                until=parse_time(until, "until"),
+                limit=limit,
+            )
+        return exposure.texts(caller, found, "text")
+
+    @get(
+        "/unscored",
+        sync_to_thread=True,
+        summary="Text with no score (comments without a score, or mentions), judged by the learned model",
+    )
+    def unscored(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        kind: FromQuery[Literal["comment", "mention"]] = "comment",
+        since: Text = None,
+        until: Text = None,
+        limit: Limit = 100,
+    ) -> list[UnscoredOut]:
+        model = model_at(ctx.settings.sentiment_model)
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            unscored = score_unscored(
+                session,
+                model,
+                kind,
+                scope=caller.scope(),
+                since=parse_time(since, "since"),
+                until=parse_time(until, "until"),
+                limit=limit,
+            )
+        return exposure.texts(caller, unscored, "text")
