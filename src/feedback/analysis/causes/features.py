@@ -1,0 +1,92 @@
+"""Text normalisation, tokens and the canonical (order-free) form of an input.
+
+Tokens come from a regular expression, never from NLTK (its corpora cannot be downloaded on an offline
+server). A light suffix stripper folds plurals and verb forms ("charges", "charged" -> "charg") so that
+counts add up; labels show each stem's most frequent surface word.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+SPACE = re.compile(r"\s+")
+# Words that say nothing about a cause in customer feedback, beside English stop words.
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
+    "i'm", "i've", "i'd", "i'll", "don't", "didn't", "doesn't", "can't", "won't", "isn't", "wasn't", "it's",
+    "xxxx", "xx", "im", "ive", "dont", "didnt", "just", "really", "like", "want", "need", "did", "does",
+    "got", "get", "know", "tell", "help", "thank", "thanks", "hi", "hello", "please", "ok", "okay",
+}  # fmt: skip
+SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def normalize_text(text: str) -> str:
+    """Lowercase, whitespace collapsed: two texts that differ only in case or spacing are one."""
+    return SPACE.sub(" ", text.lower()).strip()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    for suffix in SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+def surface_words(text: str) -> list[str]:
+    """The content words of ``text`` as written (lowercase), stop words removed."""
+    return [w for w in TOKEN.findall(text.lower()) if w not in STOP_WORDS and not w.isdigit()]
+
+
+def terms(text: str) -> list[str]:
+    """Stems of the content words, then adjacent pairs ("card arriv"): a text's terms for TF-IDF."""
+    words = [stem(w) for w in surface_words(text)]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """The distinct normalised texts of an input, sorted, so any order of its rows gives the same result.
+
+    ``index[i]`` is the distinct text of input row i; ``counts[j]`` how many rows have distinct text j;
+    ``originals[j]`` one of those rows' texts as written (the smallest, so it too is order-free).
+    """
+
+    texts: list[str]
+    index: NDArray[np.int64]
+    counts: NDArray[np.int64]
+    originals: list[str]
+
+
+def canonicalize(texts: Iterable[str]) -> Canonical:
+    given = list(texts)
+    normalized = [normalize_text(t) for t in given]
+    unique = sorted(set(normalized))
+    position = {t: i for i, t in enumerate(unique)}
+    index = np.fromiter((position[t] for t in normalized), dtype=np.int64, count=len(normalized))
+    counts = np.bincount(index, minlength=len(unique)).astype(np.int64)
+    originals = list(unique)
+    seen = [False] * len(unique)
+    for row, text in zip(index.tolist(), given, strict=True):
+        original = text.strip()
+        if not seen[row] or original < originals[row]:
+            originals[row], seen[row] = original, True
+    return Canonical(unique, index, counts, originals)
+
+
+def surface_of_stems(texts: Sequence[str]) -> dict[str, str]:
+    """Each stem's most frequent surface word (ties: alphabetical), to show labels people can read."""
+    tally: dict[str, dict[str, int]] = {}
+    for text in texts:
+        for word in surface_words(text):
+            by_word = tally.setdefault(stem(word), {})
+            by_word[word] = by_word.get(word, 0) + 1
+    return {s: min(words.items(), key=lambda kv: (-kv[1], kv[0]))[0] for s, words in tally.items()}

@@ -1,0 +1,179 @@
+"""All steps over one batch of negative texts: fit the engine's space once, assign to the known causes,
+cluster the rest, and describe each repeated cluster (terms, label, verbatims, centroid, suggested owner).
+
+The CSV commands and ``feedback analyze`` both go through here: a file and the database get the same result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from feedback.analysis.causes.assign import Assignment, assign_canonical, cause_scores
+from feedback.analysis.causes.discover import DiscoverParams, discover_in
+from feedback.analysis.causes.engines import Engine, Space
+from feedback.analysis.causes.features import canonicalize
+from feedback.analysis.causes.label import cluster_terms, representatives
+from feedback.analysis.causes.taxonomy import CauseSpec
+
+# Per engine: the neighbours and Louvain resolution of discovery, and the confidence an assignment needs.
+# Chosen on BANKING77 (docs/benchmarks.md shows the figures around them); override with FEEDBACK_CAUSES_*.
+ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
+    "default": {"neighbours": 10, "resolution": 8.0, "assign_threshold": 0.12},
+    "embeddings": {"neighbours": 20, "resolution": 8.0, "assign_threshold": 0.35},
+}
+
+
+@dataclass(frozen=True)
+class CauseParams:
+    min_size: int = 5  # items a discovered cluster needs to count as repeated
+    assign_threshold: float | None = None  # None: the engine's default
+    neighbours: int | None = None
+    resolution: float | None = None
+    seed: int = 0
+
+    def discover_params(self, engine: str) -> DiscoverParams:
+        defaults = ENGINE_DEFAULTS.get(engine, ENGINE_DEFAULTS["default"])
+        return DiscoverParams(
+            min_size=self.min_size,
+            neighbours=int(self.neighbours or defaults["neighbours"]),
+            resolution=float(self.resolution or defaults["resolution"]),
+            seed=self.seed,
+        )
+
+    def threshold(self, engine: str) -> float:
+        if self.assign_threshold is not None:
+            return self.assign_threshold
+        return ENGINE_DEFAULTS.get(engine, ENGINE_DEFAULTS["default"])["assign_threshold"]
+
+
+@dataclass
+class FoundCluster:
+    """A repeated cluster: its rows (indices into the input), size, terms, label, verbatims and centroid."""
+
+    number: int
+    rows: NDArray[np.int64]
+    terms: dict[str, float]
+    label: str
+    verbatims: list[str]
+    centroid: NDArray[np.float32] = field(repr=False)
+    similarity: NDArray[np.float32] = field(repr=False)  # of each row to the centroid (its confidence)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class BatchResult:
+    """For each input row: its known cause (index into ``causes``, -1 none), confidence, and cluster (-1)."""
+
+    engine: str
+    stable_space: bool
+    assignment: Assignment
+    cluster_of_row: NDArray[np.int64]
+    clusters: list[FoundCluster]
+    space: Space = field(repr=False)
+
+
+def run_batch(
+    texts: Sequence[str],
+    causes: Sequence[CauseSpec],
+    engine: Engine,
+    params: CauseParams,
+    *,
+    discover: bool = True,
+) -> BatchResult:
+    """Assign ``texts`` to ``causes``; cluster those that fit none (any row order gives the same result)."""
+    canonical = canonicalize(texts)
+    documents = [doc for cause in causes for doc in cause.documents()]
+    space = engine.fit([*canonical.texts, *documents])
+    assignment = assign_canonical(canonical, space, causes, params.threshold(engine.name))
+    cluster_of_row = np.full(len(canonical.index), -1, dtype=np.int64)
+    clusters: list[FoundCluster] = []
+    rest = np.flatnonzero(assignment.cause < 0)
+    if discover and len(rest):
+        rest_texts = [texts[i] for i in rest.tolist()]
+        rest_canonical = canonicalize(rest_texts)
+        vectors = space.dense(rest_canonical.texts)
+        found = discover_in(rest_canonical, vectors, params.discover_params(engine.name))
+        cluster_of_row[rest] = found.labels
+        described = cluster_terms(
+            rest_canonical.texts, found.distinct_labels, rest_canonical.counts, found.n_clusters
+        )
+        verbatims = representatives(vectors, found.distinct_labels, found.centroids, rest_canonical.originals)
+        row_similarity = np.zeros(len(rest), dtype=np.float32)
+        if found.n_clusters:
+            row_similarity = np.einsum(
+                "ij,ij->i", vectors[rest_canonical.index], found.centroids[np.maximum(found.labels, 0)]
+            )
+        for number in range(found.n_clusters):
+            members = found.labels == number
+            clusters.append(
+                FoundCluster(
+                    number=number,
+                    rows=rest[members],
+                    terms=described[number].terms,
+                    label=described[number].label,
+                    verbatims=verbatims[number],
+                    centroid=found.centroids[number],
+                    similarity=np.clip(row_similarity[members], 0, 1).astype(np.float32),
+                )
+            )
+    return BatchResult(engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space)
+
+
+def suggest_owner(
+    cluster: FoundCluster,
+    texts: Sequence[str],
+    context: Mapping[str, Sequence[str | None]],
+    causes: Sequence[CauseSpec],
+    space: Space,
+) -> str | None:
+    """The department a cluster most points to, from its items' context and its words.
+
+    ``context`` maps "department", "product" and "channel" to one value per input row (department slugs for
+    "department"). Half the score is the share of the cluster's items from each department; a quarter is
+    what its items' products and channels point to (each value's department mix over all rows); a quarter is
+    its words' likeness to each department's known causes. Ties: alphabetical.
+    """
+    votes: dict[str, float] = {}
+    rows = cluster.rows.tolist()
+    departments = context.get("department", [])
+    if departments:
+        own = Counter(departments[i] for i in rows if departments[i])
+        for slug, n in own.items():
+            votes[slug] = votes.get(slug, 0.0) + 0.5 * n / len(rows)
+    for name in ("product", "channel"):
+        values = context.get(name, [])
+        if not values or not departments:
+            continue
+        mix: dict[str, Counter[str]] = {}
+        for value, slug in zip(values, departments, strict=True):
+            if value and slug:
+                mix.setdefault(value, Counter())[slug] += 1
+        for i in rows:
+            value = values[i]
+            if value and value in mix:
+                total = sum(mix[value].values())
+                for slug, n in mix[value].items():
+                    votes[slug] = votes.get(slug, 0.0) + 0.125 * n / total / len(rows)
+    owned = [c for c in causes if c.department]
+    if owned:
+        probe = [" ".join(cluster.verbatims)] if cluster.verbatims else [cluster.label]
+        scores = cause_scores(space, probe, owned)[0]
+        best: dict[str, float] = {}
+        for cause, score in zip(owned, scores.tolist(), strict=True):
+            assert cause.department is not None
+            best[cause.department] = max(best.get(cause.department, 0.0), max(score, 0.0))
+        weight = float(sum(best.values()))
+        for slug, score in best.items():
+            if weight > 0:
+                votes[slug] = votes.get(slug, 0.0) + 0.25 * score / weight
+    if not votes:
+        return None
+    return min(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]

@@ -1,0 +1,196 @@
+"""Root causes: CSV in and out without a database, the taxonomy, and `feedback analyze`."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from feedback.cli.common import open_sessions
+from feedback.config import get_settings
+from feedback.db import transaction
+from feedback.errors import InvalidInput
+
+ENGINE = click.option(
+    "--engine",
+    type=click.Choice(["auto", "default", "embeddings"]),
+    default=None,
+    help="text engine (default: FEEDBACK_CAUSES_ENGINE, else auto: embeddings when installed)",
+)
+
+
+def _read_csv(path: Path, text_column: str) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as src:
+        reader = csv.DictReader(src)
+        fields = list(reader.fieldnames or [])
+        if text_column not in fields:
+            raise InvalidInput.on(
+                "--text-column", f"{path} has no column {text_column!r} (it has {', '.join(fields)})"
+            )
+        return fields, list(reader)
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
+    """Write ``rows`` to ``path`` atomically (a half-written file never replaces a good one)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _engine(name: str | None) -> object:
+    from feedback.analysis.causes.engines import pick_engine
+
+    return pick_engine(name or get_settings().causes_engine)
+
+
+@click.group()
+def causes() -> None:
+    """Root causes: find repeated problems in CSV files, manage the taxonomy."""
+
+
+@causes.command("discover")
+@click.option(
+    "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--text-column", required=True, help="the column with the feedback text")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@ENGINE
+@click.option("--min-size", type=int, default=None, help="items a cluster needs to count as repeated")
+def causes_discover(
+    input_path: Path, text_column: str, output_path: Path, engine: str | None, min_size: int | None
+) -> None:
+    """Group the texts of a CSV into repeated causes: adds cause_id and cause_label (empty: none)."""
+    from feedback.analysis.causes.pipeline import CauseParams, run_batch
+
+    started = time.perf_counter()
+    fields, rows = _read_csv(input_path, text_column)
+    texts = [row.get(text_column) or "" for row in rows]
+    filled = [i for i, t in enumerate(texts) if t.strip()]
+    chosen = _engine(engine)
+    params = CauseParams(min_size=min_size or get_settings().causes_min_size)
+    result = run_batch([texts[i] for i in filled], [], chosen, params)  # type: ignore[arg-type]
+    for row in rows:
+        row["cause_id"] = row["cause_label"] = ""
+    for cluster in result.clusters:
+        for position in cluster.rows.tolist():
+            row = rows[filled[position]]
+            row["cause_id"] = f"cluster-{cluster.number + 1}"
+            row["cause_label"] = cluster.label
+    _write_csv(output_path, [*fields, "cause_id", "cause_label"], rows)
+    clustered = sum(c.size for c in result.clusters)
+    click.echo(
+        f"{len(rows)} rows, {len(result.clusters)} repeated causes covering {clustered} rows "
+        f"({result.engine} engine, {time.perf_counter() - started:.1f}s); written to {output_path}"
+    )
+
+
+@causes.command("assign")
+@click.option(
+    "--taxonomy", "taxonomy_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--text-column", required=True, help="the column with the feedback text")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@ENGINE
+@click.option("--threshold", type=float, default=None, help="confidence needed (default: the engine's)")
+def causes_assign(
+    taxonomy_path: Path, input_path: Path, text_column: str, output_path: Path, engine: str | None,
+    threshold: float | None,
+) -> None:  # fmt: skip
+    """Assign the texts of a CSV to a taxonomy's causes: adds cause_id, department and confidence."""
+    from feedback.analysis.causes.pipeline import CauseParams, run_batch
+    from feedback.analysis.causes.taxonomy import read_taxonomy
+
+    started = time.perf_counter()
+    taxonomy = read_taxonomy(taxonomy_path)
+    fields, rows = _read_csv(input_path, text_column)
+    texts = [row.get(text_column) or "" for row in rows]
+    filled = [i for i, t in enumerate(texts) if t.strip()]
+    params = CauseParams(
+        assign_threshold=threshold if threshold is not None else get_settings().causes_assign_threshold
+    )
+    chosen = _engine(engine)
+    result = run_batch([texts[i] for i in filled], taxonomy.causes, chosen, params, discover=False)  # type: ignore[arg-type]
+    for row in rows:
+        row["cause_id"] = row["department"] = row["confidence"] = ""
+    assigned = 0
+    for position, i in enumerate(filled):
+        cause = int(result.assignment.cause[position])
+        rows[i]["confidence"] = f"{float(result.assignment.confidence[position]):.4f}"
+        if cause >= 0:
+            spec = taxonomy.causes[cause]
+            rows[i]["cause_id"] = spec.id
+            rows[i]["department"] = spec.department or ""
+            assigned += 1
+    extra = [c for c in ("cause_id", "department", "confidence") if c not in fields]
+    _write_csv(output_path, [*fields, *extra], rows)
+    click.echo(
+        f"{len(rows)} rows, {assigned} assigned to {len(taxonomy.causes)} known causes "
+        f"({result.engine} engine, {time.perf_counter() - started:.1f}s); written to {output_path}"
+    )
+
+
+@causes.group("taxonomy")
+def taxonomy() -> None:
+    """The taxonomy of known causes."""
+
+
+@taxonomy.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def taxonomy_load(file: Path) -> None:
+    """Create or update the causes of a taxonomy TOML file (all or none)."""
+    from feedback.analysis.causes.taxonomy import read_taxonomy
+    from feedback.services.causes.taxonomy import load_taxonomy
+
+    spec = read_taxonomy(file)
+    with transaction(open_sessions()) as session:
+        report = load_taxonomy(session, spec, actor="cli")
+    click.echo(f"{file}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+@click.command("analyze")
+@ENGINE
+@click.option("--period", type=click.Choice(["week", "month"]), default=None, help="ledger period")
+@click.option("--since", type=click.DateTime(), default=None, help="only feedback from this date (UTC)")
+def analyze(engine: str | None, period: str | None, since: object) -> None:
+    """Find the root causes in all feedback and store them (safe to re-run; a failed run changes nothing)."""
+    from datetime import UTC, datetime
+
+    from feedback.services.causes.analyze import AnalyzeOptions
+    from feedback.services.causes.analyze import analyze as run_analysis
+
+    start = since.replace(tzinfo=UTC) if isinstance(since, datetime) else None
+    options = AnalyzeOptions.from_settings(get_settings(), engine=engine, period=period, since=start)
+    began = time.perf_counter()
+    interactive = sys.stderr.isatty()
+
+    def progress(step: str) -> None:
+        click.echo(f"[{time.perf_counter() - began:6.1f}s] {step}", err=True, nl=True)
+
+    if interactive:
+        click.echo("analyzing feedback (Ctrl-C is safe: the last complete results stay)", err=True)
+    summary = run_analysis(open_sessions(), options, progress)
+    changes = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.changes.items())) or "no changes"
+    click.echo(
+        f"run {summary.run_id} complete ({summary.engine} engine, {summary.seconds:.1f}s): "
+        f"{summary.items_total} feedback, {summary.items_negative} negative texts, "
+        f"{summary.items_assigned} assigned to known causes, {summary.items_clustered} in repeated clusters, "
+        f"{summary.causes_seen} causes seen; {changes}"
+    )
+
+
+COMMANDS = [causes, analyze]
