@@ -1,0 +1,150 @@
+"""Digests and the closed loop: department files, preview, send, the log, the scheduler process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from feedback.cli.common import open_sessions
+from feedback.cli.surveys import departments
+from feedback.config import get_settings
+from feedback.db import transaction
+
+DEPARTMENT = click.option("--department", "slug", required=True, help="the department's slug")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@departments.command("load")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def departments_load(files: tuple[Path, ...]) -> None:
+    """Create or update departments from TOML files: digest schedule, heads, channels (all or nothing)."""
+    from feedback.services.departments import load_departments, parse_departments_file
+
+    specs = [spec for path in files for spec in parse_departments_file(path.read_text(encoding="utf-8"))]
+    with transaction(open_sessions()) as session:
+        loaded = load_departments(session, specs, _now())
+        for department in loaded:
+            schedule = department.digest_schedule or "no digests"
+            click.echo(f"department {department.slug}: {schedule} ({department.timezone})")
+
+
+@click.group()
+def digest() -> None:
+    """One department's digest: preview it, send it now."""
+
+
+@digest.command("preview")
+@DEPARTMENT
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="write the HTML here (default: stdout)"
+)
+@click.option(
+    "--charts/--no-charts", default=True, show_default=True, help="draw the charts (starts a browser)"
+)
+def digest_preview(slug: str, output: Path | None, charts: bool) -> None:
+    """Write the HTML of the digest the department would get now (nothing is stored or sent)."""
+    from feedback.services.digests.schedule import preview
+
+    html, warnings = preview(open_sessions(), get_settings(), slug, _now(), charts=charts)
+    for warning in warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if output is None:
+        click.echo(html)
+    else:
+        output.write_text(html, encoding="utf-8")
+        click.echo(f"digest preview written to {output}")
+
+
+@digest.command("send")
+@DEPARTMENT
+def digest_send(slug: str) -> None:
+    """Build the digest for the period ending now and send it to the department's heads and channels."""
+    from feedback.services.digests.schedule import send_now
+
+    report = send_now(open_sessions(), get_settings(), slug, _now())
+    d = report.deliveries
+    if report.quiet:
+        click.echo("nothing new, and the department wants nothing sent then")
+    elif report.failed:
+        click.secho(
+            f"the digest failed (run {report.failed[0]}): see `feedback digests log`", fg="red", err=True
+        )
+        sys.exit(1)
+    else:
+        click.echo(f"digest run {report.built[0]}: {d.sent} sent, {d.retrying} to retry, {d.failed} failed")
+        if d.failed or d.retrying:
+            for error in d.errors:
+                click.echo(f"  {error}", err=True)
+            sys.exit(1 if d.failed else 0)
+
+
+def _time(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+@click.command("log")
+@click.option("--department", "slug", default=None, help="only this department")
+@click.option("--state", default=None, help="only runs (or, with --deliveries, deliveries) in this state")
+@click.option("--limit", default=30, show_default=True)
+@click.option("--deliveries", is_flag=True, help="list deliveries (with their last error) instead of runs")
+def digests_log(slug: str | None, state: str | None, limit: int, deliveries: bool) -> None:
+    """The execution log: runs with their state, or deliveries with tries and errors. Newest first."""
+    from feedback.services.digests.log import list_deliveries, list_runs
+
+    with open_sessions()() as session:
+        if deliveries:
+            for d in list_deliveries(session, None, slug, state, None, limit):
+                where = f"run {d.run}" if d.run else f"alert {d.alert}"
+                line = f"{d.id:>6}  {_time(d.created_at)}  {d.state:<8} {d.purpose:<6} {where:<10} "
+                line += f"{d.channel:<7} "
+                line += f"{d.recipient}  tries {d.attempts}"
+                if d.state == "pending":
+                    line += f", next {_time(d.next_attempt_at)}"
+                click.echo(line + (f"\n          last error: {d.last_error}" if d.last_error else ""))
+            return
+        for r in list_runs(session, None, slug, state, limit):
+            sent = ", ".join(f"{n} {s}" for s, n in sorted(r.deliveries.items())) or "no deliveries"
+            click.echo(
+                f"{r.id:>6}  {_time(r.scheduled_for)}  {r.department:<16} {r.state:<8} "
+                f"{r.items} item(s)  {sent}"
+                + (f"\n          error: {r.error}" if r.error else "")
+                + "".join(f"\n          warning: {w}" for w in r.warnings)
+                + (f"\n          admins alerted {_time(r.admin_alerted_at)}" if r.admin_alerted_at else "")
+            )
+
+
+@click.group()
+def digests() -> None:
+    """All departments' digests: the execution log."""
+
+
+digests.add_command(digests_log)
+digest.add_command(digests_log)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="run every job once now and exit (for a cron-driven setup)")
+def scheduler(once: bool) -> None:
+    """Run the scheduler: digests on their schedules, retries, alerts, fix verification (until stopped)."""
+    from feedback import scheduler as process
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if once:
+        process.run_once(open_sessions(), settings)
+        return
+    process.run(settings)
+
+
+COMMANDS = [digest, digests, scheduler]

@@ -1,0 +1,17 @@
+"""Digests and alerts to department owners, and the loop that checks their fixes.
+
+schedule.py    what is due, and producing it: claim a run, build, draw, store, queue, deliver
+cron.py        digest schedules: cron expressions in a department's time zone
+content.py     what a department's digest says for one period (pure data)
+numbers.py     headline numbers and trend series, many departments in one read
+charts.py      Plotly figures for digests, rendered to PNG for e-mail in one batch
+render.py      e-mail (HTML and text) and webhook JSON from templates/digests/
+recipients.py  who receives a department's messages, and queueing a message for them
+outbox.py      one row per (message, channel, recipient): delivered once, retried, or failed
+channels/      e-mail over SMTP and signed JSON webhooks
+alerts.py      alerts between digests (spikes, drops)
+links.py       signed action links: acknowledge, fix in progress, fixed
+loop.py        the learning loop: acknowledged, in progress, fixed, verified or reopened
+log.py         the execution log: runs, deliveries, alerts
+admin.py       telling the admins that a digest did not go out
+"""

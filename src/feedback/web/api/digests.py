@@ -1,0 +1,167 @@
+"""/api/digests (the execution log, send now), a department's digest preview, /api/problems (the loop)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, MediaType, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from feedback.db import transaction
+from feedback.errors import Forbidden, InvalidInput
+from feedback.models import Role
+from feedback.services.causes.decisions import get_cause
+from feedback.services.departments import get_department
+from feedback.services.digests import log, loop, schedule
+from feedback.services.digests.log import AlertOut, DeliveryOut, RunOut
+from feedback.services.digests.loop import ActionResult, ProblemOut
+from feedback.web.api.params import RowId
+from feedback.web.auth import READERS, authorize
+from feedback.web.state import AnyRequest, AppContext
+
+Limit = Annotated[int, QueryParameter(description="most rows, newest first", ge=1, le=1000)]
+State = Annotated[str | None, QueryParameter(name="state", description="only rows in this state")]
+
+
+class SendIn(msgspec.Struct, forbid_unknown_fields=True):
+    department: str
+
+
+class SendOut(msgspec.Struct):
+    runs: list[RunOut]
+    sent: int
+    retrying: int
+    failed: int
+
+
+class ActionIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class DigestController(Controller):
+    path = "/api"
+    tags = ["digests"]
+
+    @get("/digests/runs", sync_to_thread=True, summary="Digest runs with their state, newest first (readers)")
+    def runs(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        department: FromQuery[str | None] = None,
+        state_: State = None,
+        limit: Limit = 50,
+    ) -> list[RunOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return log.list_runs(session, caller.scope(), department, state_, limit)
+
+    @get("/digests/deliveries", sync_to_thread=True, summary="Deliveries with state, tries and last error")
+    def deliveries(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        department: FromQuery[str | None] = None,
+        state_: State = None,
+        run: RowId = None,
+        limit: Limit = 100,
+    ) -> list[DeliveryOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return log.list_deliveries(session, caller.scope(), department, state_, run, limit)
+
+    @get("/digests/alerts", sync_to_thread=True, summary="Spike alerts and notices to the admins")
+    def alerts(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        department: FromQuery[str | None] = None,
+        limit: Limit = 50,
+    ) -> list[AlertOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return log.list_alerts(session, caller.scope(), department, limit)
+
+    @post(
+        "/digests/send", sync_to_thread=True, status_code=200, summary="Build and send a digest now (admin)"
+    )
+    def send(self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[SendIn]) -> SendOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN)
+            get_department(session, data.department, field="department")
+        report = schedule.send_now(ctx.sessions, ctx.settings, data.department, datetime.now(UTC))
+        ids = set(report.built + report.quiet + report.failed)
+        with transaction(ctx.sessions) as session:
+            runs = [r for r in log.list_runs(session, None, data.department, limit=20) if r.id in ids]
+        d = report.deliveries
+        return SendOut(runs, d.sent, d.retrying, d.failed)
+
+    @get(
+        "/departments/{slug:str}/digest/preview",
+        sync_to_thread=True,
+        media_type=MediaType.HTML,
+        summary="The digest the department would get now, as HTML (readers of the department)",
+    )
+    def preview(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        slug: FromPath[str],
+        charts: Annotated[bool, QueryParameter(description="draw the charts (about 3 s)")] = True,
+    ) -> Response[str]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            department = get_department(session, slug)
+            if not caller.may_see(department.id):
+                raise Forbidden("a department head sees only their own department's digest")
+        html, warnings = schedule.preview(ctx.sessions, ctx.settings, slug, datetime.now(UTC), charts=charts)
+        headers = {"X-Feedback-Warnings": "; ".join(warnings)[:1000]} if warnings else None
+        return Response(html, media_type=MediaType.HTML, headers=headers)
+
+    @get(
+        "/problems", sync_to_thread=True, tags=["problems"], summary="Known problems and what became of them"
+    )
+    def problems(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], state_: State = None
+    ) -> list[ProblemOut]:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return loop.list_problems(session, caller.scope(), state_)
+
+    @get(
+        "/problems/{cause:str}",
+        sync_to_thread=True,
+        tags=["problems"],
+        summary="One problem with its history",
+    )
+    def problem(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], cause: FromPath[str]
+    ) -> ProblemOut:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            return loop.problem_detail(session, cause, caller.scope())
+
+    @post(
+        "/problems/{cause:str}/{action:str}",
+        sync_to_thread=True,
+        status_code=200,
+        tags=["problems"],
+        summary="acknowledge, in_progress or fixed (admin, or the head of the owning department)",
+    )
+    def act(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        cause: FromPath[str],
+        action: FromPath[str],
+        data: JSONBody[ActionIn | None] = None,
+    ) -> ActionResult:
+        if action not in loop.NEW_STATE:
+            raise InvalidInput.on("action", "expected acknowledge, in_progress or fixed")
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, Role.ADMIN, Role.DEPARTMENT_HEAD)
+            found = get_cause(session, cause)
+            if caller.role != Role.ADMIN and found.department_id != caller.scope():
+                raise Forbidden("only the head of the department that owns this cause, or an admin")
+            note = data.note if data is not None else None
+            return loop.act(session, ctx.settings, found, action, caller.name, datetime.now(UTC), note)
