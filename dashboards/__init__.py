@@ -1,0 +1,1 @@
+"""Dashboard definitions shipped with feedback (TOML files; installed as feedback.dashboards)."""

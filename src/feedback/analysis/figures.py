@@ -1,0 +1,397 @@
+"""Plotly figures from Polars frames of aggregates: pure functions, no database, no web.
+
+Every figure has a title and axis titles; a metric's 95% interval is drawn (a band for one or two lines,
+error bars otherwise) and values on fewer answers than the small-sample limit are marked with open grey
+markers (lines) or pale bars with a "*" (bars). Text that customers or systems wrote (group names, cause
+names) is HTML-escaped before it goes into a figure: Plotly reads a little HTML in text and hover labels,
+and must show ``<b>`` as those three characters, never as bold.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import plotly.graph_objects as go  # type: ignore[import-untyped, unused-ignore]
+import polars as pl
+
+from feedback.analysis.metrics import METRICS, Period
+
+COLORS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0e7490", "#4d7c0f", "#a21caf")
+SMALL = "#9ca3af"
+TARGET = "#111827"
+PERIOD_AXIS = {Period.DAY: "day", Period.WEEK: "week starting", Period.MONTH: "month"}
+DIMENSION_LABELS = {
+    "department": "department",
+    "channel": "channel",
+    "product": "product",
+    "team": "team",
+    "agent": "agent",
+    "contractor": "contractor",
+    "region": "region",
+    "survey": "survey",
+    "source": "source",
+}
+_TEMPLATE = go.layout.Template(
+    layout={
+        "font": {
+            "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+            "size": 13,
+            "color": "#111827",
+        },
+        "colorway": list(COLORS),
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "xaxis": {
+            "gridcolor": "#e5e7eb",
+            "linecolor": "#6b7280",
+            "zerolinecolor": "#d1d5db",
+            "automargin": True,
+        },
+        "yaxis": {
+            "gridcolor": "#e5e7eb",
+            "linecolor": "#6b7280",
+            "zerolinecolor": "#d1d5db",
+            "automargin": True,
+        },
+        "hoverlabel": {"align": "left"},
+    }
+)
+
+
+def safe(text: object) -> str:
+    """Text shown as text by Plotly (which renders some HTML tags): every tag and entity escaped."""
+    return html.escape("" if text is None else str(text), quote=False)  # Plotly decodes &lt; &gt; &amp; only
+
+
+def to_embed(figure: go.Figure) -> str:
+    """The figure as JSON that is safe inside a <script type="application/json"> element."""
+    text = str(figure.to_json())
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def metric_label(metrics: Sequence[str]) -> str:
+    """The value axis's title: the metric's label, or the unit that several metrics share."""
+    if len(metrics) == 1:
+        return METRICS[metrics[0]].label
+    if all(METRICS[m].kind == "count" for m in metrics):
+        return "count"
+    if all("sentiment" in m for m in metrics):
+        return "mean polarity (-1 to +1)"
+    return " / ".join(METRICS[m].label for m in metrics)
+
+
+def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int = 340) -> go.Figure:
+    figure.update_layout(
+        template=_TEMPLATE,
+        title={"text": safe(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
+        xaxis_title=safe(x_title),
+        yaxis_title=safe(y_title),
+        height=height,
+        margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        # Below everything (the x axis's title included), wherever the plot's bottom ends up.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
+        hovermode="closest",
+    )
+    return figure
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "\N{EN DASH}" if value is None else f"{value:,.{digits}f}"
+
+
+def _series(table: pl.DataFrame, metrics: Sequence[str], by: str | None) -> list[tuple[str, pl.DataFrame]]:
+    """One (name, rows) per metric and group, in a stable order."""
+    out: list[tuple[str, pl.DataFrame]] = []
+    for metric in metrics:
+        rows = table.filter(pl.col("metric") == metric)
+        if by is None:
+            if rows.height:
+                out.append((METRICS[metric].label, rows))
+            continue
+        groups = rows.get_column(by).unique(maintain_order=False).sort(nulls_last=True).to_list()
+        for group in groups:
+            part = rows.filter(pl.col(by).is_null() if group is None else pl.col(by) == group)
+            label = "(none)" if group is None else str(group)
+            name = label if len(metrics) == 1 else f"{METRICS[metric].label}: {label}"
+            out.append((name, part))
+    return out
+
+
+def _hover(rows: pl.DataFrame, name: str, digits: int) -> list[str]:
+    lines = []
+    for r in rows.iter_rows(named=True):
+        text = f"<b>{safe(name)}</b><br>{r['period']}: {_fmt(r['value'], digits)}"
+        if r.get("low") is not None and r.get("high") is not None:
+            text += f"<br>95% interval {_fmt(r['low'], digits)} to {_fmt(r['high'], digits)}"
+        text += f"<br>n = {r['n']:,}"
+        if r.get("small_sample"):
+            text += " (small sample)"
+        if r.get("target") is not None:
+            text += f"<br>target {_fmt(r['target'], digits)}"
+        lines.append(text)
+    return lines
+
+
+def trend_figure(
+    table: pl.DataFrame,
+    metrics: Sequence[str],
+    title: str,
+    period: Period,
+    by: str | None = None,
+    min_n: int = 30,
+) -> go.Figure:
+    """Metrics over time: one line per metric (and group), its interval, small samples and targets.
+
+    ``table``: the metrics service's result (period, [by], metric, value, n, low, high, small_sample, target).
+    """
+    figure = go.Figure()
+    series = _series(table.sort("period"), metrics, by)
+    band = len(series) <= 2
+    digits = 2 if any(METRICS[m].kind == "mean" for m in metrics) else 1
+    for i, (name, rows) in enumerate(series):
+        color = COLORS[i % len(COLORS)]
+        x = [str(p) for p in rows.get_column("period").to_list()]
+        y = rows.get_column("value").to_list()
+        has_interval = rows.get_column("low").null_count() < rows.height
+        if has_interval and band:
+            figure.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=rows.get_column("high").to_list() + rows.get_column("low").to_list()[::-1],
+                    fill="toself",
+                    fillcolor=color,
+                    opacity=0.15,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name=f"{safe(name)}: 95% interval",
+                    legendgroup=str(i),
+                    showlegend=True,
+                )
+            )
+        error_y = None
+        if has_interval and not band:
+            values = rows.select(
+                (pl.col("high") - pl.col("value")).alias("up"),
+                (pl.col("value") - pl.col("low")).alias("down"),
+            )
+            error_y = {
+                "type": "data",
+                "array": values["up"].to_list(),
+                "arrayminus": values["down"].to_list(),
+                "thickness": 1,
+                "width": 3,
+                "color": color,
+            }
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=safe(name),
+                line={"color": color, "width": 2},
+                marker={"size": 6},
+                error_y=error_y,
+                legendgroup=str(i),
+                hovertext=_hover(rows, name, digits),
+                hoverinfo="text",
+            )
+        )
+        targets = rows.get_column("target").to_list() if "target" in rows.columns else []
+        if any(t is not None for t in targets):
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=targets,
+                    mode="lines",
+                    name=f"{safe(name)}: target",
+                    line={"color": color, "dash": "dash", "width": 1.5},
+                    legendgroup=str(i),
+                    hoverinfo="skip",
+                )
+            )
+    small = table.filter(pl.col("small_sample")) if "small_sample" in table.columns else table.clear()
+    if small.height:
+        small = small.sort("period")
+        figure.add_trace(
+            go.Scatter(
+                x=[str(p) for p in small.get_column("period").to_list()],
+                y=small.get_column("value").to_list(),
+                mode="markers",
+                name=f"small sample (n &lt; {min_n})",
+                marker={"symbol": "circle-open", "size": 13, "color": SMALL, "line": {"width": 2}},
+                hoverinfo="skip",
+            )
+        )
+    _date_axis(figure, table.get_column("period").unique().to_list())
+    height = 340 + 22 * max(0, len(series) - 1)  # room for the legend's extra lines
+    return _layout(figure, title, PERIOD_AXIS[period], metric_label(metrics), height=height)
+
+
+def _date_axis(figure: go.Figure, days: Sequence[Any]) -> None:
+    """Dates as days (never hours); a week either side of a lone point (not a zoom to milliseconds)."""
+    figure.update_xaxes(type="date", tickformat="%d %b\n%Y", hoverformat="%d %b %Y")
+    if len(days) == 1 and days[0] is not None:
+        only = days[0]
+        figure.update_xaxes(range=[str(only - timedelta(days=7)), str(only + timedelta(days=7))])
+
+
+def breakdown_figure(
+    table: pl.DataFrame, metrics: Sequence[str], by: str, title: str, min_n: int = 30
+) -> go.Figure:
+    """Groups side by side (horizontal bars, best at the top), each with its interval and n."""
+    figure = go.Figure()
+    first = table.filter(pl.col("metric") == metrics[0]).sort("value", descending=False, nulls_last=False)
+    order = [safe("(none)" if g is None else g) for g in first.get_column(by).to_list()]
+    digits = 2 if any(METRICS[m].kind == "mean" for m in metrics) else 1
+    for i, metric in enumerate(metrics):
+        rows = table.filter(pl.col("metric") == metric)
+        if rows.height == 0:
+            continue
+        color = COLORS[i % len(COLORS)]
+        groups = [safe("(none)" if g is None else g) for g in rows.get_column(by).to_list()]
+        small = rows.get_column("small_sample").to_list()
+        values = rows.get_column("value").to_list()
+        error_x = None
+        if rows.get_column("low").null_count() < rows.height:
+            spans = rows.select(
+                (pl.col("high") - pl.col("value")).alias("up"),
+                (pl.col("value") - pl.col("low")).alias("down"),
+            )
+            error_x = {
+                "type": "data",
+                "array": spans["up"].to_list(),
+                "arrayminus": spans["down"].to_list(),
+                "thickness": 1.2,
+                "width": 4,
+                "color": "#374151",
+            }
+        labels = [
+            f"n={n:,}{' *' if s else ''}" for n, s in zip(rows.get_column("n").to_list(), small, strict=True)
+        ]
+        hover = [
+            f"<b>{g}</b><br>{safe(METRICS[metric].label)}: {_fmt(r['value'], digits)}"
+            + (
+                f"<br>95% interval {_fmt(r['low'], digits)} to {_fmt(r['high'], digits)}"
+                if r["low"] is not None
+                else ""
+            )
+            + f"<br>n = {r['n']:,}"
+            + (" (small sample)" if r["small_sample"] else "")
+            + (f"<br>target {_fmt(r['target'], digits)}" if r.get("target") is not None else "")
+            for g, r in zip(groups, rows.iter_rows(named=True), strict=True)
+        ]
+        figure.add_trace(
+            go.Bar(
+                x=values,
+                y=groups,
+                orientation="h",
+                name=safe(METRICS[metric].label),
+                error_x=error_x,
+                marker={"color": [SMALL if s else color for s in small]},
+                text=labels,
+                textposition="auto",
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+        if "target" in rows.columns and rows.get_column("target").null_count() < rows.height:
+            figure.add_trace(
+                go.Scatter(
+                    x=rows.get_column("target").to_list(),
+                    y=groups,
+                    mode="markers",
+                    name="target",
+                    marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": TARGET}},
+                    hoverinfo="skip",
+                )
+            )
+    if any(table.get_column("small_sample").to_list()):
+        figure.add_annotation(
+            text=f"* grey: small sample (n &lt; {min_n})",
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=1.08,
+            showarrow=False,
+            font={"size": 11, "color": "#4b5563"},
+            xanchor="right",
+        )
+    height = max(260, 80 + 26 * len(order) * max(1, len(metrics)))
+    figure.update_layout(barmode="group", yaxis={"categoryorder": "array", "categoryarray": order})
+    _short_ticks(figure, order)
+    return _layout(figure, title, metric_label(metrics), DIMENSION_LABELS.get(by, by), height=height)
+
+
+def _short_ticks(figure: go.Figure, categories: Sequence[str], limit: int = 48) -> None:
+    """Long names cut short on the axis (whole in the hover label), so the bars keep their room."""
+    if any(len(html.unescape(c)) > limit for c in categories):
+        short = [
+            c
+            if len(html.unescape(c)) <= limit
+            else safe(html.unescape(c)[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}")
+            for c in categories
+        ]
+        figure.update_yaxes(tickmode="array", tickvals=list(categories), ticktext=short)
+
+
+def causes_figure(causes: pl.DataFrame, title: str) -> go.Figure:
+    """Root causes ranked by the NPS points they cost in the window (the largest at the top)."""
+    rows = causes.sort("nps_points_lost", descending=False, nulls_last=False)
+    names = [safe(n) for n in rows.get_column("cause").to_list()]
+    hover = [
+        f"<b>{safe(r['cause'])}</b><br>NPS points lost: {_fmt(r['nps_points_lost'], 2)}"
+        f"<br>CSAT points lost: {_fmt(r['csat_points_lost'], 2)}<br>raised {r['count']:,} times"
+        f"<br>owner: {safe(r['owner'] or '(none)')}<br>status: {safe(r['status'])}, {safe(r['trend'] or '')}"
+        for r in rows.iter_rows(named=True)
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=rows.get_column("nps_points_lost").to_list(),
+            y=names,
+            orientation="h",
+            name="NPS points lost",
+            marker={"color": COLORS[4]},
+            hovertext=hover,
+            hoverinfo="text",
+            text=[f"{c:,}\N{MULTIPLICATION SIGN}" for c in rows.get_column("count").to_list()],
+            textposition="auto",
+        )
+    )
+    height = max(260, 90 + 28 * rows.height)
+    _short_ticks(figure, names)
+    return _layout(figure, title, "NPS points lost in the period", "root cause", height=height)
+
+
+def cause_trend_figure(ledger: pl.DataFrame, title: str) -> go.Figure:
+    """How often each cause came back, period by period (``ledger``: period_start, cause, count, share)."""
+    figure = go.Figure()
+    for i, cause in enumerate(ledger.get_column("cause").unique(maintain_order=True).to_list()):
+        rows = ledger.filter(pl.col("cause") == cause).sort("period_start")
+        hover = [
+            f"<b>{safe(cause)}</b><br>{r['period_start']}: raised {r['count']:,} times"
+            f" ({r['share'] * 100:.1f}% of feedback)"
+            for r in rows.iter_rows(named=True)
+        ]
+        figure.add_trace(
+            go.Scatter(
+                x=[str(d) for d in rows.get_column("period_start").to_list()],
+                y=rows.get_column("count").to_list(),
+                mode="lines+markers",
+                name=safe(cause),
+                line={"color": COLORS[i % len(COLORS)]},
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    _date_axis(figure, ledger.get_column("period_start").unique().to_list())
+    return _layout(figure, title, "period starting", "times raised")
+
+
+def figure_data(embedded: str) -> dict[str, Any]:
+    """The figure back from ``to_embed`` (for tests and exports)."""
+    value: dict[str, Any] = json.loads(embedded)
+    return value

@@ -1,0 +1,34 @@
+"""People who log in to the dashboards."""
+
+from __future__ import annotations
+
+import click
+
+from feedback.cli.common import open_sessions
+from feedback.db import transaction
+from feedback.models import Role
+
+
+@click.group()
+def users() -> None:
+    """Dashboard logins (passwords stored as Argon2id hashes)."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="shown in the dashboards")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.EXECUTIVE.value, show_default=True
+)
+@click.option("--department", help="the department a department_head sees")
+@click.password_option(help="at least 12 characters (asked for when not given)")
+def users_create(email: str, name: str, role: str, department: str | None, password: str) -> None:
+    """Create a login."""
+    from feedback.services.users import create_user
+
+    with transaction(open_sessions()) as session:
+        user = create_user(session, email, name, password, Role(role), department)
+        click.echo(f"user {user.email} ({user.role}) created")
+
+
+COMMANDS = [users]

@@ -1,0 +1,68 @@
+"""Who may open which dashboard, and the filters they get.
+
+A dashboard's ``audience`` lists the roles that may open it. Admins and executives see every department;
+a department head sees only their own, on every panel, download and export (their department filter is
+fixed to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback.errors import Forbidden, InvalidInput
+from feedback.models import Department
+from feedback.services.access import Caller
+from feedback.services.dashboards.filters import PageFilters, parse_page_filters
+from feedback.services.dashboards.library import Library
+from feedback.services.dashboards.spec import DashboardSpec
+
+
+def visible_dashboards(library: Library, caller: Caller) -> list[DashboardSpec]:
+    return [spec for spec in library.dashboards.values() if spec.allows(caller.role)]
+
+
+def open_dashboard(library: Library, name: str, caller: Caller) -> DashboardSpec:
+    spec = library.get(name)
+    if not spec.allows(caller.role):
+        raise Forbidden(f"the dashboard {name!r} is for {', '.join(spec.audience)}")
+    return spec
+
+
+def own_department(session: Session, caller: Caller) -> str | None:
+    """The slug of the only department the caller may see (None: every department)."""
+    scope = caller.scope()
+    if scope is None:
+        return None
+    slug = session.scalar(select(Department.slug).where(Department.id == scope))
+    if slug is None:
+        raise Forbidden("your department no longer exists")
+    return slug
+
+
+def filters_for(
+    session: Session,
+    spec: DashboardSpec,
+    caller: Caller,
+    params: Mapping[str, str | None],
+    today: date | None = None,
+) -> PageFilters:
+    filters = parse_page_filters(params, spec.days, today, own_department(session, caller))
+    if (
+        filters.department is not None
+        and session.scalar(select(Department.id).where(Department.slug == filters.department)) is None
+    ):
+        raise InvalidInput.on("department", f"no department {filters.department!r}")
+    return filters
+
+
+def department_choices(session: Session, caller: Caller) -> list[tuple[str, str]]:
+    """(slug, name) of the departments the caller may choose between."""
+    query = select(Department.slug, Department.name).order_by(Department.name)
+    scope = caller.scope()
+    if scope is not None:
+        query = query.where(Department.id == scope)
+    return [(slug, name) for slug, name in session.execute(query)]

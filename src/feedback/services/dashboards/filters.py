@@ -1,0 +1,108 @@
+"""A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product.
+
+``since`` and ``until`` are whole days (UTC), both included; without them the dashboard shows its last
+``days`` days up to today. A department head's department is always their own: asking for another is
+refused (403), so a link an executive shares never shows a department head someone else's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from feedback.errors import FieldError, Forbidden, InvalidInput
+
+FILTER_NAMES = ("since", "until", "department", "channel", "product")
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class PageFilters:
+    since: date
+    until: date  # included
+    department: str | None = None
+    channel: tuple[str, ...] = ()
+    product: tuple[str, ...] = ()
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """[since 00:00 UTC, the day after until 00:00 UTC)."""
+        start = datetime.combine(self.since, time(), UTC)
+        return start, datetime.combine(self.until + timedelta(days=1), time(), UTC)
+
+    def dimensions(self) -> dict[str, tuple[str, ...]]:
+        """The filters that limit dimensions (metrics' ``filters``)."""
+        out: dict[str, tuple[str, ...]] = {}
+        if self.department:
+            out["department"] = (self.department,)
+        if self.channel:
+            out["channel"] = self.channel
+        if self.product:
+            out["product"] = self.product
+        return out
+
+    def query_items(self) -> list[tuple[str, str]]:
+        items = [("since", self.since.isoformat()), ("until", self.until.isoformat())]
+        if self.department:
+            items.append(("department", self.department))
+        if self.channel:
+            items.append(("channel", ",".join(self.channel)))
+        if self.product:
+            items.append(("product", ",".join(self.product)))
+        return items
+
+    def query_string(self) -> str:
+        return urlencode(self.query_items())
+
+    def describe(self) -> str:
+        """The filters in words, for exported files and titles."""
+        parts = [f"{self.since.isoformat()} to {self.until.isoformat()}"]
+        for name, values in self.dimensions().items():
+            parts.append(f"{name}: {', '.join(values)}")
+        return "; ".join(parts)
+
+
+def _values(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in (text or "").split(",") if v.strip()))
+
+
+def _day(text: str | None, name: str, errors: list[FieldError]) -> date | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        errors.append(FieldError(name, "expected a date, e.g. 2026-11-01"))
+        return None
+
+
+def parse_page_filters(
+    params: Mapping[str, str | None],
+    days: int,
+    today: date | None = None,
+    own_department: str | None = None,
+) -> PageFilters:
+    """Filters from a query string. ``own_department``: the only department the caller may see."""
+    errors: list[FieldError] = []
+    until = _day(params.get("until"), "until", errors) or today or datetime.now(UTC).date()
+    since = _day(params.get("since"), "since", errors) or until - timedelta(days=days - 1)
+    if since > until:
+        errors.append(FieldError("since", "must be on or before until"))
+    elif (until - since).days >= MAX_DAYS:
+        errors.append(FieldError("since", f"at most {MAX_DAYS} days at once"))
+    department = (params.get("department") or "").strip() or None
+    if errors:
+        raise InvalidInput.of(errors)
+    if own_department is not None:
+        if department not in (None, own_department):
+            raise Forbidden("a department head sees only their own department")
+        department = own_department
+    return PageFilters(
+        since=since,
+        until=until,
+        department=department,
+        channel=_values(params.get("channel")),
+        product=_values(params.get("product")),
+    )

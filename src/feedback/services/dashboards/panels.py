@@ -1,0 +1,381 @@
+"""Each panel's data, read through the metrics, causes and mentions services, scoped like the caller.
+
+Metric panels go through ``compute_metrics`` (one call per distinct breakdown, period and filters: panels
+that share them share the read). Root causes come from the causes service (``list_causes``,
+``cause_detail``), mentions from ``list_mentions``, and verbatims (recent comments) from one query of our
+own. Every frame here is an aggregate or a short list: row-level responses never leave the server.
+
+A page filter that does not apply to a panel's data (mentions have no channel) is dropped for that panel
+and the panel says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from feedback.analysis.metrics import METRICS
+from feedback.models import Answer, Department, Question, QuestionKind, Response
+from feedback.services.causes.query import cause_detail, list_causes
+from feedback.services.dashboards.filters import PageFilters
+from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
+from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
+from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+
+NEGATIVE_POLARITY = -0.05
+METRIC_COLUMNS = (
+    "period",
+    "metric",
+    "value",
+    "n",
+    "low",
+    "high",
+    "small_sample",
+    "previous",
+    "change",
+    "target",
+    "target_gap",
+    "target_met",
+)
+
+
+@dataclass
+class PanelData:
+    """A panel's rows (what the chart draws and the downloads contain) and what the reader should know."""
+
+    spec: PanelSpec
+    frame: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+Filters = dict[str, tuple[str, ...]]
+
+
+def _merge(page: Mapping[str, tuple[str, ...]], panel: Mapping[str, tuple[str, ...]]) -> Filters:
+    """Both sets of filters at once: on a dimension named by both, the values in both."""
+    merged: Filters = dict(page)
+    for name, values in panel.items():
+        merged[name] = tuple(v for v in values if v in merged[name]) if name in merged else values
+    return merged
+
+
+def _applicable(metric: str, filters: Filters) -> tuple[Filters, list[str]]:
+    source = METRICS[metric].source
+    allowed = SOURCE_DIMENSIONS[source]
+    kept = {k: v for k, v in filters.items() if k in allowed}
+    dropped = [k for k in filters if k not in allowed]
+    return kept, dropped
+
+
+def _metric_panels(
+    session: Session,
+    panels: Sequence[PanelSpec],
+    page: PageFilters,
+    scope: int | None,
+    min_n: int,
+) -> list[PanelData]:
+    since, until = page.window
+    groups: dict[tuple[Any, ...], set[str]] = {}
+    plans: list[tuple[PanelSpec, list[tuple[str, tuple[Any, ...]]], list[str]]] = []
+    for panel in panels:
+        by = (panel.breakdown,) if panel.breakdown else ()
+        merged = _merge(page.dimensions(), panel.filters)
+        notes: list[str] = []
+        keys = []
+        for metric in panel.metrics:
+            filters, dropped = _applicable(metric, merged)
+            for name in dropped:
+                note = f"The {name} filter does not apply to {METRICS[metric].source}."
+                if note not in notes:
+                    notes.append(note)
+            key = (by, panel.period, tuple(sorted(filters.items())))
+            groups.setdefault(key, set()).add(metric)
+            keys.append((metric, key))
+        plans.append((panel, keys, notes))
+    # One read per table for every panel (compute_many); filters that exclude each other read nothing.
+    runnable = [key for key in groups if all(values for _, values in key[2])]
+    queries = [
+        MetricsQuery(
+            metrics=tuple(sorted(groups[key])),
+            by=key[0],
+            period=key[1],
+            tz="UTC",
+            since=since,
+            until=until,
+            filters=dict(key[2]),
+            min_n=min_n,
+        )
+        for key in runnable
+    ]
+    results = compute_many(session, queries, scope) if queries else []
+    tables = {key: pl.DataFrame() for key in groups}
+    tables.update({key: result.table for key, result in zip(runnable, results, strict=True)})
+    out = []
+    for panel, keys, notes in plans:
+        columns = [*([panel.breakdown] if panel.breakdown else []), *METRIC_COLUMNS]
+        parts = [
+            tables[key].filter(pl.col("metric") == metric).select(columns)
+            for metric, key in keys
+            if tables[key].height
+        ]
+        frame = (
+            pl.concat(parts, how="vertical_relaxed") if parts else _empty_metrics(columns, panel.breakdown)
+        )
+        if panel.period is None:
+            frame = frame.drop("period")
+        out.append(PanelData(panel, frame, notes))
+    return out
+
+
+def _empty_metrics(columns: Sequence[str], breakdown: str | None) -> pl.DataFrame:
+    types: dict[str, Any] = {
+        "period": pl.Date,
+        "metric": pl.String,
+        "value": pl.Float64,
+        "n": pl.Int64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+        "small_sample": pl.Boolean,
+        "previous": pl.Float64,
+        "change": pl.Float64,
+        "target": pl.Float64,
+        "target_gap": pl.Float64,
+        "target_met": pl.Boolean,
+    }
+    if breakdown:
+        types[breakdown] = pl.String
+    return pl.DataFrame(schema={c: types[c] for c in columns})
+
+
+# -- root causes -------------------------------------------------------------------------------------------
+
+CAUSE_SCHEMA: dict[str, Any] = {
+    "cause_id": pl.String,
+    "cause": pl.String,
+    "status": pl.String,
+    "owner": pl.String,
+    "trend": pl.String,
+    "first_seen_at": pl.Datetime("us", "UTC"),
+    "last_seen_at": pl.Datetime("us", "UTC"),
+    "count": pl.Int64,
+    "nps_points_lost": pl.Float64,
+    "csat_points_lost": pl.Float64,
+    "last_event": pl.String,
+    "last_event_at": pl.Datetime("us", "UTC"),
+    "verbatims": pl.List(pl.String),
+}
+LEDGER_SCHEMA: dict[str, Any] = {
+    "period_start": pl.Date,
+    "cause_id": pl.String,
+    "cause": pl.String,
+    "count": pl.Int64,
+    "share": pl.Float64,
+}
+
+
+def _weighted(values: list[tuple[float | None, float]]) -> float | None:
+    """The mean of per-period points, each period weighted by how much feedback it had."""
+    known = [(v, w) for v, w in values if v is not None and w > 0]
+    total = sum(w for _, w in known)
+    return sum(v * w for v, w in known) / total if total else None
+
+
+def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Causes with what they cost in the window (most costly first), and their ledger rows in the window."""
+    since, until = page.since, page.until
+    rows: list[dict[str, Any]] = []
+    ledger_rows: list[dict[str, Any]] = []
+    for cause in list_causes(session, scope):
+        owner = cause.department or cause.suggested_department
+        if page.department and owner != page.department:
+            continue
+        detail = cause_detail(session, cause.id, scope, examples=0)
+        inside = [r for r in detail.ledger if since <= r.period_start <= until]
+        weights = [(r.count / r.share if r.share else 0.0) for r in inside]
+        last = detail.history[-1] if detail.history else None
+        rows.append(
+            {
+                "cause_id": cause.id,
+                "cause": cause.name,
+                "status": cause.status,
+                "owner": owner,
+                "trend": inside[-1].trend if inside else None,
+                "first_seen_at": cause.first_seen_at,
+                "last_seen_at": cause.last_seen_at,
+                "count": sum(r.count for r in inside),
+                "nps_points_lost": _weighted(
+                    [(r.nps_points_lost, w) for r, w in zip(inside, weights, strict=True)]
+                ),
+                "csat_points_lost": _weighted(
+                    [(r.csat_points_lost, w) for r, w in zip(inside, weights, strict=True)]
+                ),
+                "last_event": last.kind if last else None,
+                "last_event_at": last.at if last else None,
+                "verbatims": list(cause.verbatims[:3]),
+            }
+        )
+        ledger_rows.extend(
+            {
+                "period_start": r.period_start,
+                "cause_id": cause.id,
+                "cause": cause.name,
+                "count": r.count,
+                "share": r.share,
+            }
+            for r in inside
+        )
+    causes = (
+        pl.DataFrame(rows, schema=CAUSE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=CAUSE_SCHEMA)
+    )
+    causes = causes.filter(pl.col("count") > 0).sort(
+        ["nps_points_lost", "count"], descending=True, nulls_last=True
+    )
+    ledger = (
+        pl.DataFrame(ledger_rows, schema=LEDGER_SCHEMA) if ledger_rows else pl.DataFrame(schema=LEDGER_SCHEMA)
+    )
+    return causes, ledger
+
+
+def _cause_panel(
+    panel: PanelSpec, causes: pl.DataFrame, ledger: pl.DataFrame, page: PageFilters
+) -> PanelData:
+    notes = []
+    if page.channel or page.product:
+        notes.append("Root causes follow the dates and the department only (not channel or product).")
+    top = causes.head(panel.limit)
+    if panel.kind == "cause_trend":
+        wanted = top.get_column("cause_id").to_list()
+        frame = ledger.filter(pl.col("cause_id").is_in(wanted)).sort(["period_start", "cause"])
+        return PanelData(panel, frame, notes)
+    if panel.chart == "bar":
+        top = top.filter(pl.col("nps_points_lost").is_not_null())
+    return PanelData(panel, top, notes)
+
+
+# -- verbatims and mentions ----------------------------------------------------------------------------------
+
+VERBATIM_SCHEMA: dict[str, Any] = {
+    "submitted_at": pl.Datetime("us", "UTC"),
+    "department": pl.String,
+    "channel": pl.String,
+    "product": pl.String,
+    "nps": pl.Int64,
+    "csat": pl.Int64,
+    "ces": pl.Int64,
+    "polarity": pl.Float64,
+    "text": pl.String,
+}
+MENTION_SCHEMA: dict[str, Any] = {
+    "posted_at": pl.Datetime("us", "UTC"),
+    "source": pl.String,
+    "author": pl.String,
+    "department": pl.String,
+    "product": pl.String,
+    "polarity": pl.Float64,
+    "text": pl.String,
+    "url": pl.String,
+}
+
+
+def _department_id(session: Session, slug: str | None) -> int | None:
+    if slug is None:
+        return None
+    return session.scalar(select(Department.id).where(Department.slug == slug)) or -1
+
+
+def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope: int | None) -> pl.DataFrame:
+    """The newest comments in the window (with their scores), filtered and scoped like the page."""
+    since, until = page.window
+    filters = _merge(page.dimensions(), panel.filters)
+    query = (
+        select(
+            Response.submitted_at,
+            Department.slug,
+            Response.channel,
+            Response.product,
+            Response.nps,
+            Response.csat,
+            Response.ces,
+            Answer.polarity,
+            Answer.text,
+        )
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(Department, Department.id == Response.department_id)
+        .where(Question.kind == QuestionKind.TEXT, Answer.text.is_not(None), Answer.text != "")
+        .where(Response.submitted_at >= since, Response.submitted_at < until)
+        .order_by(Response.submitted_at.desc(), Response.id)
+        .limit(panel.limit)
+    )
+    if scope is not None:
+        query = query.where(Response.department_id == scope)
+    for name, values in filters.items():
+        if name == "department":
+            ids = [_department_id(session, v) for v in values]
+            query = query.where(Response.department_id.in_(ids))
+        elif name in ("channel", "product", "team", "agent", "contractor", "region"):
+            query = query.where(getattr(Response, name).in_(values))
+    if panel.negative_only:
+        query = query.where(
+            or_(
+                Response.nps <= 6,
+                Response.csat <= 3,
+                Response.ces <= 3,
+                and_(Answer.polarity.is_not(None), Answer.polarity < NEGATIVE_POLARITY),
+            )
+        )
+    rows = [tuple(r) for r in session.execute(query)]
+    return pl.DataFrame(rows, schema=VERBATIM_SCHEMA, orient="row")
+
+
+def mentions_frame(
+    session: Session, panel: PanelSpec, page: PageFilters, scope: int | None
+) -> tuple[pl.DataFrame, list[str]]:
+    since, until = page.window
+    products = _merge(page.dimensions(), panel.filters).get("product", ())
+    department_id = scope if scope is not None else _department_id(session, page.department)
+    notes = ["The channel filter does not apply to mentions."] if page.channel else []
+    selection = MentionFilter(
+        since=since,
+        until=until,
+        product=products[0] if len(products) == 1 else None,
+        noise=NoiseFilter.EXCLUDE,
+        limit=panel.limit if len(products) <= 1 else 1000,
+    )
+    found = list_mentions(session, selection, department_id=department_id)
+    if len(products) > 1:
+        found = [m for m in found if m.product in products][: panel.limit]
+    rows = [
+        (m.posted_at, m.source, m.author, m.department, m.product, m.polarity, m.text, m.url) for m in found
+    ]
+    return pl.DataFrame(rows, schema=MENTION_SCHEMA, orient="row"), notes
+
+
+# -- a whole dashboard ---------------------------------------------------------------------------------------
+
+
+def dashboard_data(
+    session: Session, spec: DashboardSpec, page: PageFilters, scope: int | None, min_n: int
+) -> list[PanelData]:
+    """Every panel's data, in the dashboard's order."""
+    by_id: dict[str, PanelData] = {}
+    metric_panels = [p for p in spec.panels if p.kind == "metric"]
+    for data in _metric_panels(session, metric_panels, page, scope, min_n):
+        by_id[data.spec.id] = data
+    if any(p.kind in ("causes", "cause_trend") for p in spec.panels):
+        causes, ledger = cause_frames(session, page, scope)
+        for panel in spec.panels:
+            if panel.kind in ("causes", "cause_trend"):
+                by_id[panel.id] = _cause_panel(panel, causes, ledger, page)
+    for panel in spec.panels:
+        if panel.kind == "verbatims":
+            by_id[panel.id] = PanelData(panel, verbatims_frame(session, panel, page, scope))
+        elif panel.kind == "mentions":
+            frame, notes = mentions_frame(session, panel, page, scope)
+            by_id[panel.id] = PanelData(panel, frame, notes)
+    return [by_id[p.id] for p in spec.panels]

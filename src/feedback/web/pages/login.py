@@ -1,0 +1,69 @@
+"""Signing in and out of the dashboards."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from feedback.db import transaction
+from feedback.errors import Unauthorized
+from feedback.services.users import check_password
+from feedback.web.auth import SESSION_USER
+from feedback.web.state import AnyRequest, AppContext
+
+
+def safe_next(path: str | None) -> str:
+    """Only a path on this site: never another host (open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\\\" in path:
+        return "/dashboards"
+    return path
+
+
+def _minutes(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+class LoginPages(Controller):
+    include_in_schema = False
+
+    @get("/login", sync_to_thread=False)
+    def form(self, request: AnyRequest) -> Template:
+        next_path = safe_next(request.query_params.get("next"))
+        return Template(
+            "login.html", context={"title": "Sign in", "next": next_path, "email": "", "error": ""}
+        )
+
+    @post("/login", sync_to_thread=True)
+    def login(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        email, next_path = data.get("email", ""), safe_next(data.get("next"))
+        address = ctx.limits.client(request.scope)
+        context = {"title": "Sign in", "next": next_path, "email": email}
+        # Locked after too many failures, for this account or from this address: even the right
+        # password waits, or guessing would go on.
+        wait = ctx.limits.login_wait(email, address)
+        if wait:
+            context["error"] = f"Too many failed sign-ins. Please try again in {_minutes(wait)}."
+            return Template(
+                "login.html", context=context, status_code=429, headers={"Retry-After": str(wait)}
+            )
+        try:
+            with transaction(ctx.sessions) as session:
+                user = check_password(session, email, data.get("password", ""))
+                user_id = user.id
+        except Unauthorized as error:
+            ctx.limits.login_failed(email, address)
+            return Template("login.html", context={**context, "error": error.message}, status_code=401)
+        ctx.limits.login_succeeded(email)
+        request.clear_session()
+        request.set_session({SESSION_USER: user_id})
+        return Redirect(next_path, status_code=303)
+
+    @post("/logout", sync_to_thread=False)
+    def logout(self, request: AnyRequest) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)

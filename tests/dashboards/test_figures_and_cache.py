@@ -1,0 +1,87 @@
+"""Figures from frames (titles, axes, intervals, small samples, escaped text) and the result cache."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+
+from feedback.analysis.figures import breakdown_figure, to_embed, trend_figure
+from feedback.analysis.metrics import Period
+from feedback.services.dashboards.cache import ResultCache
+from feedback.services.dashboards.tables import to_bytes
+
+EVIL = '<img src=x onerror="alert(1)">&amp;'
+
+
+def table(groups: list[str | None]) -> pl.DataFrame:
+    rows = [
+        {
+            "period": date(2026, 11, d),
+            "group": g,
+            "metric": "nps",
+            "value": 10.0 + d,
+            "n": 10 * d,
+            "low": 5.0,
+            "high": 20.0 + d,
+            "small_sample": d < 3,
+            "target": 15.0,
+        }
+        for d in (2, 9, 16)
+        for g in groups
+    ]
+    return pl.DataFrame(rows)
+
+
+def test_a_trend_has_title_axes_interval_target_and_small_sample_marks() -> None:
+    figure = json.loads(
+        trend_figure(table([None]).drop("group"), ["nps"], "NPS by week", Period.WEEK).to_json()
+    )
+    names = [t["name"] for t in figure["data"]]
+    assert figure["layout"]["title"]["text"] == "NPS by week"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "week starting"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "NPS"
+    assert names == ["NPS: 95% interval", "NPS", "NPS: target", "small sample (n &lt; 30)"]
+    assert figure["data"][3]["x"] == ["2026-11-02"]
+
+
+def test_text_in_figures_is_escaped_and_the_json_cannot_close_its_script_element() -> None:
+    figure = breakdown_figure(table([EVIL, "ok"]), ["nps"], "group", "NPS by group")
+    labels = figure.data[0].y
+    assert '&lt;img src=x onerror="alert(1)"&gt;&amp;amp;' in labels
+    embedded = to_embed(figure)
+    assert "<" not in embedded and ">" not in embedded and "&" not in embedded
+    assert json.loads(embedded)["data"][0]["y"] == list(labels)
+
+
+def test_cache_serves_until_the_data_changes_or_the_ttl_ends() -> None:
+    cache = ResultCache(ttl_s=60)
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert cache.get_or_compute("k", (1,), compute) == 1
+    assert cache.get_or_compute("k", (1,), compute) == 1
+    assert cache.get_or_compute("other", (1,), compute) == 2
+    assert cache.get_or_compute("k", (2,), compute) == 3  # new data
+    cache.ttl_s = 0.000001
+    assert cache.get_or_compute("k", (2,), compute) == 4  # too old
+    off = ResultCache(ttl_s=0)
+    assert off.get_or_compute("k", (1,), compute) == 5 and off.get_or_compute("k", (1,), compute) == 6
+
+
+def test_cache_keeps_a_bounded_number_of_results() -> None:
+    cache = ResultCache(ttl_s=60, max_entries=3)
+    for i in range(10):
+        cache.get_or_compute(i, (), lambda i=i: i)
+    assert len(cache._entries) == 3
+
+
+def test_csv_keeps_formulas_from_running_and_parquet_keeps_types() -> None:
+    frame = pl.DataFrame({"text": ["=1+1", "-2", "fine"], "n": [1, -2, 3], "quotes": [["a", "b"], [], ["c"]]})
+    csv = to_bytes(frame, "csv").decode()
+    assert csv.splitlines() == ["text,n,quotes", "'=1+1,1,a | b", '\'-2,-2,""', "fine,3,c"]
+    assert pl.read_parquet(to_bytes(frame, "parquet")).equals(frame)

@@ -1,0 +1,126 @@
+"""A department head of department A never sees a row of department B: every GET endpoint of the JSON API,
+every dashboard page, panel download and export. The API table is checked against the app's routes, so a
+new GET endpoint must be added here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from feedback.models import Role
+from tests import factories
+from tests.dashboards import data
+from tests.dashboards.data import A, B
+
+# Each GET route of /api and requests that exercise it (own and other department's ids where it takes one).
+API_CALLS: dict[str, list[str]] = {
+    "/api/departments": ["/api/departments"],
+    "/api/surveys": ["/api/surveys"],
+    "/api/surveys/{slug:str}": [f"/api/surveys/{A}-survey", f"/api/surveys/{B}-survey"],
+    "/api/surveys/{slug:str}/responses": [
+        f"/api/surveys/{A}-survey/responses",
+        f"/api/surveys/{B}-survey/responses",
+    ],
+    "/api/metrics": [
+        "/api/metrics",
+        "/api/metrics?by=department,channel&period=week",
+        "/api/metrics?by=product,contractor",
+        "/api/metrics?metric=mention_volume,mention_sentiment&by=source,department,product",
+        f"/api/metrics?department={B}",
+    ],
+    "/api/metrics/drivers": [
+        "/api/metrics/drivers?driver=channel",
+        "/api/metrics/drivers?metric=csat&driver=channel",
+    ],
+    "/api/targets": ["/api/targets"],
+    "/api/mentions": ["/api/mentions", "/api/mentions?limit=1000"],
+    "/api/causes": ["/api/causes", "/api/causes?status=active,candidate,dismissed,merged,retired"],
+    "/api/causes/{key:str}": [f"/api/causes/{A}-refunds", f"/api/causes/{B}-refunds"],
+    "/api/sentiment/disagreements": ["/api/sentiment/disagreements?limit=1000"],
+    "/api/sentiment/unscored": [
+        "/api/sentiment/unscored?kind=comment",
+        "/api/sentiment/unscored?kind=mention",
+    ],
+    "/api/digests/runs": ["/api/digests/runs", f"/api/digests/runs?department={B}"],
+    "/api/digests/deliveries": ["/api/digests/deliveries", f"/api/digests/deliveries?department={B}"],
+    "/api/digests/alerts": ["/api/digests/alerts", f"/api/digests/alerts?department={B}"],
+    "/api/departments/{slug:str}/digest/preview": [
+        f"/api/departments/{A}/digest/preview?charts=false",
+        f"/api/departments/{B}/digest/preview?charts=false",
+    ],
+    "/api/problems": ["/api/problems"],
+    "/api/problems/{cause:str}": [f"/api/problems/{A}-refunds", f"/api/problems/{B}-refunds"],
+}
+# Answers that show the head their own department's data (so "no B" is not "nothing at all").
+OWN_DATA = {
+    "/api/departments",
+    "/api/surveys",
+    f"/api/surveys/{A}-survey",
+    f"/api/surveys/{A}-survey/responses",
+    "/api/metrics?by=department,channel&period=week",
+    "/api/mentions",
+    "/api/causes",
+    f"/api/causes/{A}-refunds",
+    "/api/metrics?metric=mention_volume,mention_sentiment&by=source,department,product",
+    "/api/targets",
+}
+
+
+def api_get_routes(app: Litestar) -> set[str]:
+    return {
+        route.path
+        for route in app.routes
+        if route.path.startswith("/api") and "GET" in getattr(route, "methods", set())
+    }
+
+
+@pytest.fixture
+def seeded(sessions: Any) -> None:
+    data.seed(sessions)
+
+
+def test_the_table_covers_every_get_endpoint_of_the_api(client: Any) -> None:
+    assert api_get_routes(client.app) == set(API_CALLS), "add the new GET endpoints to API_CALLS"
+
+
+def test_no_api_endpoint_shows_a_department_head_another_department(
+    client: Any, sessions: Any, seeded: None
+) -> None:
+    head = factories.bearer(factories.token(sessions, Role.DEPARTMENT_HEAD, A))
+    admin = factories.bearer(factories.token(sessions, Role.ADMIN))
+    for route, urls in API_CALLS.items():
+        for url in urls:
+            answer = client.get(url, headers=head)
+            assert answer.status_code in (200, 403, 404), (url, answer.status_code, answer.text[:300])
+            if answer.status_code == 200:
+                assert B not in answer.text.lower(), (route, url, answer.text[:500])
+            else:  # an error that may name what was asked for, and carries no data
+                assert set(answer.json()) == {"status_code", "detail", "errors"}, (url, answer.text[:300])
+            if url in OWN_DATA:
+                assert answer.status_code == 200 and A in answer.text.lower(), (url, answer.text[:300])
+    # The same calls as an admin do show department B: the data is there to leak.
+    assert B in client.get("/api/metrics?by=department", headers=admin).text
+    assert B in client.get("/api/mentions", headers=admin).text
+
+
+def test_no_dashboard_page_or_download_shows_a_department_head_another_department(
+    client: Any, seeded: None
+) -> None:
+    data.login(client, Role.DEPARTMENT_HEAD)
+    from feedback.services.dashboards.library import load_library
+
+    for spec in load_library().dashboards.values():
+        page = client.get(f"/dashboards/{spec.name}")
+        if Role.DEPARTMENT_HEAD not in spec.audience:
+            assert page.status_code == 403
+            continue
+        assert page.status_code == 200 and B not in page.text.lower()
+        for panel in spec.panels:
+            for fmt in ("csv", "parquet"):
+                answer = client.get(f"/dashboards/{spec.name}/panels/{panel.id}.{fmt}")
+                assert answer.status_code == 200 and B.encode() not in answer.content.lower(), (
+                    spec.name,
+                    panel.id,
+                )
