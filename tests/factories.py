@@ -24,12 +24,22 @@ def survey_spec(**overrides: Any) -> dict[str, Any]:
         "department": "support",
         "anonymous_link": True,
         "questions": [
-            {"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?", "required": True,
-             "low_label": "Not at all likely", "high_label": "Extremely likely"},
+            {
+                "key": "nps",
+                "type": "nps",
+                "prompt": "How likely are you to recommend us?",
+                "required": True,
+                "low_label": "Not at all likely",
+                "high_label": "Extremely likely",
+            },
             {"key": "csat", "type": "csat", "prompt": "How satisfied are you with the help you got?"},
             {"key": "ces", "type": "ces", "prompt": "The company made it easy to handle my issue."},
-            {"key": "reason", "type": "choice", "prompt": "What was it about?",
-             "choices": ["Billing", "Delivery", "Other"]},
+            {
+                "key": "reason",
+                "type": "choice",
+                "prompt": "What was it about?",
+                "choices": ["Billing", "Delivery", "Other"],
+            },
             {"key": "comment", "type": "text", "prompt": "What could we do better?", "max_length": 500},
         ],
     }
@@ -50,14 +60,21 @@ def survey(sessions: sessionmaker[Session], **overrides: Any) -> Survey:
 
 
 def invite(
-    sessions: sessionmaker[Session], rows: list[Mapping[str, Any]], slug: str = "support-followup", **options: Any
+    sessions: sessionmaker[Session],
+    rows: list[Mapping[str, Any]],
+    slug: str = "support-followup",
+    **options: Any,
 ) -> list[str]:
     """Invite ``rows``; returns the new links' tokens in row order."""
     links: list[NewLink] = []
     with transaction(sessions) as session:
         import_invitations(
-            session, get_survey(session, slug), enumerate(rows, start=2), base_url=BASE_URL,
-            on_link=links.append, **options,
+            session,
+            get_survey(session, slug),
+            enumerate(rows, start=2),
+            base_url=BASE_URL,
+            on_link=links.append,
+            **options,
         )
     return [link.link.rsplit("/", 1)[1] for link in links]
 

@@ -59,7 +59,9 @@ def _wait_healthy(base: str, thread: threading.Thread, timeout: float) -> None:
 def serve(app: Any, sock: socket.socket, timeout: float = 15.0) -> Iterator[str]:
     """Serve the ASGI ``app`` on ``sock`` until the block ends; yields the base URL once /health answers."""
     base = base_url_of(sock)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    # As `feedback serve` runs it: the app alone decides whom to believe about X-Forwarded-For.
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
     thread.start()
     try:

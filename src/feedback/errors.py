@@ -7,6 +7,8 @@ FeedbackError                 base; status 400
  +-- NotFound                 404; unknown survey, token, department...
  +-- Conflict                 409; already answered, duplicate, idempotency key reused
  +-- Gone                     410; closed survey, expired invitation
+ +-- TooLarge                 413; a request body or an imported file above its limit
+ +-- TooManyRequests          429; a rate limit reached; carries the seconds to wait (Retry-After)
  +-- ServiceUnavailable       503; the database cannot be reached right now
 """
 
@@ -63,6 +65,18 @@ class Conflict(FeedbackError):
 
 class Gone(FeedbackError):
     status_code = 410
+
+
+class TooLarge(FeedbackError):
+    status_code = 413
+
+
+class TooManyRequests(FeedbackError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(FeedbackError):

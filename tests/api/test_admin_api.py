@@ -51,18 +51,28 @@ def test_admin_defines_a_survey_and_closes_it(client, sessions) -> None:
 def test_invitations_through_the_api(client, sessions) -> None:
     factories.survey(sessions)
     admin = bearer(factories.token(sessions))
-    rows = [{"email": "ann@example.com", "channel": "phone", "handle_time_s": 300},
-            {"customer_id": "C-9", "first_contact_resolved": False}]
-    first = client.post("/api/surveys/support-followup/invitations",
-                        json={"invitations": rows, "expires_in_days": 14}, headers=admin)
+    rows = [
+        {"email": "ann@example.com", "channel": "phone", "handle_time_s": 300},
+        {"customer_id": "C-9", "first_contact_resolved": False},
+    ]
+    first = client.post(
+        "/api/surveys/support-followup/invitations",
+        json={"invitations": rows, "expires_in_days": 14},
+        headers=admin,
+    )
     assert first.status_code == 201, first.text
     assert first.json()["created"] == 2
     link = first.json()["links"][0]["link"]
     assert link.startswith("http://testserver.local/s/")
-    again = client.post("/api/surveys/support-followup/invitations", json={"invitations": rows}, headers=admin)
+    again = client.post(
+        "/api/surveys/support-followup/invitations", json={"invitations": rows}, headers=admin
+    )
     assert again.json() == {"created": 0, "duplicates": 2, "links": []}
-    bad = client.post("/api/surveys/support-followup/invitations",
-                      json={"invitations": [{"email": "x@example.com"}, {"email": "nope"}]}, headers=admin)
+    bad = client.post(
+        "/api/surveys/support-followup/invitations",
+        json={"invitations": [{"email": "x@example.com"}, {"email": "nope"}]},
+        headers=admin,
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "invitations[1].email"
     assert client.get(link.removeprefix("http://testserver.local")).status_code == 200

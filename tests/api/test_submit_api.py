@@ -38,7 +38,9 @@ def test_retry_with_the_same_key_gets_the_original_answer(client, sessions) -> N
     assert first.status_code == retry.status_code == 201
     assert first.json() == retry.json()
     assert retry.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
-    other = client.post("/api/surveys/support-followup/responses", json={"answers": {"nps": 1}}, headers=headers)
+    other = client.post(
+        "/api/surveys/support-followup/responses", json={"answers": {"nps": 1}}, headers=headers
+    )
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
     assert stored(sessions) == 1
 
@@ -50,11 +52,16 @@ def test_simultaneous_retries_store_one_row(database_url, sessions) -> None:
 
     async def go() -> list[tuple[int, str]]:
         async with AsyncTestClient(app) as client:
-            answers = await asyncio.gather(*[
-                client.post("/api/surveys/support-followup/responses", json=body,
-                            headers={"Idempotency-Key": f"same-{i // 8}"})
-                for i in range(40)
-            ])
+            answers = await asyncio.gather(
+                *[
+                    client.post(
+                        "/api/surveys/support-followup/responses",
+                        json=body,
+                        headers={"Idempotency-Key": f"same-{i // 8}"},
+                    )
+                    for i in range(40)
+                ]
+            )
         return [(a.status_code, a.json()["id"]) for a in answers]
 
     results = asyncio.run(go())
@@ -73,8 +80,11 @@ def test_bad_input_is_a_clear_4xx_that_stores_nothing(client, sessions) -> None:
         (client.post(url, json={"answers": {"nps": 5, "ghost": "boo"}}), 422, "answers.ghost"),
         (client.post(url, json={"answers": {"nps": 5, "comment": "x" * 6000}}), 422, "answers.comment"),
         (client.post(url, json={"answers": {"nps": 5}, "extra": 1}), 400, "extra"),
-        (client.post(url, json={"answers": {"nps": 5}, "context": {"wait_time_s": "soon"}}), 400,
-         "context.wait_time_s"),
+        (
+            client.post(url, json={"answers": {"nps": 5}, "context": {"wait_time_s": "soon"}}),
+            400,
+            "context.wait_time_s",
+        ),
         (client.post(url, json={"answers": {"nps": 5}, "token": "nope"}), 404, None),
         (client.post("/api/surveys/unknown/responses", json={"answers": {"nps": 5}}), 404, None),
         (client.post(url, json={"answers": {"nps": 5}}, headers={"Idempotency-Key": "k" * 300}), 400, None),

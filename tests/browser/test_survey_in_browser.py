@@ -25,12 +25,22 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright gives each launch a new, empty --user-data-dir of its own (and refuses one passed in args).
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-                         "is_mobile": True, "has_touch": True}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
 COMMENT = "Quick and kind — merci, Zoë!"
 
@@ -87,10 +97,12 @@ def nps(page: Page) -> Locator:
 
 
 def focused(page: Page) -> dict[str, str]:
-    return dict(page.evaluate(
-        "() => { const e = document.activeElement;"
-        " return {tag: e.tagName.toLowerCase(), name: e.name || '', value: e.value || ''}; }"
-    ))
+    return dict(
+        page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return {tag: e.tagName.toLowerCase(), name: e.name || '', value: e.value || ''}; }"
+        )
+    )
 
 
 def test_phone_keyboard_only_answer_is_stored(browser: Browser, link: str, sessions) -> None:
@@ -142,7 +154,9 @@ def test_without_javascript_missing_required_answer_is_explained_then_stored(
         expect(summary).to_be_visible()
         expect(summary).to_have_attribute("role", "alert")
         expect(summary.get_by_role("link")).to_contain_text("How likely are you to recommend us?")
-        expect(summary.get_by_role("link")).to_contain_text("How likely are you to recommend us? – An answer is required")
+        expect(summary.get_by_role("link")).to_contain_text(
+            "How likely are you to recommend us? \u2013 An answer is required"
+        )
         expect(summary.get_by_role("link")).to_have_attribute("href", "#q-nps")
         nps_group = nps(page)
         error = nps_group.locator(".error")  # the message sits inside the question's own fieldset

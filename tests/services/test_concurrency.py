@@ -40,9 +40,16 @@ def race(database_url: str, make: list[Submission]) -> list[Outcome]:
 def test_simultaneous_retries_with_one_idempotency_key_store_one_response(database_url, sessions) -> None:
     factories.survey(sessions)
     for n in range(ROUNDS):
-        def make() -> Submission:
-            return Submission(answers={"nps": 7}, via="api", submitted_at=utcnow(),
-                              survey_slug="support-followup", idempotency_key=f"key-{n}")
+
+        def make(n: int = n) -> Submission:
+            return Submission(
+                answers={"nps": 7},
+                via="api",
+                submitted_at=utcnow(),
+                survey_slug="support-followup",
+                idempotency_key=f"key-{n}",
+            )
+
         a, b = race(database_url, [make(), make()])
         assert isinstance(a, Stored) and isinstance(b, Stored), (a, b)
         assert a.response_id == b.response_id
@@ -55,9 +62,13 @@ def test_simultaneous_answers_to_one_invitation_store_one(database_url, sessions
     factories.survey(sessions)
     tokens = factories.invite(sessions, [{"email": f"c{n}@example.com"} for n in range(ROUNDS)])
     for token in tokens:
-        outcomes = race(database_url, [
-            Submission(answers={"nps": score}, via="web", submitted_at=utcnow(), token=token) for score in (1, 9)
-        ])
+        outcomes = race(
+            database_url,
+            [
+                Submission(answers={"nps": score}, via="web", submitted_at=utcnow(), token=token)
+                for score in (1, 9)
+            ],
+        )
         assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "Stored"], outcomes
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == ROUNDS

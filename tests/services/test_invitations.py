@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -11,12 +12,21 @@ from sqlalchemy import func, select
 from feedback.db import transaction
 from feedback.errors import Gone, InvalidInput
 from feedback.models import Invitation, SurveyStatus, utcnow
-from feedback.services.invitations import NewLink, import_invitations, read_csv_rows
+from feedback.models.context import CONTEXT_FIELDS
+from feedback.services.context import parse_context
+from feedback.services.invitations import (
+    NewLink,
+    _clean_recipient,
+    _plain_row,
+    import_invitations,
+    read_csv_rows,
+)
 from feedback.services.surveys import get_survey, set_status
 from feedback.services.tokens import hash_token
 from tests import factories
 
-CSV = """email,customer_id,interaction_id,channel,department,team,agent,contractor,region,handle_time_s,wait_time_s,first_contact_resolved
+CSV = """\
+email,customer_id,interaction_id,channel,department,team,agent,contractor,region,handle_time_s,wait_time_s,first_contact_resolved
 ann@example.com,,T-1,phone,support,blue,Sam,Northwind,EU,300,45,yes
 ,C-77,T-2,chat,,red,Kim,,US,120,5,no
 ann@example.com,,T-3,email,support,blue,Sam,,EU,,,
@@ -27,8 +37,12 @@ def run_import(sessions, text: str, **options):  # type: ignore[no-untyped-def]
     links: list[NewLink] = []
     with transaction(sessions) as session:
         report = import_invitations(
-            session, get_survey(session, "support-followup"), read_csv_rows(io.StringIO(text)),
-            base_url="https://fb.example", on_link=links.append, **options,
+            session,
+            get_survey(session, "support-followup"),
+            read_csv_rows(io.StringIO(text)),
+            base_url="https://fb.example",
+            on_link=links.append,
+            **options,
         )
     return report, links
 
@@ -51,7 +65,12 @@ def test_each_row_gets_a_single_use_unguessable_link(sessions) -> None:
         assert all(t not in i.token_hash for t, i in zip(tokens, stored, strict=True))
         first = stored[0]
         assert (first.channel, first.team, first.agent, first.contractor, first.region) == (
-            "phone", "blue", "Sam", "Northwind", "EU")
+            "phone",
+            "blue",
+            "Sam",
+            "Northwind",
+            "EU",
+        )
         assert (first.handle_time_s, first.wait_time_s, first.first_contact_resolved) == (300, 45, True)
         assert stored[1].customer_id == "C-77" and stored[1].first_contact_resolved is False
 
@@ -70,8 +89,12 @@ def test_a_bad_row_rejects_the_whole_file_with_line_numbers(sessions) -> None:
     with pytest.raises(InvalidInput) as info:
         run_import(sessions, bad)
     fields = {e.field for e in info.value.errors}
-    assert {"line 5: email", "line 5: department", "line 5: handle_time_s",
-            "line 5: first_contact_resolved"} <= fields
+    assert {
+        "line 5: email",
+        "line 5: department",
+        "line 5: handle_time_s",
+        "line 5: first_contact_resolved",
+    } <= fields
     assert invitations(sessions) == 0
 
 
@@ -111,3 +134,37 @@ def test_expiry_and_closed_surveys(sessions) -> None:
         set_status(session, "support-followup", SurveyStatus.CLOSED)
     with pytest.raises(Gone):
         run_import(sessions, "email\ncy@example.com\n")
+
+
+def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
+    """_plain_row (the import's fast path) must give what _clean_recipient + parse_context give, or defer."""
+    departments = {"support": 1, "delivery": 2}
+    choices = {
+        "email": [None, "", " ann@example.com ", "not-an-email", "a@b.c", "x" * 199 + "@e.co"],
+        "customer_id": [None, "", " C-1 ", "C" * 201],
+        "interaction_id": [None, "T-9"],
+        "department": [None, "", "delivery", " support ", "nowhere"],
+        "channel": [None, "", " phone ", "p" * 300],
+        "handle_time_s": [None, "", "300", "1:30", "-5", "abc", "12.5"],
+        "first_contact_resolved": [None, "", "yes", "No", "1", "maybe"],
+        "expires_at": [None, "", "2030-01-01"],
+    }
+    deferred = 0
+    for values in itertools.product(*choices.values()):
+        row = {k: v for k, v in zip(choices, values, strict=True) if v is not None}
+        plain = _plain_row(row, departments, 1)
+        recipient, errors = _clean_recipient(row, "")
+        context, context_errors = parse_context(row, departments)
+        if plain is None:
+            deferred += 1
+            continue
+        assert not errors and not context_errors, row
+        expected = dict.fromkeys(CONTEXT_FIELDS)
+        expected["department_id"] = 1
+        expected.update(context)
+        assert plain == (
+            (recipient["email"], recipient["customer_id"], recipient["interaction_id"]),
+            expected,
+        ), row
+        assert recipient["expires_at"] is None
+    assert 0 < deferred < len(list(itertools.product(*choices.values())))

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from feedback.db import transaction
 from feedback.errors import Conflict, Gone, InvalidInput, NotFound
 from feedback.models import Answer, Invitation, Response, SurveyStatus, utcnow
 from feedback.services.responses import Stored, SurveyCache, store_batch
 from feedback.services.submissions import Submission
 from feedback.services.surveys import set_status
-from feedback.db import transaction
 from tests import factories
 
 
@@ -31,17 +31,30 @@ def count(sessions, model=Response) -> int:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def setup(sessions):  # type: ignore[no-untyped-def]
     factories.survey(sessions)
-    tokens = factories.invite(sessions, [
-        {"email": "ann@example.com", "channel": "phone", "team": "blue", "handle_time_s": "420",
-         "first_contact_resolved": "no"},
-        {"email": "bob@example.com"},
-    ])
+    tokens = factories.invite(
+        sessions,
+        [
+            {
+                "email": "ann@example.com",
+                "channel": "phone",
+                "team": "blue",
+                "handle_time_s": "420",
+                "first_contact_resolved": "no",
+            },
+            {"email": "bob@example.com"},
+        ],
+    )
     return tokens
 
 
 def test_invited_response_is_stored_with_context_scores_and_sentiment(sessions, setup) -> None:
-    answers = {"nps": 3, "csat": "2", "ces": 2, "reason": "Billing",
-               "comment": "The agent was rude and the wait was terrible."}
+    answers = {
+        "nps": 3,
+        "csat": "2",
+        "ces": 2,
+        "reason": "Billing",
+        "comment": "The agent was rude and the wait was terrible.",
+    }
     [outcome] = store_batch(sessions, [sub(token=setup[0], answers=answers)], SurveyCache(), 5000)
     assert isinstance(outcome, Stored)
     with sessions() as session:
@@ -59,8 +72,10 @@ def test_invited_response_is_stored_with_context_scores_and_sentiment(sessions, 
 
 def test_second_response_to_one_invitation_is_409_and_first_stays(sessions, setup) -> None:
     first, second = store_batch(
-        sessions, [sub(token=setup[0], answers={"nps": 10}), sub(token=setup[0], answers={"nps": 0})],
-        SurveyCache(), 5000,
+        sessions,
+        [sub(token=setup[0], answers={"nps": 10}), sub(token=setup[0], answers={"nps": 0})],
+        SurveyCache(),
+        5000,
     )
     assert isinstance(first, Stored)
     assert isinstance(second, Conflict)
@@ -81,10 +96,16 @@ def test_retry_with_same_idempotency_key_returns_the_original(sessions, setup) -
 
 
 def test_reused_idempotency_key_with_other_answers_is_rejected(sessions, setup) -> None:
-    store_batch(sessions, [sub(answers={"nps": 8}, survey_slug="support-followup", idempotency_key="k")],
-                SurveyCache(), 5000)
+    store_batch(
+        sessions,
+        [sub(answers={"nps": 8}, survey_slug="support-followup", idempotency_key="k")],
+        SurveyCache(),
+        5000,
+    )
     [outcome] = store_batch(
-        sessions, [sub(answers={"nps": 2}, survey_slug="support-followup", idempotency_key="k")], SurveyCache(),
+        sessions,
+        [sub(answers={"nps": 2}, survey_slug="support-followup", idempotency_key="k")],
+        SurveyCache(),
         5000,
     )
     assert isinstance(outcome, InvalidInput)
@@ -113,7 +134,10 @@ def test_bad_answers_name_the_field_and_store_nothing(sessions, setup, answers, 
     assert any(e.field == field and message in e.message for e in outcome.errors), outcome.errors
     assert count(sessions) == 0 and count(sessions, Answer) == 0
     with sessions() as session:
-        assert session.scalar(select(Invitation.responded_at).where(Invitation.email == "ann@example.com")) is None
+        assert (
+            session.scalar(select(Invitation.responded_at).where(Invitation.email == "ann@example.com"))
+            is None
+        )
 
 
 def test_one_bad_submission_does_not_spoil_its_batch(sessions, setup) -> None:
@@ -127,7 +151,9 @@ def test_one_bad_submission_does_not_spoil_its_batch(sessions, setup) -> None:
 def test_unknown_expired_and_closed(sessions, setup) -> None:
     [unknown] = store_batch(sessions, [sub(token="not-a-token")], SurveyCache(), 5000)
     assert isinstance(unknown, NotFound)
-    expiring = factories.invite(sessions, [{"email": "cy@example.com"}], expires_at=utcnow() + timedelta(hours=1))
+    expiring = factories.invite(
+        sessions, [{"email": "cy@example.com"}], expires_at=utcnow() + timedelta(hours=1)
+    )
     [expired] = store_batch(
         sessions, [sub(token=expiring[0], submitted_at=utcnow() + timedelta(hours=2))], SurveyCache(), 5000
     )
@@ -152,12 +178,15 @@ def test_anonymous_context_is_validated(sessions) -> None:
     [outcome] = store_batch(
         sessions,
         [sub(survey_slug="support-followup", context={"department": "nowhere", "wait_time_s": "-3"})],
-        SurveyCache(), 5000,
+        SurveyCache(),
+        5000,
     )
     assert isinstance(outcome, InvalidInput)
     assert {e.field for e in outcome.errors} == {"context.department", "context.wait_time_s"}
     [ok] = store_batch(
-        sessions, [sub(survey_slug="support-followup", context={"channel": "web", "wait_time_s": 30})],
-        SurveyCache(), 5000,
+        sessions,
+        [sub(survey_slug="support-followup", context={"channel": "web", "wait_time_s": 30})],
+        SurveyCache(),
+        5000,
     )
     assert isinstance(ok, Stored)

@@ -32,7 +32,8 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
     with transaction(sessions) as session:
         survey = load_survey(session, read_survey_file(path))
         assert [(q.key, q.kind, q.required) for q in survey.questions] == [
-            ("csat", "csat", True), ("why", "text", False)
+            ("csat", "csat", True),
+            ("why", "text", False),
         ]
         assert survey.public_key is None
 
@@ -44,10 +45,21 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
         ({"questions": []}, "questions", "length >= 1"),
         ({"questions": [{"key": "q", "type": "stars", "prompt": "?"}]}, "questions[0].type", "Invalid enum"),
         ({"questions": [{"key": "q", "type": "nps"}]}, "questions[0]", "prompt"),
-        ({"questions": [{"key": "q", "type": "choice", "prompt": "?", "choices": ["a"]}]},
-         "questions[0].choices", "at least two"),
-        ({"questions": [{"key": "q", "type": "nps", "prompt": "?"}, {"key": "q", "type": "text", "prompt": "?"}]},
-         "questions[1].key", "duplicate"),
+        (
+            {"questions": [{"key": "q", "type": "choice", "prompt": "?", "choices": ["a"]}]},
+            "questions[0].choices",
+            "at least two",
+        ),
+        (
+            {
+                "questions": [
+                    {"key": "q", "type": "nps", "prompt": "?"},
+                    {"key": "q", "type": "text", "prompt": "?"},
+                ]
+            },
+            "questions[1].key",
+            "duplicate",
+        ),
         ({"colour": "blue"}, "colour", "unknown field"),
     ],
 )
@@ -64,11 +76,18 @@ def test_unknown_department_is_a_field_error(sessions) -> None:
 
 def test_reloading_updates_prompts_but_protects_answered_questions(sessions) -> None:
     factories.survey(sessions)
-    [stored] = store_batch(
+    [_stored] = store_batch(
         sessions,
-        [Submission(answers={"nps": 7, "comment": "ok"}, via="api", submitted_at=utcnow(),
-                    survey_slug="support-followup")],
-        SurveyCache(), 5000,
+        [
+            Submission(
+                answers={"nps": 7, "comment": "ok"},
+                via="api",
+                submitted_at=utcnow(),
+                survey_slug="support-followup",
+            )
+        ],
+        SurveyCache(),
+        5000,
     )
     spec = factories.survey_spec()
     spec["questions"][0]["prompt"] = "Would you recommend us?"

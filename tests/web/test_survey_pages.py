@@ -59,8 +59,9 @@ def test_one_click_score_link_prefills_and_the_form_completes(client, sessions) 
     page = client.get(f"/s/{token}?nps=9")
     assert re.search(r'value="9"[^>]*checked', page.text)
     assert 'name="via" value="email"' in page.text
-    done = client.post(f"/s/{token}", data={"nps": "9", "via": "email", "comment": "Great help"},
-                       follow_redirects=False)
+    done = client.post(
+        f"/s/{token}", data={"nps": "9", "via": "email", "comment": "Great help"}, follow_redirects=False
+    )
     assert done.status_code == 303 and done.headers["location"] == "/thanks/support-followup"
     thanks = client.get(done.headers["location"])
     assert thanks.status_code == 200 and "Thank you" in thanks.text
@@ -87,8 +88,12 @@ def test_public_link_carries_context_from_the_embedding_page(client, sessions) -
     survey = factories.survey(sessions)
     page = client.get(f"/p/{survey.public_key}?channel=web&product=Pro%20plan&bogus=1")
     assert 'name="ctx_channel" value="web"' in page.text and "bogus" not in page.text
-    done = client.post(f"/p/{survey.public_key}",
-                       data={"nps": "10", "ctx_channel": "web", "ctx_product": "Pro plan"}, follow_redirects=False)
+    [stamp] = re.findall(r'name="form_stamp" value="([^"]+)"', page.text)
+    done = client.post(
+        f"/p/{survey.public_key}",
+        data={"nps": "10", "ctx_channel": "web", "ctx_product": "Pro plan", "form_stamp": stamp},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     with sessions() as session:
         response = session.scalars(select(Response)).one()

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedback.errors import Forbidden, InvalidInput, Unauthorized
+from feedback.errors import InvalidInput, Unauthorized
 from feedback.models import ApiToken, Role, utcnow
+from feedback.services.access import Caller
 from feedback.services.departments import get_department
 from feedback.services.tokens import hash_token, new_token
 
-TOKEN_PREFIX = "fbk_"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking, and what they may see: department_id limits a department head's reads."""
-
-    name: str
-    role: Role
-    department_id: int | None = None
-
-    def require(self, *roles: Role) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(roles)}; the token has {self.role}")
-
-    def scope(self) -> int | None:
-        """The only department this caller may read, or None for every department."""
-        return self.department_id if self.role == Role.DEPARTMENT_HEAD else None
+TOKEN_PREFIX = "fbk_"  # noqa: S105 (a public prefix, not a secret)
+__all__ = ["Caller", "authenticate", "create_token", "revoke_token"]
 
 
 def create_token(session: Session, name: str, role: Role, department: str | None = None) -> str:
@@ -52,7 +35,9 @@ def authenticate(session: Session, authorization: str | None) -> Caller:
     token = authorization[7:].strip()
     if not token.startswith(TOKEN_PREFIX):
         raise Unauthorized("unknown or revoked API token")
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token[len(TOKEN_PREFIX):])))
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token[len(TOKEN_PREFIX) :]))
+    )
     if row is None or row.revoked_at is not None:
         raise Unauthorized("unknown or revoked API token")
     return Caller(row.name, Role(row.role), row.department_id)

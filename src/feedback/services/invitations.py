@@ -11,17 +11,25 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Dialect, Table, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.types import TypeEngine
 
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
 from feedback.models import Invitation, Survey, SurveyStatus, utcnow
-from feedback.models.context import CONTEXT_FIELDS
-from feedback.services.context import CONTEXT_INPUT_FIELDS, parse_context
+from feedback.models.context import CONTEXT_FIELDS, CONTEXT_TEXT_FIELDS
+from feedback.services.context import (
+    CONTEXT_INPUT_FIELDS,
+    MAX_CONTEXT_CHARS,
+    parse_bool,
+    parse_context,
+    parse_seconds,
+)
 from feedback.services.departments import department_slugs
 from feedback.services.tokens import hash_token, new_token
 
@@ -30,6 +38,7 @@ COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHUNK = 5000
+_INVITATIONS = cast(Table, Invitation.__table__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,9 @@ class NewLink:
     customer_id: str | None
     interaction_id: str | None
     link: str
+
+
+_Chunk = list[tuple[list[Any], NewLink]]  # invitations' column values, and their links
 
 
 @dataclass
@@ -63,14 +75,18 @@ def read_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     if not header:
         raise InvalidInput.on("line 1", "the file is empty; expected a header row")
     if unknown:
-        raise InvalidInput.on("line 1", f"unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}")
+        known = ", ".join(COLUMNS)
+        raise InvalidInput.on("line 1", f"unknown column(s) {', '.join(unknown)}; known: {known}")
     if "email" not in header and "customer_id" not in header:
         raise InvalidInput.on("line 1", "a column email or customer_id is required")
     reader.fieldnames = header
-    for row in reader:
-        if None in row:
-            raise InvalidInput.on(f"line {reader.line_num}", "more values than columns in the header")
-        yield reader.line_num, row
+    try:
+        for row in reader:
+            if None in row:
+                raise InvalidInput.on(f"line {reader.line_num}", "more values than columns in the header")
+            yield reader.line_num, row
+    except csv.Error as error:  # e.g. a value longer than csv.field_size_limit(); in the next row
+        raise InvalidInput.on(f"line {reader.line_num + 1}", f"not readable as CSV: {error}") from None
 
 
 def _dedup_key(email: str | None, customer_id: str | None, interaction_id: str | None) -> str:
@@ -108,6 +124,139 @@ def _clean_recipient(row: Mapping[str, Any], where: str) -> tuple[dict[str, Any]
     return values, errors
 
 
+def _plain_row(
+    row: Mapping[str, Any], departments: Mapping[str, int], default_department: int
+) -> tuple[tuple[str | None, str | None, str | None], dict[str, Any]] | None:
+    """The recipient and context of a plainly valid row, as _clean_recipient and parse_context would
+    clean them; None when anything needs a closer look (they then check the row and name the errors).
+    """
+    get = row.get
+    recipient: list[str | None] = []
+    for name in ("email", "customer_id", "interaction_id"):
+        value = get(name)
+        if value is None:
+            recipient.append(None)
+            continue
+        if type(value) is not str or len(value := value.strip()) > 200:
+            return None
+        recipient.append(value or None)
+    email, customer_id, interaction_id = recipient
+    if (email is None and customer_id is None) or (email is not None and not _EMAIL.match(email)):
+        return None
+    expiry = get("expires_at")
+    if expiry is not None and (type(expiry) is not str or expiry.strip()):
+        return None
+    context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
+    context["department_id"] = default_department
+    for name in CONTEXT_TEXT_FIELDS:
+        value = get(name)
+        if value is not None:
+            if type(value) is not str or len(value := value.strip()) > MAX_CONTEXT_CHARS:
+                return None
+            context[name] = value or None
+    try:
+        context["handle_time_s"] = parse_seconds(get("handle_time_s"))
+        context["wait_time_s"] = parse_seconds(get("wait_time_s"))
+        context["first_contact_resolved"] = parse_bool(get("first_contact_resolved"))
+    except ValueError:
+        return None
+    department = get("department")
+    if department is not None and (slug := str(department).strip()):
+        if slug not in departments:
+            return None
+        context["department_id"] = departments[slug]
+    return (email, customer_id, interaction_id), context
+
+
+def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a value of this column type for this database's driver."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+class _Inserter:
+    """Stores invitations in bulk through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the values are
+    converted here with the columns' own bind processors, so what is stored is the same."""
+
+    COLUMNS = (
+        "survey_id",
+        "token_hash",
+        "dedup_key",
+        "created_at",
+        "email",
+        "customer_id",
+        "interaction_id",
+        "expires_at",
+        *CONTEXT_FIELDS,
+    )
+
+    def __init__(self, session: Session, survey_id: int) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self.driver = connection.connection.driver_connection
+        self.survey_id = survey_id
+        table = _INVITATIONS
+        self.processors = [
+            (i, processor)
+            for i, name in enumerate(self.COLUMNS)
+            if name != "created_at"  # the same for every row: see stored()
+            and (processor := _processor(table.c[name].type, self.dialect)) is not None
+        ]
+        quote = self.dialect.identifier_preparer.quote
+        self.names = ", ".join(quote(name) for name in self.COLUMNS)
+        self.table = quote(table.name)
+        self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
+
+    def stored(self, name: str, value: Any) -> Any:
+        """``value`` as the driver gets it for column ``name``."""
+        processor = _processor(_INVITATIONS.c[name].type, self.dialect)
+        return value if processor is None or value is None else processor(value)
+
+    def existing(self, keys: list[str]) -> set[str]:
+        """Which of these dedup keys this survey already has."""
+        assert self.driver is not None
+        cursor = self.driver.cursor()
+        found: set[str] = set()
+        try:
+            if self.dialect.name == "postgresql":
+                query = f"SELECT dedup_key FROM {self.table} WHERE survey_id = %s AND dedup_key = ANY(%s)"  # noqa: S608
+                cursor.execute(query, (self.survey_id, keys))
+                found.update(row[0] for row in cursor.fetchall())
+            else:
+                for start in range(0, len(keys), 500):
+                    part = keys[start : start + 500]
+                    marks = ", ".join([self.mark] * len(part))
+                    query = (
+                        f"SELECT dedup_key FROM {self.table} "  # noqa: S608 (our names; values bound)
+                        f"WHERE survey_id = {self.mark} AND dedup_key IN ({marks})"
+                    )
+                    cursor.execute(query, (self.survey_id, *part))
+                    found.update(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.close()
+        return found
+
+    def insert(self, rows: list[list[Any]]) -> None:
+        for row in rows:
+            for i, processor in self.processors:
+                if row[i] is not None:
+                    row[i] = processor(row[i])
+        assert self.driver is not None
+        cursor = self.driver.cursor()
+        try:
+            if self.dialect.name == "postgresql":
+                with cursor.copy(f"COPY {self.table} ({self.names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join([self.mark] * len(self.COLUMNS))
+                query = f"INSERT INTO {self.table} ({self.names}) VALUES ({marks})"  # noqa: S608 (values bound)
+                cursor.executemany(query, rows)
+        finally:
+            cursor.close()
+
+
 def import_invitations(
     session: Session,
     survey: Survey,
@@ -127,70 +276,102 @@ def import_invitations(
     report = ImportReport()
     seen: set[str] = set()
     now = utcnow()
-    pending: list[tuple[dict[str, Any], NewLink]] = []
+    inserter = _Inserter(session, survey.id)
+    pending: _Chunk = []
+    survey_id, department_id = survey.id, survey.department_id
+    stored_now = inserter.stored("created_at", now)
+    plain_rows = expires_at is None or expires_at > now  # else every row is rejected, as the slow path says
 
-    def flush() -> None:
-        keys = [values["dedup_key"] for values, _ in pending]
-        existing = set(
-            session.scalars(
-                select(Invitation.dedup_key).where(
-                    Invitation.survey_id == survey.id, Invitation.dedup_key.in_(keys)
-                )
-            )
-        )
-        fresh = [(values, link) for values, link in pending if values["dedup_key"] not in existing]
-        report.duplicates += len(pending) - len(fresh)
+    # A chunk is stored by a second thread while this one reads and checks the next: the database's
+    # own work (index updates, mostly) runs outside the interpreter lock, so the two overlap. Only one
+    # thread uses the session at a time, and links are handed out here, in order.
+    storing: list[tuple[int, Future[_Chunk]]] = []
+
+    def store(chunk: _Chunk) -> _Chunk:
+        existing = inserter.existing([values[2] for values, _ in chunk])
+        fresh = [(values, link) for values, link in chunk if values[2] not in existing]
         if fresh:
-            session.execute(insert(Invitation.__table__), [values for values, _ in fresh])
+            inserter.insert([values for values, _ in fresh])
+        return fresh
+
+    def stored() -> None:
+        """Wait for the chunk being stored, count it and hand out its links."""
+        if storing:
+            size, future = storing.pop()
+            fresh = future.result()
+            report.duplicates += size - len(fresh)
             report.created += len(fresh)
             for _, link in fresh:
                 on_link(link)
+
+    def flush(storer: ThreadPoolExecutor) -> None:
+        stored()
+        storing.append((len(pending), storer.submit(store, pending[:])))
         pending.clear()
 
-    for line, row in rows:
-        prefix = where(line)
-        recipient, errors = _clean_recipient(row, prefix)
-        context, context_errors = parse_context(row, departments, prefix=prefix)
-        errors.extend(context_errors)
-        if errors:
-            report.rejected += 1
-            if len(report.errors) < MAX_ERRORS_LISTED:
-                report.errors.extend(errors)
-            if not skip_invalid:
-                pending.clear()  # nothing will be stored; keep reading only to report every error
-            continue
-        key = _dedup_key(recipient["email"], recipient["customer_id"], recipient["interaction_id"])
-        if key in seen:
-            report.duplicates += 1
-            continue
-        seen.add(key)
-        token, token_hash = new_token()
-        values = {
-            "survey_id": survey.id,
-            "token_hash": token_hash,
-            "dedup_key": key,
-            "created_at": now,
-            **dict.fromkeys(CONTEXT_FIELDS),
-            "department_id": survey.department_id,
-            **recipient,
-            **context,
-        }
-        values["expires_at"] = recipient["expires_at"] or expires_at
-        if values["expires_at"] is not None and values["expires_at"] <= now:
-            report.rejected += 1
-            report.errors.append(FieldError(f"{prefix}expires_at", "already in the past"))
-            continue
-        if report.errors and not skip_invalid:
-            continue
-        link = NewLink(line, recipient["email"], recipient["customer_id"], recipient["interaction_id"],
-                       link_for(base_url, token))
-        pending.append((values, link))
-        if len(pending) >= _CHUNK:
-            flush()
-    if report.errors and not skip_invalid:
-        raise InvalidInput.of(report.errors)
-    if pending:
-        flush()
+    with ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
+        try:
+            for line, row in rows:
+                plain = _plain_row(row, departments, department_id) if plain_rows else None
+                if plain is not None:
+                    (email, customer_id, interaction_id), context = plain
+                    expiry = expires_at
+                else:
+                    prefix = where(line)
+                    recipient, errors = _clean_recipient(row, prefix)
+                    context_values, context_errors = parse_context(row, departments, prefix=prefix)
+                    errors.extend(context_errors)
+                    if errors:
+                        report.rejected += 1
+                        if len(report.errors) < MAX_ERRORS_LISTED:
+                            report.errors.extend(errors)
+                        if not skip_invalid:
+                            pending.clear()  # nothing will be stored; keep reading only to report every error
+                        continue
+                    email, customer_id, interaction_id = (
+                        recipient["email"],
+                        recipient["customer_id"],
+                        recipient["interaction_id"],
+                    )
+                    context = dict.fromkeys(CONTEXT_FIELDS)
+                    context["department_id"] = department_id
+                    context.update(context_values)
+                    expiry = recipient["expires_at"] or expires_at
+                key = _dedup_key(email, customer_id, interaction_id)
+                if key in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(key)
+                if expiry is not None and expiry <= now:
+                    report.rejected += 1
+                    report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
+                    continue
+                token, token_hash = new_token()
+                if report.errors and not skip_invalid:
+                    continue
+                values = [
+                    survey_id,
+                    token_hash,
+                    key,
+                    stored_now,
+                    email,
+                    customer_id,
+                    interaction_id,
+                    expiry,
+                    *(context[name] for name in CONTEXT_FIELDS),
+                ]
+                link = NewLink(line, email, customer_id, interaction_id, link_for(base_url, token))
+                pending.append((values, link))
+                if len(pending) >= _CHUNK:
+                    flush(storer)
+            if report.errors and not skip_invalid:
+                raise InvalidInput.of(report.errors)
+            if pending:
+                flush(storer)
+            stored()
+        finally:
+            for _, future in storing:  # an error above: let the storing thread finish with the session
+                future.exception()
     return report
 
 

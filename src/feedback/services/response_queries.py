@@ -55,8 +55,17 @@ def list_responses(
     for r in session.scalars(query):
         context = {
             name: getattr(r, name)
-            for name in ("channel", "product", "team", "agent", "contractor", "region", "handle_time_s",
-                         "wait_time_s", "first_contact_resolved")
+            for name in (
+                "channel",
+                "product",
+                "team",
+                "agent",
+                "contractor",
+                "region",
+                "handle_time_s",
+                "wait_time_s",
+                "first_contact_resolved",
+            )
             if getattr(r, name) is not None
         }
         answers = [
@@ -71,8 +80,16 @@ def list_responses(
         ]
         out.append(
             ResponseOut(
-                r.id, survey.slug, r.submitted_at, r.via, slugs.get(r.department_id or -1), r.nps, r.csat,
-                r.ces, context, answers,
+                r.id,
+                survey.slug,
+                r.submitted_at,
+                r.via,
+                slugs.get(r.department_id or -1),
+                r.nps,
+                r.csat,
+                r.ces,
+                context,
+                answers,
             )
         )
     return out

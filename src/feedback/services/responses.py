@@ -7,18 +7,28 @@ earlier in the batch is a replay. Unique constraints back every rule up when ano
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from feedback.analysis.sentiment import ANALYZER, score_text
-from feedback.errors import Conflict, FeedbackError, FieldError, Gone, InvalidInput, NotFound, ServiceUnavailable
+from feedback.errors import (
+    Conflict,
+    FeedbackError,
+    FieldError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
 from feedback.services.context import parse_context
@@ -26,8 +36,52 @@ from feedback.services.departments import department_slugs
 from feedback.services.submissions import Submission, SurveyDef, validate_answers
 from feedback.services.tokens import hash_token
 
-_INVITATION_COLUMNS = [Invitation.id, Invitation.survey_id, Invitation.token_hash, Invitation.expires_at,
-                       Invitation.responded_at] + [getattr(Invitation, f) for f in CONTEXT_FIELDS]
+_RESPONSES = cast(Table, Response.__table__)
+_ANSWERS = cast(Table, Answer.__table__)
+_INVITATIONS = cast(Table, Invitation.__table__)
+_SURVEYS = cast(Table, Survey.__table__)
+
+# Built once: a statement built per batch costs more Python time than the batch's inserts.
+_INVITATIONS_BY_HASH = select(
+    *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
+    *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
+).where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
+_SURVEY_ROWS = select(_SURVEYS.c.id, _SURVEYS.c.slug, _SURVEYS.c.public_key, _SURVEYS.c.updated_at).where(
+    or_(
+        _SURVEYS.c.id.in_(bindparam("ids", expanding=True)),
+        _SURVEYS.c.slug.in_(bindparam("slugs", expanding=True)),
+        _SURVEYS.c.public_key.in_(bindparam("keys", expanding=True)),
+    )
+)
+_EARLIER = select(
+    _RESPONSES.c.id,
+    _RESPONSES.c.survey_id,
+    _RESPONSES.c.idempotency_key,
+    _RESPONSES.c.request_hash,
+    _RESPONSES.c.submitted_at,
+).where(
+    _RESPONSES.c.survey_id.in_(bindparam("surveys", expanding=True)),
+    _RESPONSES.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+_INSERT_RESPONSES = insert(_RESPONSES)
+_INSERT_ANSWERS = insert(_ANSWERS)
+_MARK_ANSWERED = (
+    update(_INVITATIONS).where(_INVITATIONS.c.id == bindparam("iid")).values(responded_at=bindparam("at"))
+)
+
+
+def new_response_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): Unix milliseconds, then 74 random bits.
+
+    Later responses get larger ids, so the primary-key indexes of responses and answers grow at their
+    end: a batch dirties a few pages instead of one random page per row (half the commit time on
+    SQLite, measured), and the ids stay as unguessable as they need to be.
+    """
+    milliseconds = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (milliseconds & (1 << 48) - 1) << 80 | 0x7 << 76  # 48 bits of time, version 7
+    value |= (rand >> 68) << 64 | 0b10 << 62 | rand & (1 << 62) - 1  # 12 random bits, variant, 62 random bits
+    return uuid.UUID(int=value)
 
 
 @dataclass(frozen=True)
@@ -75,28 +129,35 @@ def store_batch(
         except IntegrityError:
             return [Conflict("a concurrent request stored a conflicting response; retry")]
     except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc.orig, OSError) or "unable to open" in str(exc):
+        if unavailable(exc):
             return [ServiceUnavailable("the database is unavailable; retry shortly")] * len(submissions)
         raise
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database cannot be used right now (down, unreachable, locked by
+    another process, read-only, out of disk), so a retry later can succeed: an answer 503, never 500."""
+    return isinstance(exc, OperationalError) or exc.connection_invalidated or isinstance(exc.orig, OSError)
 
 
 def _store(
     session: Session, subs: Sequence[Submission], cache: SurveyCache, max_text_chars: int
 ) -> list[Outcome]:
+    connection = session.connection()
     token_hashes = {hash_token(s.token) for s in subs if s.token}
-    invitations = {
-        row.token_hash: row
-        for row in session.execute(select(*_INVITATION_COLUMNS).where(Invitation.token_hash.in_(token_hashes)))
-    } if token_hashes else {}
+    invitations = (
+        {
+            row.token_hash: row
+            for row in connection.execute(_INVITATIONS_BY_HASH, {"hashes": list(token_hashes)})
+        }
+        if token_hashes
+        else {}
+    )
     slugs = {s.survey_slug for s in subs if s.survey_slug}
     keys = {s.public_key for s in subs if s.public_key}
     ids = {row.survey_id for row in invitations.values()}
     survey_rows = list(
-        session.execute(
-            select(Survey.id, Survey.slug, Survey.public_key, Survey.updated_at).where(
-                or_(Survey.id.in_(ids), Survey.slug.in_(slugs), Survey.public_key.in_(keys))
-            )
-        )
+        connection.execute(_SURVEY_ROWS, {"ids": list(ids), "slugs": list(slugs), "keys": list(keys)})
     )
     surveys = cache.resolve(session, survey_rows)
     by_slug = {d.slug: d for d in surveys.values()}
@@ -104,15 +165,11 @@ def _store(
     idem_keys = {s.idempotency_key for s in subs if s.idempotency_key}
     earlier: dict[tuple[int, str], tuple[str | None, Stored]] = {}
     if idem_keys:
-        for row in session.execute(
-            select(Response.id, Response.survey_id, Response.idempotency_key, Response.request_hash,
-                   Response.submitted_at).where(
-                Response.survey_id.in_(list(surveys)), Response.idempotency_key.in_(idem_keys)
-            )
-        ):
+        for row in connection.execute(_EARLIER, {"surveys": list(surveys), "keys": list(idem_keys)}):
             slug = surveys[row.survey_id].slug if row.survey_id in surveys else ""
             earlier[(row.survey_id, row.idempotency_key)] = (
-                row.request_hash, Stored(row.id, slug, row.submitted_at, replayed=True)
+                row.request_hash,
+                Stored(row.id, slug, row.submitted_at, replayed=True),
             )
     departments: dict[str, int] | None = None
 
@@ -161,42 +218,51 @@ def _store(
             used_invitations.add(invitation.id)
             answered.append({"iid": invitation.id, "at": sub.submitted_at})
         context.setdefault("department_id", survey.department_id)
-        response_id = uuid.uuid4()
+        response_id = new_response_id()
         scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
         for answer in clean:
-            row: dict[str, Any] = {
-                "response_id": response_id, "question_id": answer.question.id, "score": answer.score,
-                "choice": answer.choice, "text": answer.text, "polarity": None, "subjectivity": None,
+            answer_row: dict[str, Any] = {
+                "response_id": response_id,
+                "question_id": answer.question.id,
+                "score": answer.score,
+                "choice": answer.choice,
+                "text": answer.text,
+                "polarity": None,
+                "subjectivity": None,
                 "analyzer": None,
             }
             if answer.text:
                 sentiment = score_text(answer.text)
-                row.update(polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER)
+                answer_row.update(
+                    polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
+                )
             if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
                 scores[answer.question.kind] = answer.score
-            answers.append(row)
-        responses.append({
-            "id": response_id, "survey_id": survey.id, "invitation_id": invitation.id if invitation else None,
-            "via": sub.via, "submitted_at": sub.submitted_at, "idempotency_key": sub.idempotency_key,
-            "request_hash": request_hash, **scores,
-            **{name: context.get(name) for name in CONTEXT_FIELDS},
-        })
+            answers.append(answer_row)
+        responses.append(
+            {
+                "id": response_id,
+                "survey_id": survey.id,
+                "invitation_id": invitation.id if invitation else None,
+                "via": sub.via,
+                "submitted_at": sub.submitted_at,
+                "idempotency_key": sub.idempotency_key,
+                "request_hash": request_hash,
+                **scores,
+                **{name: context.get(name) for name in CONTEXT_FIELDS},
+            }
+        )
         stored = Stored(response_id, survey.slug, sub.submitted_at)
         if sub.idempotency_key:
             earlier[(survey.id, sub.idempotency_key)] = (request_hash, stored)
         outcomes.append(stored)
 
     if responses:
-        session.execute(insert(Response.__table__), responses)
+        connection.execute(_INSERT_RESPONSES, responses)
     if answers:
-        session.execute(insert(Answer.__table__), answers)
+        connection.execute(_INSERT_ANSWERS, answers)
     if answered:
-        session.execute(
-            update(Invitation.__table__)
-            .where(Invitation.__table__.c.id == bindparam("iid"))
-            .values(responded_at=bindparam("at")),
-            answered,
-        )
+        connection.execute(_MARK_ANSWERED, answered)
     return outcomes
 
 

@@ -17,7 +17,9 @@ _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _REGEX = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$")
 PATTERN_HINTS = {
-    r"^[a-z0-9][a-z0-9_-]{0,63}$": "lowercase letters, digits, '-' or '_', at most 64, e.g. 'customer-support'",
+    r"^[a-z0-9][a-z0-9_-]{0,63}$": (
+        "lowercase letters, digits, '-' or '_', at most 64, e.g. 'customer-support'"
+    ),
     r"^[a-z][a-z0-9_]{0,63}$": "a lowercase identifier: letters, digits and '_', starting with a letter",
 }
 

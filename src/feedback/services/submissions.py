@@ -45,7 +45,9 @@ class SurveyDef:
             public_key=survey.public_key,
             updated_at=survey.updated_at,
             questions=tuple(
-                QuestionDef(q.id, q.key, QuestionKind(q.kind), q.required, tuple(q.choices or ()), q.max_length)
+                QuestionDef(
+                    q.id, q.key, QuestionKind(q.kind), q.required, tuple(q.choices or ()), q.max_length
+                )
                 for q in survey.questions
             ),
         )

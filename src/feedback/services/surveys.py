@@ -139,7 +139,12 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
     for position, q in enumerate(spec.questions):
         known = existing.get(q.key)
         question = known if known is not None else Question(key=q.key)
-        if known is not None and question.kind != q.type and question.id is not None and _has_answers(session, question):
+        if (
+            known is not None
+            and question.kind != q.type
+            and question.id is not None
+            and _has_answers(session, question)
+        ):
             errors.append(
                 FieldError(
                     f"questions[{position}].type",
@@ -164,9 +169,7 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
 
 
 def get_survey(session: Session, slug: str) -> Survey:
-    survey = session.scalar(
-        select(Survey).where(Survey.slug == slug).options(selectinload(Survey.questions))
-    )
+    survey = session.scalar(select(Survey).where(Survey.slug == slug).options(selectinload(Survey.questions)))
     if survey is None:
         raise NotFound(f"no survey {slug!r}")
     return survey

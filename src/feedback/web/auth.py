@@ -1,11 +1,13 @@
-"""Who is calling the admin API."""
+"""Who is calling: an API token for the JSON API, a login session for the pages."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from feedback.models import Role
-from feedback.services.api_tokens import Caller, authenticate
+from feedback.services.access import Caller
+from feedback.services.api_tokens import authenticate
+from feedback.services.users import caller_for
 from feedback.web.state import AnyRequest
 
 
@@ -18,3 +20,24 @@ def authorize(request: AnyRequest, session: Session, *roles: Role) -> Caller:
 
 
 READERS = (Role.ADMIN, Role.EXECUTIVE, Role.DEPARTMENT_HEAD)
+SESSION_USER = "uid"
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in person; answered with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def logged_in(request: AnyRequest, session: Session, *roles: Role) -> Caller:
+    """The person logged in on this browser, who must hold one of ``roles`` (any role if none)."""
+    user_id = request.session.get(SESSION_USER) if request.scope.get("session") is not None else None
+    caller = caller_for(session, int(user_id)) if isinstance(user_id, int) else None
+    if caller is None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        raise LoginRequired(request.url.path + query)
+    if roles:
+        caller.require(*roles)
+    return caller

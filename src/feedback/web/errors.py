@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
-from litestar import MediaType, Response
+from litestar import Litestar, MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect, Template
+from litestar.routes import HTTPRoute
 from sqlalchemy.exc import OperationalError
 
-from feedback.errors import FeedbackError, FieldError
+from feedback.errors import FeedbackError, FieldError, TooManyRequests
 from feedback.services.specs import explain
+from feedback.web.auth import LoginRequired
+from feedback.web.limits import body_too_large
 from feedback.web.state import AnyRequest
 
 log = logging.getLogger(__name__)
@@ -35,9 +40,14 @@ def _wants_html(request: AnyRequest) -> bool:
     )
 
 
-def _answer(request: AnyRequest, status: int, detail: str,
-            errors: list[FieldError]) -> Response[Any]:
-    headers = {"Retry-After": "5"} if status == 503 else None
+def _answer(
+    request: AnyRequest,
+    status: int,
+    detail: str,
+    errors: list[FieldError],
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    headers = {"Retry-After": "5"} if status == 503 else headers
     if _wants_html(request):
         return Template(
             template_name="message.html",
@@ -50,7 +60,8 @@ def _answer(request: AnyRequest, status: int, detail: str,
 
 
 def feedback_error(request: AnyRequest, exc: FeedbackError) -> Response[Any]:
-    return _answer(request, exc.status_code, exc.message, exc.errors)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return _answer(request, exc.status_code, exc.message, exc.errors, headers)
 
 
 def _key(item: dict[str, object]) -> str:
@@ -69,6 +80,8 @@ def validation_error(request: AnyRequest, exc: ValidationException) -> Response[
 
 
 def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 413:
+        return _answer(request, 413, body_too_large(request), [])
     return _answer(request, exc.status_code, str(exc.detail), [])
 
 
@@ -77,9 +90,41 @@ def database_down(request: AnyRequest, exc: OperationalError) -> Response[Any]:
     return _answer(request, 503, "the database is unavailable; retry shortly", [])
 
 
+def login_required(request: AnyRequest, exc: LoginRequired) -> Response[Any]:
+    return Redirect(f"/login?{urlencode({'next': exc.next_path})}", status_code=303)
+
+
 EXCEPTION_HANDLERS = {
+    LoginRequired: login_required,
     FeedbackError: feedback_error,
     ValidationException: validation_error,
     HTTPException: http_error,
     OperationalError: database_down,
 }
+
+
+# Every error the API can answer with, in the one shape above (rate limits and body limits included).
+ERROR_STATUSES = {
+    400: "Malformed request: a parameter or body that does not fit its declared type",
+    401: "No API token, or an unknown or revoked one",
+    403: "The token's role may not do this",
+    404: "No such survey, department, cause or other resource",
+    409: "Already answered, or a duplicate",
+    410: "The survey is closed or the invitation expired",
+    413: "The request body is too large",
+    422: "Input that breaks a rule; errors name each field",
+    429: "Too many requests; retry later",
+    503: "The database or the response writer is unavailable; retry shortly",
+}
+
+
+def document_errors(app: Litestar) -> None:
+    """Declare the error answers in the OpenAPI schema of every /api operation, once for all of them."""
+    specs = {
+        status: ResponseSpec(ErrorOut, description=text, generate_examples=False)
+        for status, text in ERROR_STATUSES.items()
+    }
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path.startswith("/api/"):
+            for handler in route.route_handlers:
+                handler.responses = {**specs, **(handler.responses or {})}

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
 from feedback.services.writer import ResponseWriter
+from feedback.web.formguard import FormGuard
+from feedback.web.limits import Limits
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -21,3 +23,5 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     writer: ResponseWriter
+    limits: Limits
+    form_guard: FormGuard

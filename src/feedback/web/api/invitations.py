@@ -51,7 +51,11 @@ class InvitationController(Controller):
 
     @post(sync_to_thread=True, summary="Invite customers; a row already invited is skipped, not duplicated")
     def create(
-        self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[InvitationsIn]
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        slug: FromPath[str],
+        data: JSONBody[InvitationsIn],
     ) -> InvitationsOut:
         links: list[LinkOut] = []
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from feedback.db import transaction
 from feedback.models import utcnow
 from feedback.services import surveys
+from feedback.services.privacy import exposure
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
 from feedback.web.auth import READERS, authorize
@@ -91,4 +92,5 @@ class ResponseController(Controller):
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             survey = surveys.get_survey(session, slug)
-            return list_responses(session, survey, department_id=caller.scope(), limit=limit, before=before)
+            found = list_responses(session, survey, department_id=caller.scope(), limit=limit, before=before)
+            return exposure.answers(caller, found)

@@ -11,7 +11,7 @@ from feedback.db import transaction
 from feedback.errors import NotFound
 from feedback.models import Role, Survey, SurveyStatus
 from feedback.services import surveys
-from feedback.services.api_tokens import Caller
+from feedback.services.access import Caller
 from feedback.services.surveys import SurveyOut, SurveySpec
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
@@ -35,10 +35,15 @@ class SurveyController(Controller):
     def list(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> list[SurveyOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return [surveys.describe(session, s, ctx.settings.base_url) for s in surveys.list_surveys(session, caller.scope())]
+            return [
+                surveys.describe(session, s, ctx.settings.base_url)
+                for s in surveys.list_surveys(session, caller.scope())
+            ]
 
     @post(sync_to_thread=True, summary="Create a survey, or update the survey with this slug (admin)")
-    def put(self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[SurveySpec]) -> SurveyOut:
+    def put(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[SurveySpec]
+    ) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)
             spec = surveys.parse_survey_spec(msgspec.to_builtins(data))
@@ -54,7 +59,11 @@ class SurveyController(Controller):
 
     @patch("/{slug:str}", sync_to_thread=True, summary="Open or close a survey (admin)")
     def set_status(
-        self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str], data: JSONBody[SurveyPatch]
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        slug: FromPath[str],
+        data: JSONBody[SurveyPatch],
     ) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -19,11 +19,14 @@ from feedback.services.context import CONTEXT_INPUT_FIELDS
 from feedback.services.invitations import open_invitation, public_survey
 from feedback.services.submissions import Submission
 from feedback.services.surveys import get_survey
+from feedback.web.formguard import FIELDS, STAMP_FIELD, Verdict
+from feedback.web.limits import PERSONAL_SURVEY, PUBLIC_SURVEY, RATE_LIMIT
 from feedback.web.state import AnyRequest, AppContext
 
+log = logging.getLogger(__name__)
 Form = URLEncodedBody[dict[str, str]]
 CONTEXT_PREFIX = "ctx_"
-RESERVED = {"via"}
+RESERVED = {"via"} | FIELDS
 
 
 DEFAULT_LABELS = {
@@ -57,6 +60,7 @@ def _form(
     errors: Mapping[str, str] | None = None,
     hidden: Mapping[str, str] | None = None,
     status: int = 200,
+    notice: str = "",
 ) -> Template:
     questions = [
         {
@@ -74,7 +78,7 @@ def _form(
     return Template(
         template_name="survey.html",
         context={
-            "title": f"Error: {survey.title}" if errors else survey.title,
+            "title": f"Error: {survey.title}" if errors or notice else survey.title,
             "survey": survey,
             "questions": questions,
             "prompts": {q.key: q.prompt for q in survey.questions},
@@ -82,6 +86,8 @@ def _form(
             "errors": errors or {},
             "hidden": hidden or {},
             "action": action,
+            "notice": notice,
+            "honeypot": STAMP_FIELD in (hidden or {}),
         },
         status_code=status,
     )
@@ -95,9 +101,9 @@ def _split(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """Form fields -> (answers, context). Context rides in hidden ``ctx_`` fields."""
     answers = {k: v for k, v in form.items() if k not in RESERVED and not k.startswith(CONTEXT_PREFIX)}
     context = {
-        k[len(CONTEXT_PREFIX):]: v
+        k[len(CONTEXT_PREFIX) :]: v
         for k, v in form.items()
-        if k.startswith(CONTEXT_PREFIX) and k[len(CONTEXT_PREFIX):] in CONTEXT_INPUT_FIELDS
+        if k.startswith(CONTEXT_PREFIX) and k[len(CONTEXT_PREFIX) :] in CONTEXT_INPUT_FIELDS
     }
     return answers, context
 
@@ -113,15 +119,19 @@ class SurveyPages(Controller):
     include_in_schema = False
 
     @get("/s/{token:str}", sync_to_thread=True)
-    def invitation(self, request: AnyRequest, ctx: NamedDependency[AppContext], token: FromPath[str]) -> Template:
+    def invitation(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], token: FromPath[str]
+    ) -> Template:
         with transaction(ctx.sessions) as session:
             survey, _ = open_invitation(session, token)
             values = _prefill(survey, request.query_params)
             hidden = {"via": "email"} if values else {}
             return _form(survey, f"/s/{token}", values, hidden=hidden)
 
-    @post("/s/{token:str}")
-    async def answer_invitation(self, ctx: NamedDependency[AppContext], token: FromPath[str], data: Form) -> Template | Redirect:
+    @post("/s/{token:str}", opt={RATE_LIMIT: PERSONAL_SURVEY})
+    async def answer_invitation(
+        self, ctx: NamedDependency[AppContext], token: FromPath[str], data: Form
+    ) -> Template | Redirect:
         answers, _ = _split(data)
         via = "email" if data.get("via") == "email" else "web"
         submission = Submission(answers=answers, via=via, submitted_at=utcnow(), token=token)
@@ -131,24 +141,42 @@ class SurveyPages(Controller):
 
         return await _submit(ctx, submission, reload, f"/s/{token}", {"via": via} if via == "email" else {})
 
-    @get("/p/{key:str}", sync_to_thread=True)
+    @get("/p/{key:str}", sync_to_thread=True, opt={RATE_LIMIT: PUBLIC_SURVEY})
     def public(self, request: AnyRequest, ctx: NamedDependency[AppContext], key: FromPath[str]) -> Template:
         with transaction(ctx.sessions) as session:
             survey = public_survey(session, key)
             query = request.query_params
             hidden = {CONTEXT_PREFIX + k: query[k] for k in CONTEXT_INPUT_FIELDS if query.get(k)}
+            hidden[STAMP_FIELD] = ctx.form_guard.issue(key)
             return _form(survey, f"/p/{key}", _prefill(survey, query), hidden=hidden)
 
-    @post("/p/{key:str}")
-    async def answer_public(self, ctx: NamedDependency[AppContext], key: FromPath[str], data: Form) -> Template | Redirect:
+    @post("/p/{key:str}", opt={RATE_LIMIT: PUBLIC_SURVEY})
+    async def answer_public(
+        self, ctx: NamedDependency[AppContext], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         answers, context = _split(data)
-        submission = Submission(answers=answers, via="web", submitted_at=utcnow(), public_key=key, context=context)
-        hidden = {CONTEXT_PREFIX + k: v for k, v in context.items()}
+        submission = Submission(
+            answers=answers, via="web", submitted_at=utcnow(), public_key=key, context=context
+        )
+        check = ctx.form_guard.check(key, data)
+        hidden = {CONTEXT_PREFIX + k: v for k, v in context.items()} | {STAMP_FIELD: check.stamp}
 
         def reload(session: Session) -> Survey:
             return public_survey(session, key)
 
-        return await _submit(ctx, submission, reload, f"/p/{key}", hidden)
+        if check.verdict is Verdict.OK:
+            return await _submit(ctx, submission, reload, f"/p/{key}", hidden)
+        log.info("public survey %s: answers not stored (%s)", key, check.verdict.value)
+
+        def refuse() -> Template | Redirect:
+            with transaction(ctx.sessions) as session:
+                survey = reload(session)
+                if check.verdict is Verdict.HONEYPOT:  # a bot: thank it, store nothing
+                    return Redirect(f"/thanks/{survey.slug}", status_code=303)
+                values = {k: str(v) for k, v in answers.items()}
+                return _form(survey, f"/p/{key}", values, None, hidden, status=422, notice=check.notice)
+
+        return await asyncio.to_thread(refuse)
 
     @get("/thanks/{slug:str}", sync_to_thread=True)
     def thanks(self, ctx: NamedDependency[AppContext], slug: FromPath[str]) -> Template:
