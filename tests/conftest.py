@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import make_engine, make_sessionmaker, upgrade_database
+
+# Nothing a test makes lands in the working tree: keys and model files go to a temporary directory.
+os.environ.setdefault("FEEDBACK_SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("FEEDBACK_DATA_DIR", tempfile.mkdtemp(prefix="feedback-test-data-"))
 
 BACKENDS = [b for b in os.environ.get("FEEDBACK_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 TEMPLATE_DB = "feedback_template"
@@ -49,7 +54,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _admin_engine(base: str) -> Engine:
-    return create_engine(f"postgresql+psycopg://{base.split('://', 1)[1]}/postgres", isolation_level="AUTOCOMMIT")
+    return create_engine(
+        f"postgresql+psycopg://{base.split('://', 1)[1]}/postgres", isolation_level="AUTOCOMMIT"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +110,12 @@ def client(database_url: str) -> Iterator[Any]:
     from feedback.config import Settings
     from feedback.web.app import create_app
 
-    settings = Settings(database_url=database_url, base_url="http://testserver.local")
+    # Tests fill public forms faster than people can (tests/web/test_limits.py checks the real minimum).
+    settings = Settings(
+        database_url=database_url,
+        base_url="http://testserver.local",
+        secret_key="test-secret",
+        form_min_seconds=0,
+    )
     with TestClient(create_app(settings), base_url="http://testserver.local") as test_client:
         yield test_client

@@ -42,16 +42,45 @@ class PgCluster:
             shutil.chown(self.root, "postgres", "postgres")
 
     def start(self) -> str:
-        _run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-             "--no-sync")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off " \
-                  "-c full_page_writes=off -c max_connections=200"
-        _run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-             "-w", "start")
+        _run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        self.resume()
         return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`halt`) on the same port and data."""
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        _run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def halt(self) -> None:
+        """Stop the server and keep its data (a database outage); :meth:`resume` brings it back."""
+        _run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:
-            _run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            if (self.data / "postmaster.pid").exists():  # not already stopped (halt)
+                _run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

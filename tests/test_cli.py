@@ -52,10 +52,20 @@ def test_an_admin_sets_up_a_survey_and_invites_customers(cli, tmp_path: Path) ->
     assert "after-delivery" in loaded.output and "https://feedback.example.com/p/" in loaded.output
 
     people = tmp_path / "people.csv"
-    people.write_text("email,interaction_id,channel\nann@example.com,D-1,courier\nbob@example.com,D-2,pickup\n")
+    people.write_text(
+        "email,interaction_id,channel\nann@example.com,D-1,courier\nbob@example.com,D-2,pickup\n"
+    )
     links = tmp_path / "links.csv"
-    imported = cli("invitations", "import", "after-delivery", str(people), "--links", str(links),
-                   "--expires-in-days", "30")
+    imported = cli(
+        "invitations",
+        "import",
+        "after-delivery",
+        str(people),
+        "--links",
+        str(links),
+        "--expires-in-days",
+        "30",
+    )
     assert "2 invited, 0 already invited, 0 rejected" in imported.output
     rows = list(csv.DictReader(links.open()))
     assert [r["email"] for r in rows] == ["ann@example.com", "bob@example.com"]
@@ -83,8 +93,15 @@ def test_bad_files_get_line_numbers_and_change_nothing(cli, tmp_path: Path) -> N
     people.write_text("email,wait_time_s\nann@example.com,30\nnot-an-email,soon\n")
     rejected = cli("invitations", "import", "after-delivery", str(people), ok=False)
     assert "line 3: email" in rejected.output and "line 3: wait_time_s" in rejected.output
-    skipped = cli("invitations", "import", "after-delivery", str(people), "--skip-invalid",
-                  "--links", str(tmp_path / "links.csv"))
+    skipped = cli(
+        "invitations",
+        "import",
+        "after-delivery",
+        str(people),
+        "--skip-invalid",
+        "--links",
+        str(tmp_path / "links.csv"),
+    )
     assert "1 invited, 0 already invited, 1 rejected" in skipped.output
     missing = cli("invitations", "import", "no-such-survey", str(people), ok=False)
     assert "no survey 'no-such-survey'" in missing.output

@@ -69,7 +69,10 @@ def test_small_demo_has_departments_surveys_invitations_and_answered_responses(
                 assert invitation.responded_at == response.submitted_at
                 assert invitation.created_at < response.submitted_at
                 assert (response.channel, response.agent, response.department_id) == (
-                    invitation.channel, invitation.agent, invitation.department_id)
+                    invitation.channel,
+                    invitation.agent,
+                    invitation.department_id,
+                )
             assert response.channel and response.region and response.department_id
         answered = {i.id for i in invitations if i.responded_at is not None}
         assert answered == {r.invitation_id for r in invited}
@@ -77,7 +80,11 @@ def test_small_demo_has_departments_surveys_invitations_and_answered_responses(
 
         support = [r for r in responses if r.survey_id == surveys["support-contact"].id]
         assert support and all(
-            r.team and r.agent and r.product and r.handle_time_s and r.wait_time_s is not None
+            r.team
+            and r.agent
+            and r.product
+            and r.handle_time_s
+            and r.wait_time_s is not None
             and r.first_contact_resolved is not None
             for r in support
         )
@@ -152,16 +159,17 @@ def test_printed_links_open_and_printed_token_authenticates(
     assert client.get("/schema").status_code == 200
 
     # A fresh link really is unanswered: answering it works once.
-    answer = client.post(one_click.split("?")[0], data={"nps": "9", "comment": "Lovely demo"},
-                         follow_redirects=False)
+    answer = client.post(
+        one_click.split("?")[0], data={"nps": "9", "comment": "Lovely demo"}, follow_redirects=False
+    )
     assert answer.status_code == 303
 
 
 def _mean_polarity(session: Session, low: int, high: int) -> float:
     values = session.scalars(
-        select(Answer.polarity).join(Response).where(
-            Answer.text.is_not(None), Response.nps >= low, Response.nps <= high
-        )
+        select(Answer.polarity)
+        .join(Response)
+        .where(Answer.text.is_not(None), Response.nps >= low, Response.nps <= high)
     ).all()
     assert len(values) > 30
     return statistics.fmean(v for v in values if v is not None)
@@ -254,6 +262,8 @@ def test_the_demo_command_seeds_then_describes(
 
     monkeypatch.setenv("FEEDBACK_DATABASE_URL", database_url)
     monkeypatch.setenv("FEEDBACK_BASE_URL", "http://demo.test")
+    monkeypatch.setenv("FEEDBACK_CAUSES_ENGINE", "default")
+    monkeypatch.setenv("FEEDBACK_DIGEST_CHARTS", "0")
     runner = CliRunner()
     first = runner.invoke(main, ["demo", "--no-serve", "--months", "1", "--responses-per-day", "5"])
     assert first.exit_code == 0, first.output
@@ -262,5 +272,152 @@ def test_the_demo_command_seeds_then_describes(
     assert seeded["responses"] > 0
     again = runner.invoke(main, ["demo", "--no-serve", "--months", "1", "--responses-per-day", "5"])
     assert again.exit_code == 0, again.output
-    assert "already" in again.output
+    assert "already" in again.output and "Social mentions" not in again.output  # the loop ran once
     assert counts(sessions) == seeded
+
+
+# -- the rest of the product: mentions, root causes with owners, the owners' actions, digests ----------------
+
+# The planted problems (seed.py) and the department that owns each.
+PLANTED = {
+    "slow-refunds": ("billing", r"refund"),
+    "parcels-left-outside": ("delivery", r"outside|doorstep|porch|bins|somebody else|dumped|garden gate"),
+    "long-holds": ("support", r"hold|queue|wait"),
+    "transfers": ("support", r"transfer|passed|department|explain|put through|different people|new person"),
+    "app-login": ("digital", r"log ?in|logging me out|sign in|locked out|password"),
+}
+
+
+def _run_demo_command(database_url: str, monkeypatch: pytest.MonkeyPatch, engine: str) -> str:
+    from feedback.cli import main
+
+    monkeypatch.setenv("FEEDBACK_DATABASE_URL", database_url)
+    monkeypatch.setenv("FEEDBACK_BASE_URL", "http://demo.test")
+    monkeypatch.setenv("FEEDBACK_CAUSES_ENGINE", engine)
+    monkeypatch.setenv("FEEDBACK_DIGEST_CHARTS", "0")  # no browser needed; charts are tested with digests
+    monkeypatch.delenv("FEEDBACK_SMTP_HOST", raising=False)
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--months", "3", "--responses-per-day", "16"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_demo_shows_mentions_causes_owners_actions_and_digests(
+    database_url: str, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedback.models import (
+        Alert,
+        Cause,
+        CauseAssignment,
+        CauseFollowup,
+        CauseLedger,
+        CauseStatus,
+        Delivery,
+        DigestRun,
+        Mention,
+    )
+
+    output = _run_demo_command(database_url, monkeypatch, "default")
+    with sessions() as session:
+        slugs = dict(session.execute(select(Department.id, Department.slug)).all())
+
+        # Mentions from several sources, through the ingest: scored, routed, noise flagged, stored once.
+        mentions = session.scalars(select(Mention)).all()
+        by_source: dict[str, int] = {}
+        for mention in mentions:
+            by_source[mention.source] = by_source.get(mention.source, 0) + 1
+        assert set(by_source) == {"twitter", "mastodon", "reddit", "trustpilot", "appstore"}
+        assert all(n >= 10 for n in by_source.values()), by_source
+        assert len({(m.source, m.source_id) for m in mentions}) == len(mentions)
+        assert all(m.polarity is not None and m.via == "import" for m in mentions)
+        noise = {m.noise for m in mentions}
+        assert {"repost", "copypasta", "short"} <= noise
+        assert sum(m.noise is not None for m in mentions) < 0.35 * len(mentions)  # noise, not the bulk
+        routed = {slugs[m.department_id] for m in mentions if m.department_id}
+        assert {"billing", "delivery", "digital", "support"} <= routed
+        refund_posts = [m for m in mentions if "refund" in m.text_norm.lower() and m.noise is None]
+        assert refund_posts and all(slugs.get(m.department_id or 0) == "billing" for m in refund_posts)
+        match = re.search(r"([\d,]+) re-delivered duplicates dropped", output)
+        assert match and int(match.group(1).replace(",", "")) > 0
+
+        # Each planted problem is a cause owned by the right department, with items that are about it.
+        for key, (department, pattern) in PLANTED.items():
+            cause = session.scalar(select(Cause).where(Cause.key == key))
+            assert cause is not None, key
+            assert cause.status == CauseStatus.ACTIVE and slugs[cause.department_id or 0] == department, key
+            assert cause.size >= 5, (key, cause.size)
+            texts = _assigned_texts(session, cause.id)
+            on_topic = sum(bool(re.search(pattern, t, re.IGNORECASE)) for t in texts)
+            assert on_topic >= 0.6 * len(texts), (key, on_topic, len(texts))
+            periods = session.scalars(
+                select(CauseLedger.period).where(CauseLedger.cause_id == cause.id)
+            ).all()
+            assert len(set(periods)) >= 3, key  # a ledger over the weeks, with a trend
+        login = session.scalar(select(Cause).where(Cause.key == "app-login"))
+        assert login is not None and login.origin == "discovered"  # found, not known beforehand
+        assert session.scalar(
+            select(func.count()).select_from(Cause).where(Cause.status == CauseStatus.CANDIDATE)
+        )
+        assert session.scalar(
+            select(func.count()).select_from(CauseAssignment).where(CauseAssignment.mention_id.is_not(None))
+        )
+
+        # The owners' actions, and the fix check's verdicts.
+        states = {
+            key: state
+            for key, state in session.execute(
+                select(Cause.key, CauseFollowup.state).join(CauseFollowup, CauseFollowup.cause_id == Cause.id)
+            )
+        }
+        assert states["slow-refunds"] == "acknowledged"
+        assert states["parcels-left-outside"] == "in_progress"
+        assert states["app-login"] in ("verified", "fixed")
+        assert states["transfers"] in ("reopened", "fixed")
+        fixed = session.scalar(
+            select(CauseFollowup)
+            .join(Cause, Cause.id == CauseFollowup.cause_id)
+            .where(Cause.key == "app-login")
+        )
+        assert fixed is not None and fixed.fixed_at is not None and fixed.fix_note
+
+        # A digest per department, built and stored, nothing sent or queued.
+        runs = session.scalars(select(DigestRun)).all()
+        assert sorted(slugs[r.department_id] for r in runs) == sorted(slugs.values())
+        for run in runs:
+            assert run.state == "held" and run.html and run.text and run.subject, slugs[run.department_id]
+        owners = dict(session.execute(select(Cause.key, Cause.department_id)).all())
+        reported = [(run, item) for run in runs for item in (run.content or {}).get("items", [])]
+        assert len({run.id for run, _ in reported}) >= 3  # most departments have problems to look at
+        for run, item in reported:  # each digest carries its own department's causes, named in its text
+            assert owners[item["cause"]] == run.department_id
+            assert item["name"] in (run.text or "")
+        if states["transfers"] == "reopened":  # a fix that did not hold is in the owner's next digest
+            assert any(item["cause"] == "transfers" and "reopened" in item["marks"] for _, item in reported)
+        # The broken checkout of the last hours is a spike: an alert for its owner, stored, not sent.
+        alerts = session.scalars(select(Alert).where(Alert.kind == "spike")).all()
+        checkout = session.scalar(select(Cause.id).where(Cause.key == "checkout-errors"))
+        assert [(a.cause_id, slugs[a.department_id or 0]) for a in alerts] == [(checkout, "digital")]
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+    assert "Social mentions:" in output and "Digests, built and stored, not sent" in output
+    assert "feedback digests log" in output and "http://demo.test/api/problems" in output
+    assert "Spike: Checkout and payment page errors" in output
+
+
+def _assigned_texts(session: Session, cause_id: int) -> list[str]:
+    from feedback.models import CauseAssignment, Mention
+
+    answers = session.scalars(
+        select(Answer.text)
+        .join(
+            CauseAssignment,
+            (CauseAssignment.response_id == Answer.response_id)
+            & (CauseAssignment.question_id == Answer.question_id),
+        )
+        .where(CauseAssignment.cause_id == cause_id)
+    ).all()
+    mentions = session.scalars(
+        select(Mention.text_norm)
+        .join(CauseAssignment, CauseAssignment.mention_id == Mention.id)
+        .where(CauseAssignment.cause_id == cause_id)
+    ).all()
+    return [t or "" for t in [*answers, *mentions]]

@@ -14,7 +14,9 @@ from feedback.models import Base
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     engine.dispose()
     assert diff == [], f"models and migrations disagree; generate a migration: {diff}"
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.config import get_settings
+
 
 def normalize_url(url: str) -> str:
     """Pick our drivers: ``postgresql://`` means psycopg 3."""
@@ -17,23 +19,48 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit is on disk before we answer; group commit keeps this cheap.
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the pragmas and pool settings this project relies on."""
+def sqlite_synchronous(value: str | None = None) -> str:
+    """FULL (default): a commit is on disk before we answer, so an answered response survives a crash
+    of the process, of the OS and a power cut; group commit keeps this cheap. NORMAL (set
+    FEEDBACK_SQLITE_SYNCHRONOUS=NORMAL, for measurements) skips the fsync per commit in WAL mode: a
+    commit survives a crash of the process but not of the machine (power loss, kernel panic).
+    ``value`` None: the setting (Settings.sqlite_synchronous)."""
+    if value is None:
+        value = get_settings().sqlite_synchronous
+    value = value.upper()
+    if value not in SYNCHRONOUS_LEVELS:
+        raise ValueError(f"FEEDBACK_SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, not {value!r}")
+    return value
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        # 64 MiB of page cache (default 2 MiB): bulk imports and batched writes update indexes at random
+        # places; pages stay in memory instead of being read again. Allocated only as pages are used.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, *, sqlite_synchronous_level: str | None = None, **kwargs: Any) -> Engine:
+    """An engine with the pragmas and pool settings this project relies on (SQLite's synchronous level:
+    ``sqlite_synchronous_level``, else the setting)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        synchronous = sqlite_synchronous(sqlite_synchronous_level)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
         return engine
+    kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -73,6 +100,27 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def schema_problem(url: str) -> str | None:
+    """Why the database at ``url`` cannot be served by this version, and what to do (None: it is at head)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    current, head = current_revision(url), head_revision()
+    if current == head:
+        return None
+    upgrade = "run `feedback db upgrade` once, then start the workers"
+    if current is None:
+        return f"the database has no schema yet; {upgrade}"
+    try:
+        ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(current)
+    except CommandError:
+        return (
+            f"the database schema is at {current}, which this version of feedback does not know "
+            f"(it needs {head}); a newer version migrated it: deploy that version"
+        )
+    return f"the database schema is at {current}, behind this version's {head}; {upgrade}"
 
 
 def current_revision(url: str) -> str | None:

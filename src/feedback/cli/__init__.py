@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from feedback.cli import server, surveys, tokens
+from feedback.cli import (
+    causes,
+    dashboards,
+    digests,
+    mentions,
+    metrics,
+    privacy,
+    sentiment,
+    server,
+    surveys,
+    tokens,
+    users,
+)
 from feedback.cli.common import FeedbackGroup
 
 
@@ -17,6 +29,18 @@ def main() -> None:
     """
 
 
-for module in (server, surveys, tokens):
+for module in (
+    server,
+    surveys,
+    tokens,
+    users,
+    mentions,
+    metrics,
+    sentiment,
+    causes,
+    dashboards,
+    digests,
+    privacy,
+):
     for command in module.COMMANDS:
         main.add_command(command)

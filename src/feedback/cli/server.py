@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -37,13 +39,12 @@ def serve(host: str, port: int, workers: int) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    from feedback.db import current_revision, head_revision
+    from feedback.db import schema_problem
 
-    url = get_settings().database_url
-    if current_revision(url) != head_revision():
-        raise click.ClickException(
-            "the database is not at the latest schema; run `feedback db upgrade` first"
-        )
+    # Workers never migrate: `feedback db upgrade` runs once per deploy, before any worker starts.
+    problem = schema_problem(get_settings().database_url)
+    if problem is not None:
+        raise click.ClickException(f"not serving: {problem}")
     uvicorn.run(
         "feedback.web.app:create_app",
         factory=True,
@@ -52,6 +53,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level=get_settings().log_level.lower(),
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, from FEEDBACK_TRUSTED_PROXIES only
     )
 
 
@@ -64,7 +66,10 @@ def _serve(host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host: str, port: int) -> None:
     """Fill the database with a realistic demo company, then serve it."""
-    from feedback.demo.seed import seed_demo
+    from feedback.demo.logins import create_demo_logins
+    from feedback.demo.loop import describe, loop_done, run_loop
+    from feedback.demo.seed import period, seed_demo
+    from feedback.models import utcnow
 
     settings = get_settings()
     if reset:
@@ -76,13 +81,32 @@ def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host
     upgrade_database(settings.database_url)
     # Links point at this server unless FEEDBACK_BASE_URL says where the public reaches it.
     base_url = settings.base_url if os.environ.get("FEEDBACK_BASE_URL") else f"http://{host}:{port}"
-    with transaction(open_sessions()) as session:
-        summary = seed_demo(session, base_url, months=months, responses_per_day=responses_per_day)
+    began = time.perf_counter()
+    now = utcnow()
+    sessions = open_sessions()
+    with transaction(sessions) as session:
+        summary = seed_demo(session, base_url, months=months, responses_per_day=responses_per_day, now=now)
+        summary += "\n\n" + create_demo_logins(session, base_url)
+    with sessions() as session:
+        done = loop_done(session)
+    if not done:  # mentions, root causes, owners' actions, digests: once, after the surveys
+        start, end = period(months, now)
+        mentions_per_day = max(2, responses_per_day // 4)
+        report = run_loop(sessions, settings, start, end, mentions_per_day, progress=_progress(began))
+        summary += "\n\n" + describe(report, base_url.rstrip("/"))
     click.echo(summary)
+    click.echo(f"\n(the demo took {time.perf_counter() - began:.0f}s)")
     if and_serve:
         click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
         os.environ["FEEDBACK_BASE_URL"] = base_url  # the app builds the same links
         _serve(host, port, 1)
+
+
+def _progress(began: float) -> Callable[[str], None]:
+    def say(step: str) -> None:
+        click.echo(f"[{time.perf_counter() - began:5.1f}s] {step}", err=True)
+
+    return say
 
 
 COMMANDS = [db, serve, demo]

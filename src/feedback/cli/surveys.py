@@ -13,7 +13,7 @@ import click
 from feedback.cli.common import open_sessions
 from feedback.config import get_settings
 from feedback.db import transaction
-from feedback.errors import FeedbackError
+from feedback.errors import FeedbackError, TooLarge
 
 
 @click.group()
@@ -91,6 +91,12 @@ def invitations_import(
     from feedback.services.surveys import get_survey
 
     settings = get_settings()
+    size = csv_file.stat().st_size
+    if size > settings.max_import_bytes:
+        raise TooLarge(
+            f"{csv_file} has {size:,} bytes, more than the {settings.max_import_bytes:,} an import may have "
+            "(FEEDBACK_MAX_IMPORT_BYTES); split it into smaller files"
+        )
     links_path = links_path or csv_file.with_name(
         f"{csv_file.stem}-links-{time.strftime('%Y%m%dT%H%M%S')}.csv"
     )

@@ -151,21 +151,37 @@ _ISSUES: dict[str, Sequence[str]] = {
 
 # Dissatisfaction without a root cause, by area (what a detractor writes when nothing specific went wrong).
 _GENERIC: dict[str, Sequence[str]] = {
-    "delivery": ("No updates about when it would arrive.", "The driver was quite rude.",
-                 "Far too much packaging for a small item.", "Not the experience I expected.",
-                 "Had to rearrange my whole day around the delivery window."),
-    "online": ("Prices have gone up a lot.", "Not much choice any more.", "Delivery charges are too high.",
-               "Not the experience I expected.", "The website is slow and hard to search."),
-    "store": ("Prices have gone up a lot.", "Staff seemed more interested in chatting to each other.",
-              "The store was messy and hard to find things in.", "Not the experience I expected."),
+    "delivery": (
+        "No updates about when it would arrive.",
+        "The driver was quite rude.",
+        "Far too much packaging for a small item.",
+        "Not the experience I expected.",
+        "Had to rearrange my whole day around the delivery window.",
+    ),
+    "online": (
+        "Prices have gone up a lot.",
+        "Not much choice any more.",
+        "Delivery charges are too high.",
+        "Not the experience I expected.",
+        "The website is slow and hard to search.",
+    ),
+    "store": (
+        "Prices have gone up a lot.",
+        "Staff seemed more interested in chatting to each other.",
+        "The store was messy and hard to find things in.",
+        "Not the experience I expected.",
+    ),
 }
 _SUPPORT_AREAS = ("support", "billing", "digital")
 
 _ISSUE_SHORT: dict[str, Sequence[str]] = {
     "refund_slow": ("refund still not here", "slow refund", "where is my refund??", "still no refund"),
     "charged_twice": ("charged twice!", "double payment taken"),
-    "parcel_left_outside": ("parcel left outside again", "left on the doorstep, not happy",
-                            "left in the rain"),
+    "parcel_left_outside": (
+        "parcel left outside again",
+        "left on the doorstep, not happy",
+        "left in the rain",
+    ),
     "late_delivery": ("late again", "delivery was late", "{days} days late"),
     "damaged_item": ("arrived damaged", "broken {item}"),
     "app_login": ("app login broken", "cant log in to the app", "fix the app"),
@@ -246,30 +262,94 @@ _PRAISE: dict[str, Sequence[str]] = {
 }
 
 _PRAISE_SHORT = (
-    "fine", "quick and easy thanks", "all good", "great service", "very helpful", "no complaints", "spot on",
-    "thank you", "good", "easy", "excellent", "great :)", "perfect", "Thanks!", "very good", "happy",
-    "brilliant service", "nice and quick",
+    "fine",
+    "quick and easy thanks",
+    "all good",
+    "great service",
+    "very helpful",
+    "no complaints",
+    "spot on",
+    "thank you",
+    "good",
+    "easy",
+    "excellent",
+    "great :)",
+    "perfect",
+    "Thanks!",
+    "very good",
+    "happy",
+    "brilliant service",
+    "nice and quick",
 )
-_NEUTRAL_SHORT = ("ok", "fine", "average", "could be better", "it was alright", "nothing special",
-                  "okay I guess", "got there in the end", "so-so")
-_NEG_OPENERS = ("Very disappointed.", "Not impressed.", "Honestly, poor service.", "Terrible experience.",
-                "Where do I start?", "Not happy at all.", "Really poor.", "Awful.", "Shocking.")
-_NEG_CLOSERS = ("Please sort this out.", "Not good enough.", "I won't be ordering again.",
-                "Really frustrating.", "This is the second time this has happened.", "Shocking service.",
-                "Very poor.",
-                "Sort it out!", "I expected better from you.", "Poor communication all round.",
-                "Considering going elsewhere.", "Not acceptable.")
-_POS_OPENERS = ("Great service!", "Excellent.", "Brilliant!", "Very happy.", "Really impressed.",
-                "Fantastic.")
-_POS_CLOSERS = ("Thank you!", "Thanks.", "Will definitely shop again.", "Keep it up.", "Many thanks",
-                "10/10", "Would recommend.", "Thanks again to the team.", "Very pleased.")
+_NEUTRAL_SHORT = (
+    "ok",
+    "fine",
+    "average",
+    "could be better",
+    "it was alright",
+    "nothing special",
+    "okay I guess",
+    "got there in the end",
+    "so-so",
+)
+_NEG_OPENERS = (
+    "Very disappointed.",
+    "Not impressed.",
+    "Honestly, poor service.",
+    "Terrible experience.",
+    "Where do I start?",
+    "Not happy at all.",
+    "Really poor.",
+    "Awful.",
+    "Shocking.",
+)
+_NEG_CLOSERS = (
+    "Please sort this out.",
+    "Not good enough.",
+    "I won't be ordering again.",
+    "Really frustrating.",
+    "This is the second time this has happened.",
+    "Shocking service.",
+    "Very poor.",
+    "Sort it out!",
+    "I expected better from you.",
+    "Poor communication all round.",
+    "Considering going elsewhere.",
+    "Not acceptable.",
+)
+_POS_OPENERS = (
+    "Great service!",
+    "Excellent.",
+    "Brilliant!",
+    "Very happy.",
+    "Really impressed.",
+    "Fantastic.",
+)
+_POS_CLOSERS = (
+    "Thank you!",
+    "Thanks.",
+    "Will definitely shop again.",
+    "Keep it up.",
+    "Many thanks",
+    "10/10",
+    "Would recommend.",
+    "Thanks again to the team.",
+    "Very pleased.",
+)
 _MIXED_OPENERS = ("It was ok.", "Fine in the end.", "Got there eventually.", "Mostly good.", "Not bad.")
 _BUT = (" but ", ", but ", ". However, ", ". Only thing: ", " - shame that ")
 
 # Praise that cannot sit beside an issue in one comment ("sorted in one call, but I was transferred").
 _CLASHES: dict[str, tuple[str, ...]] = {
-    "unhelpful": ("sorted", "fixed", "solved", "knew exactly", "knowledgeable", "real answer",
-                  "when promised"),
+    "unhelpful": (
+        "sorted",
+        "fixed",
+        "solved",
+        "knew exactly",
+        "knowledgeable",
+        "real answer",
+        "when promised",
+    ),
     "transferred": ("one call", "straight away", "minutes", "knew exactly", "quick"),
     "long_wait": ("quick", "no waiting", "fast", "got through quickly", "minutes"),
     "late_delivery": ("early", "on time", "slot", "next day", "as promised", "spot on", "quick"),
@@ -283,10 +363,22 @@ _CLASHES: dict[str, tuple[str, ...]] = {
 }
 
 _MISSPELLINGS = {
-    "received": "recieved", "definitely": "definately", "delivery": "delivary", "really": "realy",
-    "waiting": "wating", "which": "wich", "until": "untill", "because": "becuase", "their": "there",
-    "separate": "seperate", "disappointed": "dissapointed", "experience": "experiance", "helpful": "helpfull",
-    "professional": "proffesional", "polite": "polit", "minutes": "mins",
+    "received": "recieved",
+    "definitely": "definately",
+    "delivery": "delivary",
+    "really": "realy",
+    "waiting": "wating",
+    "which": "wich",
+    "until": "untill",
+    "because": "becuase",
+    "their": "there",
+    "separate": "seperate",
+    "disappointed": "dissapointed",
+    "experience": "experiance",
+    "helpful": "helpfull",
+    "professional": "proffesional",
+    "polite": "polit",
+    "minutes": "mins",
 }
 _WORD = re.compile(r"[A-Za-z]{5,}")
 _TOPIC_WORDS = ("my refund", "my order", "the app", "a delivery", "my account")
@@ -430,8 +522,8 @@ class CommentWriter:
         word = rng.choice(words)
         i = rng.randrange(1, len(word.group()) - 2)
         w = word.group()
-        swapped = w[:i] + w[i + 1] + w[i] + w[i + 2:]
-        return text[: word.start()] + swapped + text[word.end():]
+        swapped = w[:i] + w[i + 1] + w[i] + w[i + 2 :]
+        return text[: word.start()] + swapped + text[word.end() :]
 
 
 def _duration(seconds: int) -> str:

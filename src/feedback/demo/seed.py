@@ -39,7 +39,7 @@ from feedback.errors import InvalidInput
 from feedback.models import Answer, Invitation, Response, Role, Survey, utcnow
 from feedback.models.context import CONTEXT_FIELDS
 from feedback.services.api_tokens import create_token
-from feedback.services.departments import DepartmentSpec, upsert_department
+from feedback.services.departments import DepartmentSpec, HeadSpec, upsert_department
 from feedback.services.invitations import _dedup_key, link_for
 from feedback.services.surveys import load_survey, public_link, read_survey_file
 from feedback.services.tokens import new_token
@@ -53,6 +53,15 @@ DEPARTMENTS: tuple[tuple[str, str], ...] = (
     ("digital", "App & Website"),
     ("stores", "Stores & Sales"),
 )
+# Each department's head gets its digest on Monday mornings, London time.
+HEADS = {
+    "support": ("Sam Support", "support-head@kestrel-home.example"),
+    "delivery": ("Dana Delivery", "delivery-head@kestrel-home.example"),
+    "billing": ("Bea Billing", "billing-head@kestrel-home.example"),
+    "digital": ("Dev Digital", "digital-head@kestrel-home.example"),
+    "stores": ("Stella Stores", "stores-head@kestrel-home.example"),
+}
+DIGEST_SCHEDULE, TIMEZONE = "0 8 * * mon", "Europe/London"
 SURVEY_FILES = ("support-contact.toml", "delivery.toml", "purchase.toml")
 SUPPORT, DELIVERY, PURCHASE = "support-contact", "delivery", "purchase"
 INVITATION_DAYS = 30  # personal links expire after this
@@ -77,8 +86,13 @@ CHANNELS = {
 WEEKDAY = (1.18, 1.08, 1.04, 1.0, 0.98, 0.9, 0.82)  # Monday .. Sunday, mean 1
 
 REGIONS = (("North", 0.24), ("South", 0.26), ("East", 0.16), ("West", 0.16), ("Central", 0.18))
-STORES = {"North": "Northgate", "South": "Harbour Park", "East": "Eastbrook", "West": "Hillcrest",
-          "Central": "Market Square"}
+STORES = {
+    "North": "Northgate",
+    "South": "Harbour Park",
+    "East": "Eastbrook",
+    "West": "Hillcrest",
+    "Central": "Market Square",
+}
 # Category, its items, and whether they are big (two-person delivery).
 PRODUCTS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("Sofas & Chairs", ("sofa", "armchair", "corner sofa"), True),
@@ -123,18 +137,94 @@ EMPLOYER = {
 }
 HANDLE_MEDIAN = {"phone": 420.0, "chat": 540.0, "email": 260.0}
 ISSUE_WEIGHT = {
-    "refund_slow": 2.2, "charged_twice": 2.0, "parcel_left_outside": 1.7, "late_delivery": 1.9,
-    "damaged_item": 2.3, "app_login": 1.8, "checkout_error": 1.3, "long_wait": 0.3, "transferred": 1.1,
-    "unhelpful": 1.0, "store_stock": 1.4, "product_quality": 1.9,
+    "refund_slow": 2.2,
+    "charged_twice": 2.0,
+    "parcel_left_outside": 1.7,
+    "late_delivery": 1.9,
+    "damaged_item": 2.3,
+    "app_login": 1.8,
+    "checkout_error": 1.3,
+    "long_wait": 0.3,
+    "transferred": 1.1,
+    "unhelpful": 1.0,
+    "store_stock": 1.4,
+    "product_quality": 1.9,
 }
 
-_FIRST = ("Priya", "Tom", "Aisha", "Liam", "Chloe", "Marek", "Sofia", "Daniel", "Grace", "Kwame", "Hannah",
-          "Oliver", "Fatima", "Jack", "Mei", "Ryan", "Zara", "Connor", "Elena", "Sam", "Nadia", "Ben", "Ruth",
-          "Ahmed", "Leah", "Jordan", "Isla", "Tariq", "Megan", "Luca", "Amara", "Joe", "Kasia", "Dev", "Erin",
-          "Callum", "Yusuf", "Holly", "Ravi", "Niamh")
-_LAST = ("smith", "patel", "jones", "okafor", "nowak", "murphy", "khan", "williams", "brown", "taylor",
-         "wilson", "evans", "thomas", "roberts", "walker", "wright", "hughes", "green", "hall", "wood",
-         "chen", "ali", "kowalski", "davies", "campbell", "clarke", "young", "king", "mensah", "oconnor")
+_FIRST = (
+    "Priya",
+    "Tom",
+    "Aisha",
+    "Liam",
+    "Chloe",
+    "Marek",
+    "Sofia",
+    "Daniel",
+    "Grace",
+    "Kwame",
+    "Hannah",
+    "Oliver",
+    "Fatima",
+    "Jack",
+    "Mei",
+    "Ryan",
+    "Zara",
+    "Connor",
+    "Elena",
+    "Sam",
+    "Nadia",
+    "Ben",
+    "Ruth",
+    "Ahmed",
+    "Leah",
+    "Jordan",
+    "Isla",
+    "Tariq",
+    "Megan",
+    "Luca",
+    "Amara",
+    "Joe",
+    "Kasia",
+    "Dev",
+    "Erin",
+    "Callum",
+    "Yusuf",
+    "Holly",
+    "Ravi",
+    "Niamh",
+)
+_LAST = (
+    "smith",
+    "patel",
+    "jones",
+    "okafor",
+    "nowak",
+    "murphy",
+    "khan",
+    "williams",
+    "brown",
+    "taylor",
+    "wilson",
+    "evans",
+    "thomas",
+    "roberts",
+    "walker",
+    "wright",
+    "hughes",
+    "green",
+    "hall",
+    "wood",
+    "chen",
+    "ali",
+    "kowalski",
+    "davies",
+    "campbell",
+    "clarke",
+    "young",
+    "king",
+    "mensah",
+    "oconnor",
+)
 
 
 @dataclass(frozen=True)
@@ -328,9 +418,16 @@ class _Generator:
         effort = 0.7 * wait_penalty + (1.0 if transferred else 0) + (0.9 if not resolved else 0)
         effort += 0.4 if rushed else 0
         context = {
-            "department": department, "channel": channel, "product": category, "team": team,
-            "agent": agent.name, "contractor": agent.contractor, "region": region,
-            "handle_time_s": round(handle), "wait_time_s": round(wait), "first_contact_resolved": resolved,
+            "department": department,
+            "channel": channel,
+            "product": category,
+            "team": team,
+            "agent": agent.name,
+            "contractor": agent.contractor,
+            "region": region,
+            "handle_time_s": round(handle),
+            "wait_time_s": round(wait),
+            "first_contact_resolved": resolved,
         }
         late = rng.choice((2, 3, 4, 5, 6)) if "late_delivery" in issues else None
         area = department if department != "support" and rng.random() < 0.5 else "support"
@@ -366,9 +463,16 @@ class _Generator:
         effort = 0.8 * penalty if issues else 0.0
         wait = lead_days * 86400 + rng.randint(-6, 6) * 3600
         context = {
-            "department": "delivery", "channel": channel, "product": category, "team": f"{region} depot",
-            "agent": None, "contractor": contractor, "region": region, "handle_time_s": None,
-            "wait_time_s": wait, "first_contact_resolved": None,
+            "department": "delivery",
+            "channel": channel,
+            "product": category,
+            "team": f"{region} depot",
+            "agent": None,
+            "contractor": contractor,
+            "region": region,
+            "handle_time_s": None,
+            "wait_time_s": wait,
+            "first_contact_resolved": None,
         }
         details = Details(item=item, store=STORES[region], late_days=late_days)
         return _Experience(context, issues, details, "delivery", penalty, effort, 0.4)
@@ -396,8 +500,15 @@ class _Generator:
             department, team, agent = "stores", f"{store} store", rng.choice(self.store_staff[region])
         penalty = sum(ISSUE_WEIGHT[i] for i in issues)
         context = {
-            "department": department, "channel": channel, "product": category, "team": team, "agent": agent,
-            "contractor": None, "region": region, "handle_time_s": None, "wait_time_s": None,
+            "department": department,
+            "channel": channel,
+            "product": category,
+            "team": team,
+            "agent": agent,
+            "contractor": None,
+            "region": region,
+            "handle_time_s": None,
+            "wait_time_s": None,
             "first_contact_resolved": None,
         }
         details = Details(agent=agent, item=item, store=store)
@@ -470,7 +581,9 @@ class _Generator:
         rng = self.rng
         data = DemoData(self.start, self.end)
         kinds: dict[str, Callable[[datetime, float, str, str], _Experience]] = {
-            SUPPORT: self.support, DELIVERY: self.delivery, PURCHASE: self.purchase,
+            SUPPORT: self.support,
+            DELIVERY: self.delivery,
+            PURCHASE: self.purchase,
         }
         prefixes = {SUPPORT: "SC", DELIVERY: "DL", PURCHASE: "OR"}
         lags = {SUPPORT: (15, 90), DELIVERY: (180, 600), PURCHASE: (1440, 4320)}  # minutes until the invite
@@ -495,16 +608,29 @@ class _Generator:
                         answered = created + self.answer_delay()
                         if answered < self.end:
                             responded = answered
-                    data.invitations.append(PlannedInvitation(
-                        survey, created, responded, customer_id, email, self.interaction_id(prefixes[survey]),
-                        exp.context,
-                    ))
+                    data.invitations.append(
+                        PlannedInvitation(
+                            survey,
+                            created,
+                            responded,
+                            customer_id,
+                            email,
+                            self.interaction_id(prefixes[survey]),
+                            exp.context,
+                        )
+                    )
                     if responded is not None:
-                        data.responses.append(PlannedResponse(
-                            uuid.UUID(int=rng.getrandbits(128), version=4), survey, len(data.invitations) - 1,
-                            "email" if rng.random() < 0.4 else "web", responded, exp.context,
-                            self.answers(survey, exp),
-                        ))
+                        data.responses.append(
+                            PlannedResponse(
+                                uuid.UUID(int=rng.getrandbits(128), version=4),
+                                survey,
+                                len(data.invitations) - 1,
+                                "email" if rng.random() < 0.4 else "web",
+                                responded,
+                                exp.context,
+                                self.answers(survey, exp),
+                            )
+                        )
             # Anonymous answers through the public link (a QR code on store receipts).
             expected = volume * PUBLIC_SHARE
             for _ in range(int(expected) + (rng.random() < expected % 1)):
@@ -514,10 +640,17 @@ class _Generator:
                 t = (at - self.start).total_seconds() / self.span
                 exp = self.purchase(at, t, "store", _REGION.draw(rng))
                 context = {**exp.context, "product": None, "agent": None}
-                data.responses.append(PlannedResponse(
-                    uuid.UUID(int=rng.getrandbits(128), version=4), PURCHASE, None, "web", at, context,
-                    self.answers(PURCHASE, exp),
-                ))
+                data.responses.append(
+                    PlannedResponse(
+                        uuid.UUID(int=rng.getrandbits(128), version=4),
+                        PURCHASE,
+                        None,
+                        "web",
+                        at,
+                        context,
+                        self.answers(PURCHASE, exp),
+                    )
+                )
             day += timedelta(days=1)
         return data
 
@@ -534,6 +667,17 @@ def generate(months: int, responses_per_day: int, now: datetime | None = None) -
 
 
 # -- storing it -------------------------------------------------------------------------------------------
+
+
+def _department_spec(slug: str, name: str) -> DepartmentSpec:
+    head, email = HEADS[slug]
+    return DepartmentSpec(
+        slug=slug,
+        name=name,
+        timezone=TIMEZONE,
+        digest_schedule=DIGEST_SCHEDULE,
+        heads=[HeadSpec(name=head, email=email)],
+    )
 
 
 def _load_surveys(session: Session) -> dict[str, Survey]:
@@ -560,18 +704,20 @@ def _store(session: Session, data: DemoData, surveys: dict[str, Survey], departm
     invitation_rows = []
     for planned in data.invitations:
         _, token_hash = new_token()
-        invitation_rows.append({
-            "survey_id": surveys[planned.survey].id,
-            "token_hash": token_hash,
-            "dedup_key": _dedup_key(planned.email, planned.customer_id, planned.interaction_id),
-            "email": planned.email,
-            "customer_id": planned.customer_id,
-            "interaction_id": planned.interaction_id,
-            "expires_at": planned.created_at + timedelta(days=INVITATION_DAYS),
-            "created_at": planned.created_at,
-            "responded_at": planned.responded_at,
-            **_context_row(planned.context, departments),
-        })
+        invitation_rows.append(
+            {
+                "survey_id": surveys[planned.survey].id,
+                "token_hash": token_hash,
+                "dedup_key": _dedup_key(planned.email, planned.customer_id, planned.interaction_id),
+                "email": planned.email,
+                "customer_id": planned.customer_id,
+                "interaction_id": planned.interaction_id,
+                "expires_at": planned.created_at + timedelta(days=INVITATION_DAYS),
+                "created_at": planned.created_at,
+                "responded_at": planned.responded_at,
+                **_context_row(planned.context, departments),
+            }
+        )
     invitation_ids: list[int] = []
     if invitation_rows:
         # Plain executemany, then read the ids back: RETURNING in parameter order would make SQLite
@@ -600,7 +746,11 @@ def _store(session: Session, data: DemoData, surveys: dict[str, Survey], departm
             row: dict[str, Any] = {
                 "response_id": planned_response.id,
                 "question_id": question_ids[(planned_response.survey, key)],
-                "score": None, "choice": None, "text": None, "polarity": None, "subjectivity": None,
+                "score": None,
+                "choice": None,
+                "text": None,
+                "polarity": None,
+                "subjectivity": None,
                 "analyzer": None,
             }
             if kind in scores:
@@ -617,17 +767,19 @@ def _store(session: Session, data: DemoData, surveys: dict[str, Survey], departm
                 row.update(text=text, polarity=polarity, subjectivity=subjectivity, analyzer=ANALYZER)
             answer_rows.append(row)
         index = planned_response.invitation
-        response_rows.append({
-            "id": planned_response.id,
-            "survey_id": surveys[planned_response.survey].id,
-            "invitation_id": invitation_ids[index] if index is not None else None,
-            "via": planned_response.via,
-            "submitted_at": planned_response.submitted_at,
-            "idempotency_key": None,
-            "request_hash": None,
-            **scores,
-            **_context_row(planned_response.context, departments),
-        })
+        response_rows.append(
+            {
+                "id": planned_response.id,
+                "survey_id": surveys[planned_response.survey].id,
+                "invitation_id": invitation_ids[index] if index is not None else None,
+                "via": planned_response.via,
+                "submitted_at": planned_response.submitted_at,
+                "idempotency_key": None,
+                "request_hash": None,
+                **scores,
+                **_context_row(planned_response.context, departments),
+            }
+        )
     if response_rows:
         session.execute(insert(RESPONSES), response_rows)
     if answer_rows:
@@ -639,26 +791,37 @@ def _fresh_links(
 ) -> list[tuple[str, str]]:
     """Three unanswered personal links to try, one per survey, each with the context of a recent
     interaction of its kind: (what it is, link)."""
-    fresh = ((SUPPORT, "support contact, score 9 already ticked", "?nps=9"), (DELIVERY, "delivery", ""),
-             (PURCHASE, "purchase", ""))
+    fresh = (
+        (SUPPORT, "support contact, score 9 already ticked", "?nps=9"),
+        (DELIVERY, "delivery", ""),
+        (PURCHASE, "purchase", ""),
+    )
     links = []
     rows = []
     for i, (slug, label, query) in enumerate(fresh):
         recent = next((p.context for p in reversed(data.invitations) if p.survey == slug), None)
         context = (
-            _context_row(recent, departments) if recent
+            _context_row(recent, departments)
+            if recent
             else {**dict.fromkeys(CONTEXT_FIELDS), "department_id": surveys[slug].department_id}
         )
         token, token_hash = new_token()
         created = data.end - timedelta(minutes=3 - i)
         interaction = f"TRY-{created:%Y%m%d%H%M%S}-{i}"
-        rows.append({
-            "survey_id": surveys[slug].id, "token_hash": token_hash,
-            "dedup_key": _dedup_key("you@example.com", None, interaction), "email": "you@example.com",
-            "customer_id": None, "interaction_id": interaction, "created_at": created,
-            "expires_at": created + timedelta(days=INVITATION_DAYS), "responded_at": None,
-            **context,
-        })
+        rows.append(
+            {
+                "survey_id": surveys[slug].id,
+                "token_hash": token_hash,
+                "dedup_key": _dedup_key("you@example.com", None, interaction),
+                "email": "you@example.com",
+                "customer_id": None,
+                "interaction_id": interaction,
+                "created_at": created,
+                "expires_at": created + timedelta(days=INVITATION_DAYS),
+                "responded_at": None,
+                **context,
+            }
+        )
         links.append((label, link_for(base_url, token) + query))
     session.execute(insert(INVITATIONS), rows)
     return links
@@ -675,7 +838,8 @@ def _counts(session: Session) -> dict[str, int]:
         "invitations": count(select(func.count(Invitation.id)).where(Invitation.survey_id.in_(demo))),
         "responses": count(select(func.count(Response.id)).where(Response.survey_id.in_(demo))),
         "comments": count(
-            select(func.count()).select_from(Answer)
+            select(func.count())
+            .select_from(Answer)
             .where(Answer.response_id.in_(responses), Answer.text.is_not(None))
         ),
     }
@@ -706,8 +870,7 @@ def seed_demo(
         return "\n".join(lines)
 
     departments = {
-        slug: upsert_department(session, DepartmentSpec(slug=slug, name=name)).id
-        for slug, name in DEPARTMENTS
+        slug: upsert_department(session, _department_spec(slug, name), now).id for slug, name in DEPARTMENTS
     }
     surveys = _load_surveys(session)
     data = generate(months, responses_per_day, now)

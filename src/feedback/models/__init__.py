@@ -2,28 +2,72 @@
 
 from feedback.models.auth import ApiToken, Role
 from feedback.models.base import Base, utcnow
+from feedback.models.cause import (
+    AnalysisRun,
+    Cause,
+    CauseAssignment,
+    CauseEvent,
+    CauseLedger,
+    CauseStatus,
+    RunState,
+)
 from feedback.models.department import Department
+from feedback.models.digest import (
+    Alert,
+    AlertCooldown,
+    CauseFollowup,
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    DepartmentHead,
+    DigestChart,
+    DigestRun,
+    FollowupState,
+    RunStatus,
+)
 from feedback.models.invitation import Invitation
 from feedback.models.mention import FeedCursor, Mention
+from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
 from feedback.models.survey import SCALES, Question, QuestionKind, Survey, SurveyStatus
 from feedback.models.target import Target
+from feedback.models.user import User
 
 __all__ = [
     "SCALES",
+    "Alert",
+    "AlertCooldown",
+    "AnalysisRun",
     "Answer",
     "ApiToken",
     "Base",
+    "Cause",
+    "CauseAssignment",
+    "CauseEvent",
+    "CauseFollowup",
+    "CauseLedger",
+    "CauseStatus",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryState",
     "Department",
+    "DepartmentHead",
+    "DigestChart",
+    "DigestRun",
+    "ErasureRequest",
     "FeedCursor",
+    "FollowupState",
     "Invitation",
     "Mention",
     "Question",
     "QuestionKind",
     "Response",
     "Role",
+    "RunState",
+    "RunStatus",
     "Survey",
     "SurveyStatus",
     "Target",
+    "User",
     "utcnow",
 ]

@@ -19,7 +19,7 @@ class InteractionContext:
     """Columns copied from an invitation onto its response, so analysis reads one table."""
 
     @declared_attr
-    def department_id(cls) -> Mapped[int | None]:
+    def department_id(cls) -> Mapped[int | None]:  # noqa: N805 (SQLAlchemy passes the class)
         return mapped_column(ForeignKey("departments.id"), index=True)
 
     channel: Mapped[str | None] = mapped_column(String(64))

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -20,38 +19,51 @@ from feedback import __version__
 from feedback.config import Settings, get_settings
 from feedback.db import make_engine, make_sessionmaker
 from feedback.services.writer import ResponseWriter
+from feedback.web.api.causes import CauseController
 from feedback.web.api.departments import DepartmentController
+from feedback.web.api.digests import DigestController
+from feedback.web.api.guards import reject_nul_characters
 from feedback.web.api.invitations import InvitationController
+from feedback.web.api.mentions import MentionController
+from feedback.web.api.metrics import MetricsController
+from feedback.web.api.privacy import PrivacyController
 from feedback.web.api.responses import ResponseController
+from feedback.web.api.sentiment import SentimentController
 from feedback.web.api.surveys import SurveyController
-from feedback.web.errors import EXCEPTION_HANDLERS
+from feedback.web.api.targets import TargetController
+from feedback.web.errors import EXCEPTION_HANDLERS, document_errors
+from feedback.web.formguard import FormGuard
+from feedback.web.health import health, ready
+from feedback.web.limits import Limits, RateLimitMiddleware
+from feedback.web.pages.actions import ActionPages
+from feedback.web.pages.dashboards import DashboardPages
+from feedback.web.pages.login import LoginPages
 from feedback.web.pages.surveys import SurveyPages
+from feedback.web.session import csrf_config, session_config
 from feedback.web.state import AppContext
 
 HERE = Path(__file__).parent
 
 
-class Health(msgspec.Struct):
-    status: str
-
-
-@get("/health", sync_to_thread=False, tags=["health"], summary="Liveness: the process answers")
-def health() -> Health:
-    return Health("ok")
-
-
 @get("/", include_in_schema=False, sync_to_thread=False)
 def home() -> Redirect:
-    return Redirect("/schema")
+    return Redirect("/dashboards")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_synchronous_level=settings.sqlite_synchronous)
     sessions = make_sessionmaker(engine)
-    ctx = AppContext(
-        settings, engine, sessions, ResponseWriter(sessions, settings.max_text_chars, settings.write_batch_max)
+    writer = ResponseWriter(
+        sessions,
+        settings.max_text_chars,
+        settings.write_batch_max,
+        mode=settings.writer,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        timeout_s=settings.write_timeout_s,
     )
+    limits = Limits(settings)
+    ctx = AppContext(settings, engine, sessions, writer, limits, FormGuard(settings))
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -65,19 +77,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def provide_ctx() -> AppContext:
         return ctx
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
+            ready,
             home,
             DepartmentController,
+            DigestController,
             SurveyController,
-            InvitationController,
+            # Bulk bodies (10,000 invitations, a webhook batch of mentions) get their own, larger limit.
+            Router(
+                "/",
+                route_handlers=[InvitationController, MentionController],
+                request_max_body_size=settings.bulk_max_body_bytes,
+            ),
             ResponseController,
+            CauseController,
+            MetricsController,
+            TargetController,
+            SentimentController,
+            PrivacyController,
             SurveyPages,
-            create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
+            LoginPages,
+            ActionPages,
+            DashboardPages,
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], include_in_schema=False
+            ),
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        guards=[reject_nul_characters],
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
@@ -88,4 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
+        middleware=[session_config(settings).middleware, RateLimitMiddleware(limits)],
+        csrf_config=csrf_config(settings),
     )
+    document_errors(app)
+    return app

@@ -22,10 +22,12 @@ class DepartmentController(Controller):
             caller = authorize(request, session, *READERS)
             rows = departments.list_departments(session)
             scope = caller.scope()
-            return [departments.to_out(d) for d in rows if scope is None or d.id == scope]
+            return [departments.to_out(d, session) for d in rows if scope is None or d.id == scope]
 
-    @post(sync_to_thread=True, summary="Create or update a department (admin)")
-    def put(self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[DepartmentSpec]) -> DepartmentOut:
+    @post(sync_to_thread=True, summary="Create or update a department, its digests, heads, channels (admin)")
+    def put(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[DepartmentSpec]
+    ) -> DepartmentOut:
         with transaction(ctx.sessions) as session:
             authorize(request, session, Role.ADMIN)
-            return departments.to_out(departments.upsert_department(session, data))
+            return departments.to_out(departments.upsert_department(session, data), session)
