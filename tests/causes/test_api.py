@@ -67,6 +67,10 @@ def test_an_admin_accepts_merges_and_dismisses_candidates(
         f"/api/causes/candidates/{late['id']}/merge", json={"into": "double-charge"}, headers=admin
     )
     assert merged.json()["status"] == "merged" and merged.json()["merged_into"] == "double-charge"
+    # The merged candidate's items count for the cause at once, not only after the next analysis run.
+    absorbed = client.get("/api/causes/double-charge", headers=admin).json()
+    assert absorbed["cause"]["size"] == charge["size"] + late["size"]
+    assert any("late" in text for text in absorbed["examples"])
     again = client.post(f"/api/causes/candidates/{late['id']}/dismiss", json={}, headers=admin)
     assert again.status_code == 409  # no longer a candidate
     shown = client.get("/api/causes?status=merged", headers=admin).json()

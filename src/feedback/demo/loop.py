@@ -7,9 +7,9 @@ After the surveys are seeded (seed.py), :func:`run_loop` goes through the real s
 2. run the analysis `feedback analyze` runs (engine from FEEDBACK_CAUSES_ENGINE, ``auto`` by default);
 3. accept the discovered candidate about the app's login failures (the bug is new in the period, so no known
    cause covers it) for the department the analysis suggests; the other candidates wait for review;
-4. act as the owners did: the app fix shipped half-way through (verified now), a routing fix for transfers
-   three weeks ago (reopened: they keep coming), parcels left outside under investigation, refunds
-   acknowledged;
+4. act as the owners did: the app fix shipped half-way through (verified now), a new routing script for
+   transfers three weeks ago (reopened: it transfers even more), parcels left outside under investigation,
+   refunds acknowledged;
 5. build each department's latest digest, and check for spikes (the checkout broke in the last hours): stored
    and not sent unless FEEDBACK_SMTP_HOST is set.
 """
@@ -30,7 +30,7 @@ from feedback.analysis.causes.taxonomy import read_taxonomy
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.demo.mentions import generate_mentions, ingest_mentions
-from feedback.demo.seed import APP_BUG, HEADS
+from feedback.demo.seed import APP_BUG, HEADS, ROUTING_SCRIPT_DAYS
 from feedback.models import AnalysisRun, Cause, CauseStatus, Department, Mention, RunState
 from feedback.services.causes.taxonomy import load_taxonomy
 
@@ -162,7 +162,12 @@ def _act(
             "Reproduced: the update resets sessions",
         ),
         ("app-login", "fixed", fixed_app, "App 4.2.1 released: logins survive the update"),
-        ("transfers", "fixed", end - timedelta(days=21), "New call routing script at Callbridge"),
+        (
+            "transfers",
+            "fixed",
+            end - timedelta(days=ROUTING_SCRIPT_DAYS),
+            "New call routing script at Callbridge",
+        ),
         (
             "slow-refunds",
             "acknowledge",

@@ -8,7 +8,8 @@ What an analysis should find in it is built in on purpose:
 - root causes owned by departments: slow refunds (billing, steady), parcels left outside (delivery,
   growing over the last months as the courier ParcelDash takes over more routes), the app's login
   failing after an update (digital, fixed half-way through the period), long waits on hold (support,
-  steady, worst on Mondays), transfers between teams (support, mostly at one contractor);
+  steady, worst on Mondays), transfers between teams (support, mostly at one contractor, and more often
+  since its new call-routing script of three weeks ago);
 - the outsourced contact centre Callbridge Solutions resolves fewer contacts at the first attempt and
   earns lower scores than the in-house teams and Meridian Contact;
 - long waits, short handling times, transfers and unresolved contacts lower effort (CES) and satisfaction;
@@ -72,6 +73,7 @@ ANSWERS = cast(Table, Answer.__table__)
 # The company's history, as fractions of the demo period (0 = its first day, 1 = now).
 APP_BUG = (0.12, 0.5)  # an app update breaks login; fixed half-way through
 PARCELDASH_GROWTH = (0.6, 1.0)  # the courier takes over more routes, and leaves more parcels outside
+ROUTING_SCRIPT_DAYS = 21  # Callbridge's new call-routing script, this many days before now, transfers more
 
 # Share of each day's responses per survey; the public (anonymous) link brings a few more.
 SURVEY_SHARE = {SUPPORT: 0.45, DELIVERY: 0.33, PURCHASE: 0.17}
@@ -364,6 +366,8 @@ class _Generator:
         department, team = TOPIC_TEAM[topic]
         agent = rng.choice(self.agents[team])
         _, fcr_shift, transfer_chance, handle_factor = EMPLOYER[agent.contractor]
+        if agent.contractor == CALLBRIDGE and when >= self.end - timedelta(days=ROUTING_SCRIPT_DAYS):
+            transfer_chance *= 2
         category, item, _ = self.product()
 
         if channel == "phone":  # hold times: worst on Mondays and around lunch
@@ -396,7 +400,7 @@ class _Generator:
             elif roll < 0.24 + left:
                 issues.append("damaged_item")
         elif topic == "The app or website":
-            if roll < (0.62 if bug else 0.06):
+            if roll < (0.62 if bug else 0.02):  # rare once the bug is fixed
                 issues.append("app_login")
             elif roll < (0.72 if bug else 0.2):
                 issues.append("checkout_error")
@@ -484,7 +488,7 @@ class _Generator:
         roll = rng.random()
         store = STORES[region]
         if channel == "web":
-            login = 0.07 if APP_BUG[0] <= t < APP_BUG[1] else 0.005
+            login = 0.15 if APP_BUG[0] <= t < APP_BUG[1] else 0.005
             if roll < login:
                 issues.append("app_login")
             elif roll < login + 0.035:

@@ -6,12 +6,12 @@ recognises the same cluster: a dismissed candidate stays dismissed, a merged one
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from feedback.analysis.causes.taxonomy import CauseSpec
 from feedback.errors import Conflict, InvalidInput, NotFound
-from feedback.models import Cause, CauseStatus
+from feedback.models import Cause, CauseAssignment, CauseStatus
 from feedback.services.causes.events import record
 from feedback.services.causes.taxonomy import apply_spec
 from feedback.services.departments import get_department
@@ -57,13 +57,21 @@ def accept(
 
 
 def merge(session: Session, key: str, into: str, actor: str) -> Cause:
-    """Fold a candidate into another cause: its items (now and in later runs) count for ``into``."""
+    """Fold a candidate into another cause: its items (now and in later runs) count for ``into``.
+
+    The items move at once (counts, lists and fix checks see them); the weekly ledger follows on the next
+    analysis run, which rebuilds it.
+    """
     cause = _candidate(session, key)
     target = get_cause(session, into)
     if target.id == cause.id or target.status in (CauseStatus.MERGED, CauseStatus.DISMISSED):
         raise InvalidInput.on("into", f"cannot merge into {into!r} ({target.status})")
     cause.status = CauseStatus.MERGED
     cause.merged_into_id = target.id
+    session.execute(
+        update(CauseAssignment).where(CauseAssignment.cause_id == cause.id).values(cause_id=target.id)
+    )
+    target.size += cause.size
     session.flush()
     record(session, cause, "merged", actor=actor, related=target)
     record(session, target, "absorbed", actor=actor, related=cause)
