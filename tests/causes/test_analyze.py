@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.analysis.causes.engines import Space, pick_engine
 from feedback.analysis.causes.taxonomy import CauseSpec, Taxonomy
 from feedback.db import transaction
+from feedback.errors import Conflict
 from feedback.models import (
     AnalysisRun,
     Cause,
@@ -174,6 +178,35 @@ def test_a_failed_run_leaves_the_previous_results_intact(
         assert not any("charge" in (c.label or "") for c in session.scalars(select(Cause)))
         failed = session.scalars(select(AnalysisRun).order_by(AnalysisRun.id)).all()[-1]
     assert failed.state == RunState.FAILED and "disk full" in (failed.error or "")
+
+
+class _RunsAnotherAnalysisFirst:
+    """An engine that, when the outer run starts computing, lets a whole other run start and complete."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.inner = pick_engine("default")
+        self.name, self.stable_space = self.inner.name, self.inner.stable_space
+        self.sessions = sessions
+
+    def fit(self, corpus: Sequence[str]) -> Space:
+        analyze(self.sessions, OPTIONS)  # another machine's cron, say
+        return self.inner.fit(corpus)
+
+
+def test_two_runs_at_once_never_create_the_same_candidates_twice(sessions: sessionmaker[Session]) -> None:
+    survey, question, _ = setup_survey(sessions)
+    add_responses(sessions, survey, question, texts("late", 8) + texts("crash", 8))
+    with pytest.raises(Conflict, match="completed while run 1 was computing"):
+        analyze(sessions, OPTIONS, engine=_RunsAnotherAnalysisFirst(sessions))
+    with sessions() as session:
+        runs = [(r.id, r.state) for r in session.scalars(select(AnalysisRun).order_by(AnalysisRun.id))]
+        labels = [c.label for c in session.scalars(select(Cause).where(Cause.origin == "discovered"))]
+        failed = session.get(AnalysisRun, 1)
+        assert failed is not None and "its results stand" in (failed.error or "")
+    assert runs == [(1, RunState.FAILED), (2, RunState.COMPLETE)]
+    assert len(labels) == 2  # late and crash, once each
+    again = analyze(sessions, OPTIONS)  # the next run goes through
+    assert again.changes == {}
 
 
 def test_a_run_killed_half_way_is_marked_failed_by_the_next(sessions: sessionmaker[Session]) -> None:

@@ -4,7 +4,8 @@ keep their identity from the last run, rebuild assignments and the ledger.
 Safe to re-run and to kill: the run's row is committed first as ``running``; everything it finds is written
 in one transaction that also marks it ``complete``. A run that fails is marked ``failed`` with its error; a
 run killed half-way stays ``running`` until the next run marks it ``failed`` (interrupted). Either way the
-previous complete run's causes, assignments and ledger are untouched.
+previous complete run's causes, assignments and ledger are untouched. Two runs at once (two machines' cron):
+the first to finish writes; the other fails as superseded instead of creating the same candidates again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.engines import Engine, pick_engine
@@ -28,6 +29,7 @@ from feedback.analysis.causes.pipeline import BatchResult, CauseParams, FoundClu
 from feedback.analysis.causes.recurrence import Grain
 from feedback.config import Settings
 from feedback.db import transaction
+from feedback.errors import Conflict
 from feedback.faults import pause_point
 from feedback.models import AnalysisRun, Cause, CauseAssignment, CauseStatus, RunState, utcnow
 from feedback.services.causes.events import record
@@ -87,6 +89,28 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
         session.add(run)
         session.flush()
         return run.id
+
+
+def _claim_write(session: Session, run_id: int) -> None:
+    """Take the write lock, then refuse to write over a run that completed while this one computed.
+
+    Such a run's candidates were not among the known causes this run matched against, so writing would
+    create them twice. The run that completed first stands; this one fails with the reason (run again).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+    else:  # a write first: SQLite takes its write lock now, so the check below sees the latest commit
+        session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id).values(state=RunState.RUNNING))
+    started = session.scalar(select(AnalysisRun.started_at).where(AnalysisRun.id == run_id))
+    newer = session.scalar(
+        select(func.min(AnalysisRun.id)).where(
+            AnalysisRun.id != run_id,
+            AnalysisRun.state == RunState.COMPLETE,
+            AnalysisRun.finished_at >= started,
+        )
+    )
+    if newer is not None:
+        raise Conflict(f"analysis run {newer} completed while run {run_id} was computing; its results stand")
 
 
 def analyze(
@@ -184,8 +208,7 @@ def _run(
     owners = [suggest_owner(c, item_keys, context, specs, batch.space) for c in batch.clusters]
     progress("writing results")
     with transaction(sessions) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+        _claim_write(session, run_id)
         cluster_cause = _store_clusters(session, run_id, batch, matching, owners)
         summary.changes = {}
         for change in matching.changes:
