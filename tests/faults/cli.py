@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 
 COMMAND = [sys.executable, "-c", "from feedback.cli import main; main()"]
@@ -25,7 +26,44 @@ def start(args: list[str], env: Mapping[str, str]) -> subprocess.Popen[str]:
 
 
 def run(args: list[str], env: Mapping[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the command to its end (after a kill: once the killed process's database session is gone)."""
+    _killed_sessions_gone(env.get("FEEDBACK_DATABASE_URL", ""))
     return subprocess.run([*COMMAND, *args], env=dict(env), capture_output=True, text=True, timeout=timeout)
+
+
+def _killed_sessions_gone(database_url: str, wait_s: float = 30) -> None:
+    """PostgreSQL: wait until no other session has a transaction open.
+
+    A killed client's session ends as soon as the server notices; until then its uncommitted rows block a
+    rerun's inserts of the same keys. One still there after ``wait_s`` is ended with pg_terminate_backend,
+    as an operator would, and reported."""
+    if not database_url.startswith("postgresql"):
+        return
+    from sqlalchemy import text
+
+    from feedback.db import make_engine
+
+    engine = make_engine(database_url)
+    query = text(
+        "SELECT pid, state, wait_event, left(query, 80) FROM pg_stat_activity WHERE datname = "
+        "current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+    )
+    deadline = time.monotonic() + wait_s
+    try:
+        with engine.connect() as connection:
+            while rows := connection.execute(query).all():
+                connection.commit()  # pg_stat_activity is a snapshot per transaction
+                if time.monotonic() > deadline:
+                    for row in rows:
+                        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": row[0]})
+                    connection.commit()
+                    warnings.warn(
+                        f"sessions still open {wait_s:.0f} s after the kill, ended: {rows}", stacklevel=3
+                    )
+                    return
+                time.sleep(0.1)
+    finally:
+        engine.dispose()
 
 
 def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 120) -> None:
