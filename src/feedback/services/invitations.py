@@ -221,7 +221,9 @@ class _Inserter:
         try:
             if self.dialect.name == "postgresql":
                 query = f"SELECT dedup_key FROM {self.table} WHERE survey_id = %s AND dedup_key = ANY(%s)"  # noqa: S608
-                cursor.execute(query, (self.survey_id, keys))
+                # Never a prepared statement: its generic plan cannot hash the array, and a sequential scan
+                # (stale statistics right after a bulk load) then compares every row with every key.
+                cursor.execute(query, (self.survey_id, keys), prepare=False)
                 found.update(row[0] for row in cursor.fetchall())
             else:
                 for start in range(0, len(keys), 500):
