@@ -49,6 +49,8 @@ def test_runs_missed_past_the_grace_period_are_recorded_and_the_admins_alerted(
 ) -> None:
     back = data.T0 + timedelta(days=3, hours=1)  # down for three days, back an hour after the fourth digest
     schedule.tick(sessions, settings, back)
+    [notice_mail] = smtp.by_recipient()["admin@example.com"]  # sent in the run that found the miss
+    assert "3 digest(s) were not sent" in notice_mail["Subject"]
     schedule.tick(sessions, settings, back + timedelta(minutes=5))  # nothing more: recorded once
     assert runs(sessions) == [
         ("2026-03-02T08:00Z", "missed"),

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,10 +83,17 @@ def new_message_id(settings: Settings, message_key: str) -> str:
     return f"<{uuid.uuid4().hex}.{message_key.replace(':', '.')}@{message_domain(settings)}>"
 
 
+def _lease_time(now: datetime) -> datetime:
+    """Claims live on the real clock (they are about live processes), or on a caller's clock running ahead.
+
+    ``now`` may be when a job started, minutes before it sends: a claim dated by it would expire early."""
+    return max(now, datetime.now(UTC))
+
+
 def _due(now: datetime) -> Any:
     return or_(
         and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < _lease_time(now)),
     )
 
 
@@ -101,7 +108,7 @@ def _claim(
             .values(
                 state=DeliveryState.SENDING,
                 lease_owner=token,
-                lease_until=at + timedelta(seconds=settings.delivery_lease_s),
+                lease_until=_lease_time(at) + timedelta(seconds=settings.delivery_lease_s),
                 attempts=Delivery.attempts + 1,
                 message_id=func.coalesce(Delivery.message_id, new_message_id(settings, delivery.message_key)),
             )
@@ -161,7 +168,7 @@ class _Heartbeat:
                     Delivery.lease_owner == token,
                     Delivery.state == DeliveryState.SENDING,
                 )
-                .values(lease_until=self.clock() + self.lease)
+                .values(lease_until=_lease_time(self.clock()) + self.lease)
                 .execution_options(synchronize_session=False)
             )
         if getattr(moved, "rowcount", 0) != 1:
@@ -169,7 +176,7 @@ class _Heartbeat:
 
 
 class Clock:
-    """The caller's ``now``, moved on by the real time elapsed since (claims and outcomes are dated by it)."""
+    """The caller's ``now``, moved on by the real time elapsed since (outcomes are dated by it)."""
 
     def __init__(self, now: datetime) -> None:
         self.start, self._started = now, time.monotonic()

@@ -77,7 +77,8 @@ def _classify(error: Exception) -> DeliveryError:
 
 def _after_data(error: Exception) -> DeliveryError:
     """The server may have taken the message: say so, and let the outbox back off before the next try."""
-    what = "did not answer" if isinstance(error, TimeoutError) else "disconnected"
+    silent = isinstance(error, TimeoutError) or "timed out" in str(error)  # smtplib wraps a timeout
+    what = "did not answer" if silent else "disconnected"
     return DeliveryError(
         f"the SMTP server {what} after DATA ({type(error).__name__}: {error}); the message may have "
         "arrived: the next try carries the same Message-ID"
