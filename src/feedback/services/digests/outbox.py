@@ -61,7 +61,6 @@ from feedback.services.digests.render import digest_payload
 
 log = logging.getLogger(__name__)
 
-CANDIDATES_CHUNK = 50
 FINAL = (DeliveryState.SENT, DeliveryState.FAILED)
 
 
@@ -121,6 +120,16 @@ def _claim(
         return claimed
 
 
+class Clock:
+    """The caller's ``now``, moved on by the real time elapsed since (outcomes are dated by it)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.start, self._started = now, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._started)
+
+
 class _Heartbeat:
     """Renews the claim on the delivery being sent, every third of the lease, while its sender lives."""
 
@@ -173,16 +182,6 @@ class _Heartbeat:
             )
         if getattr(moved, "rowcount", 0) != 1:
             log.warning("delivery %s: the claim was lost while sending", delivery_id)
-
-
-class Clock:
-    """The caller's ``now``, moved on by the real time elapsed since (outcomes are dated by it)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.start, self._started = now, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self._started)
 
 
 @dataclass
