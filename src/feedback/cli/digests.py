@@ -109,6 +109,8 @@ def digests_log(slug: str | None, state: str | None, limit: int, deliveries: boo
                 line += f"{d.recipient}  tries {d.attempts}"
                 if d.state == "pending":
                     line += f", next {_time(d.next_attempt_at)}"
+                if d.message_id and d.channel == "email":
+                    line += f"  {d.message_id}"
                 click.echo(line + (f"\n          last error: {d.last_error}" if d.last_error else ""))
             return
         for r in list_runs(session, None, slug, state, limit):
