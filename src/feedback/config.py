@@ -122,6 +122,13 @@ class Settings:
     digest_retry_max_s: float = field(default_factory=lambda: float(_env("DIGEST_RETRY_MAX_S", "21600")))
     digest_link_days: int = field(default_factory=lambda: int(_env("DIGEST_LINK_DAYS", "30")))
     digest_charts: bool = field(default_factory=lambda: _env("DIGEST_CHARTS", "1") not in ("0", "false"))
+    smtp_timeout_s: float = field(default_factory=lambda: float(_env("SMTP_TIMEOUT_S", "30")))
+    # A sender's claim on the message it is sending; renewed while it sends, so only a dead sender's expires.
+    delivery_lease_s: float = field(default_factory=lambda: float(_env("DELIVERY_LEASE_S", "300")))
+    # A delivery not done this long after it was queued is overdue: /health degrades, the admins are alarmed.
+    delivery_alarm_s: float = field(default_factory=lambda: float(_env("DELIVERY_ALARM_S", "1800")))
+    # A second way to reach the admins (a chat webhook), so a failing mail server cannot silence its alarm.
+    admin_webhook_url: str = field(default_factory=lambda: _env("ADMIN_WEBHOOK_URL", ""))
     alert_window_h: float = field(default_factory=lambda: float(_env("ALERT_WINDOW_H", "3")))
     alert_baseline_days: int = field(default_factory=lambda: int(_env("ALERT_BASELINE_DAYS", "28")))
     alert_min_count: int = field(default_factory=lambda: int(_env("ALERT_MIN_COUNT", "8")))

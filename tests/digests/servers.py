@@ -1,7 +1,12 @@
-"""Real peers on 127.0.0.1 for the delivery tests: an SMTP server (aiosmtpd) and an HTTP webhook receiver."""
+"""Real peers on 127.0.0.1 for the delivery tests: an SMTP server (aiosmtpd) and an HTTP webhook receiver.
+
+The SMTP server can misbehave as real ones do (``Faults``): take seconds per message, drop the connection
+after taking a message (before its 250 reply), or hang after DATA until it is killed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -38,13 +43,31 @@ class Received:
         return parsed
 
 
+@dataclass
+class Faults:
+    """How the server treats each message it takes (every one is recorded in the inbox first)."""
+
+    delay_s: float = 0.0  # seconds before the 250 reply
+    drop_after_data: int = 0  # this many next messages: the connection is dropped instead of a reply
+    hang: bool = False  # no reply at all until ``killed`` is set, then the connection is dropped
+    killed: threading.Event = field(default_factory=threading.Event)
+
+
 class _Handler:
-    def __init__(self, inbox: list[Received], lock: threading.Lock) -> None:
-        self.inbox, self.lock = inbox, lock
+    def __init__(self, inbox: list[Received], lock: threading.Lock, faults: Faults) -> None:
+        self.inbox, self.lock, self.faults = inbox, lock, faults
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
         with self.lock:
             self.inbox.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+            drop = self.faults.drop_after_data > 0
+            self.faults.drop_after_data -= int(drop)
+        if self.faults.delay_s:
+            await asyncio.sleep(self.faults.delay_s)
+        while self.faults.hang and not self.faults.killed.is_set():
+            await asyncio.sleep(0.02)
+        if drop or self.faults.hang:
+            server.transport.abort()
         return "250 OK"
 
 
@@ -55,6 +78,7 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     inbox: list[Received] = field(default_factory=list)
     credentials: tuple[str, str] | None = None
+    faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
 
@@ -72,7 +96,7 @@ class SmtpServer:
         if self.credentials:
             kwargs = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
         self._controller = Controller(
-            _Handler(self.inbox, self.lock), hostname=HOST, port=self.port, **kwargs
+            _Handler(self.inbox, self.lock, self.faults), hostname=HOST, port=self.port, **kwargs
         )
         self._controller.start()
 

@@ -85,3 +85,44 @@ def test_unhappy_customers_piling_up_alert_the_department_without_any_cause(sess
         alert.subject == f"negative:{department}" and alert.detail["count"] == 12
     )  # the promoters do not count
     assert "Spike in unhappy customers: Support" in smtp.messages()[0]["Subject"]
+
+
+def test_one_burst_one_alert_a_cause_found_later_for_the_same_answers_does_not_alert_again(
+    sessions, settings, smtp
+) -> None:
+    """Ten angry answers about stock alert the department; the analysis then assigns them to a cause: the
+    same burst, so no second alert within the cooldown."""
+    department = data.department(sessions)
+    survey, question = data.survey(sessions)
+    data.responses(
+        sessions, survey, question, department, data.every(NOW - timedelta(days=20), NOW, timedelta(days=1))
+    )
+    burst_times = data.every(NOW - timedelta(hours=1), NOW, timedelta(minutes=6))  # ten in the last hour
+    burst = data.responses(sessions, survey, question, department, burst_times, comment="never in stock")
+    first = alerts.check_spikes(sessions, settings, NOW)
+    run = data.analysis_run(sessions, NOW + timedelta(minutes=10))
+    stock = data.cause(sessions, "out-of-stock", department, "Out of stock")
+    data.assign(sessions, run, stock, burst, question, burst_times, department)
+    after_analysis = alerts.check_spikes(sessions, settings, NOW + timedelta(minutes=15))
+    assert len(first) == 1 and after_analysis == []
+    [mail] = smtp.messages()
+    assert "Spike in unhappy customers: Support" in mail["Subject"]
+
+
+def test_a_burst_whose_cause_is_known_is_one_alert_naming_the_cause(sessions, settings, smtp) -> None:
+    department = data.department(sessions)
+    survey, question = data.survey(sessions)
+    run = data.analysis_run(sessions, NOW)
+    stock = data.cause(sessions, "out-of-stock", department, "Out of stock")
+    late = data.cause(sessions, "late-parcels", department, "Late parcels")
+    for cause, comment in ((stock, "never in stock"), (late, "the parcel is late")):
+        times = data.every(NOW - timedelta(hours=2), NOW, timedelta(minutes=12))
+        ids = data.responses(sessions, survey, question, department, times, comment=comment)
+        data.assign(sessions, run, cause, ids, question, times, department)
+    fired = alerts.check_spikes(sessions, settings, NOW)
+    assert len(fired) == 1 and alerts.check_spikes(sessions, settings, NOW + timedelta(minutes=5)) == []
+    [mail] = smtp.messages()
+    text = mail.get_body(("plain",)).get_content()
+    named = {"Out of stock", "Late parcels"}
+    assert any(name in mail["Subject"] for name in named)  # the cause, not just "unhappy customers"
+    assert "Also rising:" in text and all(name in text for name in named)

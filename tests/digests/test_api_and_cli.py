@@ -188,3 +188,38 @@ def test_ids_and_limits_out_of_range_are_a_400_naming_them(client, sessions, que
     answer = client.get(f"/api/digests/deliveries?{query}", headers=admin)
     assert answer.status_code == 400, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == [field]
+
+
+def test_failed_deliveries_are_sent_again_once_by_the_command_line_and_the_api(
+    smtp_env, client, database_url, sessions, monkeypatch
+) -> None:
+    monkeypatch.setenv("FEEDBACK_DATABASE_URL", database_url)
+    monkeypatch.setenv("FEEDBACK_DIGEST_MAX_ATTEMPTS", "1")
+    data.department(sessions)
+    smtp_env.stop()
+    failed = CliRunner().invoke(main, ["digest", "send", "--department", "support"])
+    assert failed.exit_code == 1 and "0 sent" in failed.output and "1 failed" in failed.output
+    log = CliRunner().invoke(main, ["digests", "log"])
+    assert "admins not alerted yet" in log.output and "admins alerted" not in log.output.replace("not", "")
+    smtp_env.start()
+    assert CliRunner().invoke(main, ["digests", "resend"]).exit_code == 2  # a filter is required
+    again = CliRunner().invoke(main, ["digests", "resend", "--department", "support"])
+    # the digest, and the admins' notice about it (which had failed as well)
+    assert again.exit_code == 0 and "2 sent again: 2 sent" in again.output, again.output
+    twice = CliRunner().invoke(main, ["digests", "resend", "--failed-since", "2000-01-01"])
+    assert twice.exit_code == 0 and "nothing to send again" in twice.output
+    assert sorted(m["To"] for m in smtp_env.messages()) == ["admin@example.com", "head@example.com"]
+    admin = factories.bearer(factories.token(sessions, Role.ADMIN))
+    head = factories.bearer(factories.token(sessions, Role.DEPARTMENT_HEAD, "support"))
+    assert client.post("/api/digests/resend", json={"run": 1}, headers=head).status_code == 403
+    answer = client.post("/api/digests/resend", json={"run": 1}, headers=admin)
+    assert answer.status_code == 200 and answer.json() == {
+        "requeued": 0,
+        "sent": 0,
+        "retrying": 0,
+        "failed": 0,
+    }
+    nothing = client.post("/api/digests/resend", json={}, headers=admin)
+    assert nothing.status_code == 422 and nothing.json()["errors"][0]["field"] == "filter"
+    runs = client.get("/api/digests/runs", headers=admin).json()
+    assert runs[0]["state"] == "sent" and runs[0]["deliveries"] == {"sent": 1}

@@ -49,6 +49,8 @@ def test_runs_missed_past_the_grace_period_are_recorded_and_the_admins_alerted(
 ) -> None:
     back = data.T0 + timedelta(days=3, hours=1)  # down for three days, back an hour after the fourth digest
     schedule.tick(sessions, settings, back)
+    [notice_mail] = smtp.by_recipient()["admin@example.com"]  # sent in the run that found the miss
+    assert "3 digest(s) were not sent" in notice_mail["Subject"]
     schedule.tick(sessions, settings, back + timedelta(minutes=5))  # nothing more: recorded once
     assert runs(sessions) == [
         ("2026-03-02T08:00Z", "missed"),
@@ -130,18 +132,19 @@ def test_a_run_whose_builder_died_is_taken_over_after_its_lease(
 
 
 def test_a_crashed_senders_claim_expires_and_the_delivery_is_retried(sessions, settings, smtp, world) -> None:
+    now = datetime.now(UTC)  # claims live on the real clock: they are about live processes
     smtp.stop()
-    schedule.send_now(sessions, settings, "support", data.T0)
+    schedule.send_now(sessions, settings, "support", now)
     with transaction(sessions) as session:  # a sender claimed it, then died
         session.execute(
             update(Delivery).values(
-                state="sending", lease_owner="dead", lease_until=data.T0 + timedelta(minutes=5)
+                state="sending", lease_owner="dead", lease_until=now + timedelta(minutes=5)
             )
         )
     smtp.start()
-    outbox.deliver_due(sessions, settings, data.T0 + timedelta(minutes=4))
+    outbox.deliver_due(sessions, settings, now + timedelta(minutes=4))
     assert smtp.messages() == []
-    outbox.deliver_due(sessions, settings, data.T0 + timedelta(minutes=6))
+    outbox.deliver_due(sessions, settings, now + timedelta(minutes=6))
     assert len(smtp.messages()) == 1
     with sessions() as session:
         delivery = session.scalars(select(Delivery)).one()

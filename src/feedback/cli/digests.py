@@ -109,6 +109,8 @@ def digests_log(slug: str | None, state: str | None, limit: int, deliveries: boo
                 line += f"{d.recipient}  tries {d.attempts}"
                 if d.state == "pending":
                     line += f", next {_time(d.next_attempt_at)}"
+                if d.message_id and d.channel == "email":
+                    line += f"  {d.message_id}"
                 click.echo(line + (f"\n          last error: {d.last_error}" if d.last_error else ""))
             return
         for r in list_runs(session, None, slug, state, limit):
@@ -119,22 +121,61 @@ def digests_log(slug: str | None, state: str | None, limit: int, deliveries: boo
                 + (f"\n          error: {r.error}" if r.error else "")
                 + "".join(f"\n          warning: {w}" for w in r.warnings)
                 + (f"\n          admins alerted {_time(r.admin_alerted_at)}" if r.admin_alerted_at else "")
+                + (
+                    "\n          admins not alerted yet: their notice is queued or failing (--deliveries)"
+                    if r.admin_alerted_at is None and r.state in ("failed", "partial", "missed")
+                    else ""
+                )
             )
+
+
+@click.command("resend")
+@click.option("--run", "run_id", type=int, default=None, help="the failed deliveries of this digest run")
+@click.option("--department", "slug", default=None, help="the failed deliveries of this department")
+@click.option(
+    "--failed-since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+    default=None,
+    help="every delivery that failed since this time (UTC)",
+)
+def digests_resend(run_id: int | None, slug: str | None, failed_since: datetime | None) -> None:
+    """Send failed deliveries again (same Message-ID) once their channel works; twice sends once."""
+    from feedback.services.digests.resend import resend
+
+    since = failed_since.replace(tzinfo=UTC) if failed_since is not None else None
+    if run_id is None and slug is None and since is None:
+        raise click.UsageError("name --run, --department or --failed-since")
+    report = resend(
+        open_sessions(), get_settings(), _now(), run_id=run_id, department=slug, failed_since=since
+    )
+    d = report.deliveries
+    if not report.requeued:
+        click.echo("no failed deliveries match: nothing to send again")
+        return
+    click.echo(f"{len(report.requeued)} sent again: {d.sent} sent, {d.retrying} to retry, {d.failed} failed")
+    for error in d.errors:
+        click.echo(f"  {error}", err=True)
+    if d.failed or d.retrying:
+        sys.exit(1)
 
 
 @click.group()
 def digests() -> None:
-    """All departments' digests: the execution log."""
+    """All departments' digests: the execution log, sending failed deliveries again."""
 
 
 digests.add_command(digests_log)
+digests.add_command(digests_resend)
 digest.add_command(digests_log)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="run every job once now and exit (for a cron-driven setup)")
 def scheduler(once: bool) -> None:
-    """Run the scheduler: digests on their schedules, retries, alerts, fix verification (until stopped)."""
+    """Run the scheduler: digests on their schedules, retries, alerts, fix verification (until stopped).
+
+    With --once: every job once, then a summary of the deliveries; exit status 1 while any delivery is
+    failing, overdue or waiting for a retry after an error (for cron and monitoring)."""
     from feedback import scheduler as process
 
     settings = get_settings()
@@ -142,7 +183,15 @@ def scheduler(once: bool) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if once:
-        process.run_once(open_sessions(), settings)
+        from feedback.services.digests.health import delivery_health
+
+        sessions = open_sessions()
+        process.run_once(sessions, settings)
+        with sessions() as session:
+            health = delivery_health(session, settings, _now())
+        if health.troubled:  # cron and monitoring see it (silent when all is well, as cron likes)
+            click.echo(health.report(), err=True)
+            sys.exit(1)
         return
     process.run(settings)
 

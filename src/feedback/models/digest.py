@@ -161,8 +161,8 @@ class AlertCooldown(Base):
 class Delivery(Base):
     """The outbox: one message to one recipient over one channel, delivered exactly once.
 
-    A sender claims a row with a conditional UPDATE (state and lease) and owns it until ``lease_until``;
-    a crashed sender's claim expires and another sender retries it.
+    A sender claims one row right before sending it, with a conditional UPDATE (state and lease), and
+    renews the claim while it sends; a crashed sender's claim expires and another sender retries it.
     """
 
     __tablename__ = "digest_deliveries"
@@ -179,6 +179,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email, webhook
     recipient: Mapped[str] = mapped_column(String(1000))
     secret_env: Mapped[str | None] = mapped_column(String(128))
+    # <random.kind.id@domain>, set at the first claim and kept for every retry: a receiver drops a copy.
+    message_id: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[DeliveryState] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

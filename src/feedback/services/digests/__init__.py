@@ -8,10 +8,13 @@ charts.py      Plotly figures for digests, rendered to PNG for e-mail in one bat
 render.py      e-mail (HTML and text) and webhook JSON from templates/digests/
 recipients.py  who receives a department's messages, and queueing a message for them
 outbox.py      one row per (message, channel, recipient): delivered once, retried, or failed
+resend.py      sending failed deliveries again, once
+health.py      are messages getting through: /health, `scheduler --once`, the admins' alarm
 channels/      e-mail over SMTP and signed JSON webhooks
-alerts.py      alerts between digests (spikes, drops)
+alerts.py      alerts between digests (spikes, drops): one per burst
+cooldowns.py   at most one message about a subject per period
 links.py       signed action links: acknowledge, fix in progress, fixed
 loop.py        the learning loop: acknowledged, in progress, fixed, verified or reopened
 log.py         the execution log: runs, deliveries, alerts
-admin.py       telling the admins that a digest did not go out
+admin.py       telling the admins that something did not go out (e-mail and a second path, a webhook)
 """

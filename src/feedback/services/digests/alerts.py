@@ -4,11 +4,14 @@ Every few minutes (the scheduler), for each owned cause and for each department'
 (NPS 0-6, CSAT 1-2 or CES 1-3: the rule of analysis/causes/negative.py), the count of the last
 FEEDBACK_ALERT_WINDOW_H hours is compared with its rate over the FEEDBACK_ALERT_BASELINE_DAYS before
 (analysis/spikes.py: Poisson tail, a minimum count, at least 3x the usual level). A spike alerts the owning
-department's heads and channels at once, with verbatims (redacted) and action links. A department whose
-cause spiked gets that alert only, not a second one about its negative volume.
+department's heads and channels at once, with verbatims (redacted) and action links.
 
-At most one alert per subject (a cause, or a department's negative volume) per FEEDBACK_ALERT_COOLDOWN_H:
-the ``alert_cooldowns`` row is claimed with a conditional UPDATE, so two schedulers send one alert.
+One burst, one alert: the same angry answers are first a department's negative volume and, once `feedback
+analyze` has assigned them, a cause's spike. So a department gets at most one spike alert per
+FEEDBACK_ALERT_COOLDOWN_H, whatever it is about: it names the cause when one is known (the most significant;
+others rising at the same time are listed in it), else it is about the unhappy answers, and a cause found
+later for the same burst does not alert again (the next digest carries it). The ``alert_cooldowns`` row
+(``burst:<department id>``) is claimed with a conditional UPDATE, so two schedulers send one alert.
 
 Negative responses are counted live. Causes are as fresh as the last `feedback analyze` run (which assigns
 feedback to causes): run it as often as alerts should be fresh.
@@ -21,8 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.negative import CES_LOW, CSAT_LOW, NPS_LOW
@@ -32,7 +34,6 @@ from feedback.config import Settings
 from feedback.db import transaction
 from feedback.models import (
     Alert,
-    AlertCooldown,
     Answer,
     Cause,
     CauseAssignment,
@@ -43,6 +44,7 @@ from feedback.models import (
     Response,
 )
 from feedback.services.digests.content import dashboard_url, verbatims_of
+from feedback.services.digests.cooldowns import claim_cooldown
 from feedback.services.digests.links import action_links
 from feedback.services.digests.outbox import deliver_due
 from feedback.services.digests.recipients import department_targets, enqueue
@@ -120,27 +122,6 @@ def find_spikes(session: Session, settings: Settings, now: datetime) -> list[Can
     return found
 
 
-def _claim_cooldown(
-    sessions: sessionmaker[Session], subject: str, now: datetime, cooldown: timedelta
-) -> bool:
-    try:
-        with transaction(sessions) as session:
-            session.add(AlertCooldown(subject=subject, quiet_until=None))
-    except IntegrityError:
-        pass  # the subject alerted before
-    with transaction(sessions) as session:
-        moved = session.execute(
-            update(AlertCooldown)
-            .where(
-                AlertCooldown.subject == subject,
-                or_(AlertCooldown.quiet_until.is_(None), AlertCooldown.quiet_until <= now),
-            )
-            .values(quiet_until=now + cooldown)
-            .execution_options(synchronize_session=False)
-        )
-        return getattr(moved, "rowcount", 0) == 1
-
-
 def _negative_verbatims(session: Session, department_id: int, start: datetime, end: datetime) -> list[str]:
     texts = session.scalars(
         select(Answer.text)
@@ -160,7 +141,9 @@ def _negative_verbatims(session: Session, department_id: int, start: datetime, e
     return [redact(" ".join(t.split()))[:300] for t in texts if t]
 
 
-def _compose(session: Session, settings: Settings, candidate: Candidate, now: datetime) -> Alert:
+def _compose(session: Session, settings: Settings, burst: list[Candidate], now: datetime) -> Alert:
+    """One alert for a department's burst: about its most significant candidate, naming the others."""
+    candidate, *others = sorted(burst, key=lambda c: (c.spike.p_value, -c.spike.count))
     department = session.get(Department, candidate.department_id)
     assert department is not None
     spike, hours = candidate.spike, settings.alert_window_h
@@ -181,6 +164,9 @@ def _compose(session: Session, settings: Settings, candidate: Candidate, now: da
         summary = f"{spike.count} negative answers in the last {hours:g} hours; {usual}."
         verbatims = _negative_verbatims(session, department.id, start, now)
     summary += f" The chance of so many by bad luck is {spike.p_value:.1e}."
+    also = [(session.get(Cause, c.cause_id), c.spike.count) for c in others if c.cause_id is not None]
+    if also:
+        summary += " Also rising: " + ", ".join(f"{c.name} ({n})" for c, n in also if c is not None) + "."
     message = render_alert(title, summary, verbatims, links, dashboard_url(settings, department.slug))
     detail: dict[str, Any] = {
         "count": spike.count,
@@ -188,6 +174,7 @@ def _compose(session: Session, settings: Settings, candidate: Candidate, now: da
         "p_value": spike.p_value,
         "window_hours": hours,
         "department": department.slug,
+        "causes": [c.cause_id for c in (candidate, *others) if c.cause_id is not None],
     }
     detail["payload"] = alert_payload(
         title, summary, verbatims, links, dashboard_url(settings, department.slug), dict(detail)
@@ -212,20 +199,23 @@ def check_spikes(
     ``hold`` stores the alerts without queueing or sending them (the demo without a mail server)."""
     with sessions() as session:
         candidates = find_spikes(session, settings, now)
+    bursts: dict[int, list[Candidate]] = {}
+    for candidate in candidates:
+        bursts.setdefault(candidate.department_id, []).append(candidate)
     fired = []
     cooldown = timedelta(hours=settings.alert_cooldown_h)
-    for candidate in candidates:
-        if not _claim_cooldown(sessions, candidate.subject, now, cooldown):
+    for department_id, burst in bursts.items():
+        if not claim_cooldown(sessions, f"burst:{department_id}", now, cooldown):
             continue
         with transaction(sessions) as session:
-            alert = _compose(session, settings, candidate, now)
+            alert = _compose(session, settings, burst, now)
             session.add(alert)
             session.flush()
             fired.append(alert.id)
             log.warning("%s: %s", alert.title, alert.detail.get("count"))
             if hold:
                 continue
-            targets = department_targets(session, candidate.department_id)
+            targets = department_targets(session, department_id)
             enqueue(
                 session,
                 message_key=f"alert:{alert.id}",

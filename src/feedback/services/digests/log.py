@@ -54,6 +54,7 @@ class DeliveryOut(msgspec.Struct):
     created_at: datetime
     sent_at: datetime | None
     failed_at: datetime | None
+    message_id: str | None  # the e-mail's Message-ID (the same on every try): to look for it in mail logs
 
 
 class AlertOut(msgspec.Struct):
@@ -187,6 +188,7 @@ def list_deliveries(
                 created_at=d.created_at,
                 sent_at=d.sent_at,
                 failed_at=d.failed_at,
+                message_id=d.message_id,
             )
         )
     return out

@@ -35,6 +35,7 @@ from feedback.services.digests.admin import notify_admins
 from feedback.services.digests.charts import ChartSpec, Rendered, digest_charts, render_pngs
 from feedback.services.digests.content import Built, ChartRef, DigestRequest, build_digests, digest_to_json
 from feedback.services.digests.cron import DEFAULT_LENGTH, fires_between, latest_fire, period_key, period_of
+from feedback.services.digests.health import alarm
 from feedback.services.digests.loop import note_reported
 from feedback.services.digests.outbox import FINAL, DeliveryReport, deliver_due, finish_runs
 from feedback.services.digests.recipients import department_targets, enqueue
@@ -187,7 +188,7 @@ def _fail(
             title=f"[feedback] The digest for {department.name if department else run.department_id} "
             f"({run.period_key}) could not be built",
             text=f"{error}\n\nSee `feedback digests log`.",
-            run=run,
+            runs=[run],
         )
 
 
@@ -247,7 +248,7 @@ def _store(
                 title=f"[feedback] The digest for {department.name} has nobody to go to",
                 text=f"Digest run {run.id} ({run.period_key}) was built, but {department.slug} has no "
                 "heads and no channels. Add them with `feedback departments load` or POST /api/departments.",
-                run=run,
+                runs=[run],
             )
             return run.state
         enqueue(
@@ -300,6 +301,8 @@ def produce(
             report.built.append(b.digest.run_id)
     if report.built:
         report.deliveries = deliver_due(sessions, settings, now, run_ids=report.built)
+    if report.failed:  # the notices to the admins, at once
+        deliver_due(sessions, settings, now, admin_notices=True)
     return report
 
 
@@ -466,11 +469,14 @@ class SweepReport:
     missed: list[int] = field(default_factory=list)
     taken_over: RunReport = field(default_factory=RunReport)
     finished: int = 0
+    alarm: int | None = None  # the admin notice about failing deliveries, if one was raised now
+    notices: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 def sweep(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> SweepReport:
     """Record digests that were due and not sent in time (missed: the admins hear of it), rebuild runs whose
-    builder died, and close runs whose deliveries are all done. Safe to run any number of times."""
+    builder died, close runs whose deliveries are all done, alarm the admins about deliveries failing or
+    overdue (health.py), and send every notice to the admins at once. Safe to run any number of times."""
     report = SweepReport()
     grace = timedelta(seconds=settings.digest_grace_s)
     owner = uuid.uuid4().hex
@@ -506,9 +512,8 @@ def sweep(sessions: sessionmaker[Session], settings: Settings, now: datetime) ->
                 + "\n".join(lines)
                 + "\n\nIs `feedback scheduler` running? "
                 "Send one by hand with `feedback digest send --department X`.",
+                runs=runs,
             )
-            for run in runs:
-                run.admin_alerted_at = now
     report.taken_over = _resume_stale(sessions, settings, now, owner, grace)
     with sessions() as session:
         open_runs = session.scalars(select(DigestRun.id).where(DigestRun.state == RunStatus.SENDING)).all()
@@ -527,6 +532,8 @@ def sweep(sessions: sessionmaker[Session], settings: Settings, now: datetime) ->
     done = [r for r in open_runs if r not in still]
     finish_runs(sessions, settings, done, now)
     report.finished = len(done)
+    report.alarm = alarm(sessions, settings, now)
+    report.notices = deliver_due(sessions, settings, now, admin_notices=True)  # in this run, not the next
     return report
 
 
@@ -594,9 +601,6 @@ def tick(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> 
     """Everything the scheduler does, once (for tests and `feedback scheduler --once`): due digests, retries,
     the sweep."""
     report = run_due(sessions, settings, now)
-    retries = deliver_due(sessions, settings, now)
-    report.deliveries.sent += retries.sent
-    report.deliveries.retrying += retries.retrying
-    report.deliveries.failed += retries.failed
+    report.deliveries.add(deliver_due(sessions, settings, now))
     sweep(sessions, settings, now)
     return report

@@ -13,7 +13,7 @@ from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Role
 from feedback.services.causes.decisions import get_cause
 from feedback.services.departments import get_department
-from feedback.services.digests import log, loop, schedule
+from feedback.services.digests import log, loop, resend, schedule
 from feedback.services.digests.log import AlertOut, DeliveryOut, RunOut
 from feedback.services.digests.loop import ActionResult, ProblemOut
 from feedback.web.api.params import RowId
@@ -30,6 +30,21 @@ class SendIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class SendOut(msgspec.Struct):
     runs: list[RunOut]
+    sent: int
+    retrying: int
+    failed: int
+
+
+class ResendIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Which failed deliveries to send again (at least one; together they narrow the choice)."""
+
+    run: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
+    department: str | None = None
+    failed_since: datetime | None = None
+
+
+class ResendOut(msgspec.Struct):
+    requeued: int
     sent: int
     retrying: int
     failed: int
@@ -95,6 +110,31 @@ class DigestController(Controller):
             runs = [r for r in log.list_runs(session, None, data.department, limit=20) if r.id in ids]
         d = report.deliveries
         return SendOut(runs, d.sent, d.retrying, d.failed)
+
+    @post(
+        "/digests/resend",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Send failed deliveries again, once (admin): by run, department or failed since a time",
+    )
+    def resend_failed(
+        self, request: AnyRequest, ctx: NamedDependency[AppContext], data: JSONBody[ResendIn]
+    ) -> ResendOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN)
+        since = data.failed_since
+        if since is not None and since.tzinfo is None:
+            raise InvalidInput.on("failed_since", "give a time zone (2026-12-06T08:00:00Z)")
+        report = resend.resend(
+            ctx.sessions,
+            ctx.settings,
+            datetime.now(UTC),
+            run_id=data.run,
+            department=data.department,
+            failed_since=since,
+        )
+        d = report.deliveries
+        return ResendOut(len(report.requeued), d.sent, d.retrying, d.failed)
 
     @get(
         "/departments/{slug:str}/digest/preview",

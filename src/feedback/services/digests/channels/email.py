@@ -2,26 +2,26 @@
 
 Settings (FEEDBACK_SMTP_*): host, port, security (``starttls``: plain connection upgraded with STARTTLS;
 ``ssl``: TLS from the first byte, usually port 465; ``none``: only for a relay on the same machine), username
-and password (AUTH when a username is set). A Mailer keeps one connection for a batch of messages; when the
-server cannot be reached, every later message of the batch fails at once with the same error instead of
-waiting for another timeout.
+and password (AUTH when a username is set), timeout (FEEDBACK_SMTP_TIMEOUT_S, per network operation). A
+Mailer keeps one connection for a batch of messages; when the server cannot be reached, every later message
+of the batch fails at once with the same error instead of waiting for another timeout.
 """
 
 from __future__ import annotations
 
+import io
 import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from types import TracebackType
 
 from feedback.config import Settings
 from feedback.services.digests.channels import DeliveryError
-
-TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,30 @@ def _classify(error: Exception) -> DeliveryError:
     return DeliveryError(f"SMTP server unreachable: {type(error).__name__}: {error}")
 
 
+def _after_data(error: Exception) -> DeliveryError:
+    """The server may have taken the message: say so, and let the outbox back off before the next try."""
+    silent = isinstance(error, TimeoutError) or "timed out" in str(error)  # smtplib wraps a timeout
+    what = "did not answer" if silent else "disconnected"
+    return DeliveryError(
+        f"the SMTP server {what} after DATA ({type(error).__name__}: {error}); the message may have "
+        "arrived: the next try carries the same Message-ID"
+    )
+
+
+def _flatten(message: EmailMessage, international: bool) -> bytes:
+    buffer = io.BytesIO()
+    policy = message.policy.clone(utf8=True) if international else message.policy  # type: ignore[call-arg]
+    BytesGenerator(buffer, policy=policy).flatten(message, linesep="\r\n")
+    return buffer.getvalue()
+
+
 class Mailer:
-    """One SMTP connection for a batch of messages (``with Mailer(settings) as mailer: mailer.send(...)``)."""
+    """One SMTP connection for a batch of messages (``with Mailer(settings) as mailer: mailer.send(...)``).
+
+    One call of :meth:`send` is at most one transfer: a kept connection is checked (NOOP) before it is used,
+    and a message is never sent a second time within a call. A connection lost after DATA is reported as
+    such (the server may have the message); the outbox counts it as a try and backs off.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -99,6 +121,11 @@ class Mailer:
                 self._smtp.close()
             self._smtp = None
 
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if not s.smtp_host:
@@ -110,41 +137,67 @@ class Mailer:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if s.smtp_security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S, context=context)
+            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=context)
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S)
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
             if s.smtp_security == "starttls":
                 smtp.starttls(context=context)
         if s.smtp_username:
             smtp.login(s.smtp_username, s.smtp_password)
+        smtp.ehlo_or_helo_if_needed()
         return smtp
 
-    def send(self, email: Email) -> None:
-        """Send one message; DeliveryError when it was not accepted."""
+    def _connection(self) -> smtplib.SMTP:
+        """A working connection: the kept one if it still answers NOOP, else a new one."""
         if self._unreachable is not None:
             raise self._unreachable
-        message = build_message(self.settings.smtp_from, email)
-        for attempt in (1, 2):  # a kept connection may have been closed by the server: reconnect once
+        if self._smtp is not None:
             try:
-                if self._smtp is None:
-                    try:
-                        self._smtp = self._connect()
-                    except DeliveryError:
-                        raise
-                    except (smtplib.SMTPException, OSError) as error:
-                        self._unreachable = _classify(error)
-                        raise self._unreachable from error
-                self._smtp.send_message(
-                    message, from_addr=_address(self.settings.smtp_from), to_addrs=[email.to]
-                )
-                return
-            except smtplib.SMTPServerDisconnected as error:
-                self._smtp = None
-                if attempt == 2:
-                    raise _classify(error) from error
-            except (smtplib.SMTPException, OSError) as error:
-                self.close()
-                raise _classify(error) from error
+                if self._smtp.noop()[0] == 250:
+                    return self._smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+        try:
+            self._smtp = self._connect()
+        except DeliveryError:
+            raise
+        except (smtplib.SMTPException, OSError) as error:
+            self._unreachable = _classify(error)
+            raise self._unreachable from error
+        return self._smtp
+
+    def send(self, email: Email) -> None:
+        """Send one message, in at most one transfer; DeliveryError when it was not accepted."""
+        message = build_message(self.settings.smtp_from, email)
+        sender = _address(self.settings.smtp_from)
+        international = not (sender + email.to).isascii()
+        smtp = self._connection()
+        options: list[str] = []
+        if international:
+            if not smtp.has_extn("smtputf8"):
+                raise DeliveryError("the SMTP server does not take non-ASCII addresses", permanent=True)
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        payload = _flatten(message, international)
+        in_data = False
+        try:
+            code, reply = smtp.mail(sender, options)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            code, reply = smtp.rcpt(email.to)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({email.to: (code, reply)})
+            in_data = True
+            smtp.data(payload)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise (_after_data(error) if in_data else _classify(error)) from error
+        except smtplib.SMTPException as error:
+            try:
+                smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+            raise _classify(error) from error
 
 
 def _address(sender: str) -> str:
