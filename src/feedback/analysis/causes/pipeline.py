@@ -17,23 +17,30 @@ from feedback.analysis.causes.assign import Assignment, assign_canonical, cause_
 from feedback.analysis.causes.discover import DiscoverParams, discover_in
 from feedback.analysis.causes.engines import Engine, Space
 from feedback.analysis.causes.features import canonicalize
-from feedback.analysis.causes.label import cluster_terms, representatives
+from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours and Louvain resolution of discovery, and the confidence an assignment needs.
-# Chosen on BANKING77 (docs/benchmarks.md shows the figures around them); override with FEEDBACK_CAUSES_*.
+# Per engine: the neighbours of the discovery graph and the confidence an assignment needs. Chosen on a
+# 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md has the figures on the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "resolution": 8.0, "assign_threshold": 0.12},
-    "embeddings": {"neighbours": 20, "resolution": 8.0, "assign_threshold": 0.35},
+    "default": {"neighbours": 10, "assign_threshold": 0.12},
+    "embeddings": {"neighbours": 10, "assign_threshold": 0.35},
 }
 
 
 @dataclass(frozen=True)
 class CauseParams:
+    """The knobs of a run (settings FEEDBACK_CAUSES_*, options of `feedback analyze`); None: automatic or the
+    engine's default. DiscoverParams in discover.py says what each discovery knob does."""
+
     min_size: int = 5  # items a discovered cluster needs to count as repeated
     assign_threshold: float | None = None  # None: the engine's default
-    neighbours: int | None = None
-    resolution: float | None = None
+    neighbours: int | None = None  # None: the engine's default
+    resolution: float | None = None  # None: chosen from the data per run
+    resolution_range: tuple[float, float] = DiscoverParams.resolution_range
+    tolerance: float = DiscoverParams.tolerance
+    margin: float = DiscoverParams.margin
+    member_similarity: float = DiscoverParams.member_similarity
     seed: int = 0
 
     def discover_params(self, engine: str) -> DiscoverParams:
@@ -41,7 +48,11 @@ class CauseParams:
         return DiscoverParams(
             min_size=self.min_size,
             neighbours=int(self.neighbours or defaults["neighbours"]),
-            resolution=float(self.resolution or defaults["resolution"]),
+            resolution=self.resolution,
+            resolution_range=self.resolution_range,
+            tolerance=self.tolerance,
+            margin=self.margin,
+            member_similarity=self.member_similarity,
             seed=self.seed,
         )
 
@@ -105,6 +116,9 @@ def run_batch(
         described = cluster_terms(
             rest_canonical.texts, found.distinct_labels, rest_canonical.counts, found.n_clusters
         )
+        names = phrase_labels(
+            rest_canonical.originals, found.distinct_labels, rest_canonical.counts, found.n_clusters
+        )
         verbatims = representatives(vectors, found.distinct_labels, found.centroids, rest_canonical.originals)
         row_similarity = np.zeros(len(rest), dtype=np.float32)
         if found.n_clusters:
@@ -118,7 +132,7 @@ def run_batch(
                     number=number,
                     rows=rest[members],
                     terms=described[number].terms,
-                    label=described[number].label,
+                    label=names[number] or described[number].label,
                     verbatims=verbatims[number],
                     centroid=found.centroids[number],
                     similarity=np.clip(row_similarity[members], 0, 1).astype(np.float32),
