@@ -24,7 +24,14 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import CountVectorizer
 
 from feedback.analysis.causes.engines import Vectors
-from feedback.analysis.causes.features import NEGATIONS, STOP_WORDS, phrase_tokens, surface_of_stems, terms
+from feedback.analysis.causes.features import (
+    NEGATIONS,
+    STOP_WORDS,
+    phrase_tokens,
+    stem,
+    surface_of_stems,
+    terms,
+)
 
 TOP_TERMS = 30  # kept per cluster (for matching across runs)
 LABEL_TERMS = 3  # shown in a label
@@ -159,12 +166,14 @@ def phrase_labels(
     weights: NDArray[np.int64],
     n_classes: int,
     phrases: int = 2,
+    key_terms: Sequence[Sequence[str]] = (),
 ) -> list[str]:
     """A name for each class 0..n_classes-1 (``texts`` distinct, ``weights`` their counts; -1: unclustered).
 
     The best phrase, then (when it is said by under half of the cluster) the next best that shares no word
-    with it and is said by at least a fifth of the cluster. Clusters whose names collide get their next
-    phrase until the names differ. Ties: alphabetical.
+    with it and is said by at least a fifth of the cluster. A phrase with one of the cluster's ``key_terms``
+    (its strongest c-TF-IDF stems) counts 1.5 times. Clusters whose names collide get their next phrase
+    until the names differ. Ties: alphabetical.
     """
     read: list[tuple[int, NDArray[np.int64]]] = [
         (c, _stride(np.flatnonzero(labels == c), PHRASE_SAMPLE)) for c in range(n_classes)
@@ -187,12 +196,15 @@ def phrase_labels(
             in_class.append(counts)
             totals.append(total)
             scales.append(scale)
-    ranked = [_rank(in_class[c], totals[c], scales[c], everywhere) for c in range(n_classes)]
+    keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
+    ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
     chosen = [_name(r, phrases) for r in ranked]
     return _distinct(chosen, ranked)
 
 
-def _rank(counts: dict[str, float], total: float, scale: float, everywhere: dict[str, float]) -> list[Ranked]:
+def _rank(
+    counts: dict[str, float], total: float, scale: float, everywhere: dict[str, float], keys: frozenset[str]
+) -> list[Ranked]:
     """Phrases by share of the cluster saying them x (share of their use in this cluster) ** 0.5 x length."""
     scored = []
     for phrase, n in counts.items():
@@ -201,7 +213,9 @@ def _rank(counts: dict[str, float], total: float, scale: float, everywhere: dict
         share = n / total
         own = min(1.0, n * scale / everywhere[phrase])
         words = phrase.count(" ") + 1
-        score = share * own**0.5 * (1 + 0.25 * (words - 2)) * (SINGLE_WORD if words == 1 else 1.0)
+        score = share * own**0.5 * (1 + 0.1 * (words - 2)) * (SINGLE_WORD if words == 1 else 1.0)
+        if keys and any(stem(w) in keys for w in phrase.split()):
+            score *= 1.5
         scored.append((phrase, score, share))
     scored.sort(key=lambda ps: (-ps[1], ps[0]))
     return _without_fragments(scored)

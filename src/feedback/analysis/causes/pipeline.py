@@ -64,7 +64,8 @@ class CauseParams:
 
 @dataclass
 class FoundCluster:
-    """A repeated cluster: its rows (indices into the input), size, terms, label, verbatims and centroid."""
+    """A repeated cluster: its rows (indices into the input), size, terms, label, verbatims and centroid;
+    its cohesion is its rows' mean cosine to the centroid (1: all say the same)."""
 
     number: int
     rows: NDArray[np.int64]
@@ -78,6 +79,10 @@ class FoundCluster:
     def size(self) -> int:
         return len(self.rows)
 
+    @property
+    def cohesion(self) -> float:
+        return float(self.similarity.mean()) if len(self.similarity) else 0.0
+
 
 @dataclass
 class BatchResult:
@@ -89,6 +94,12 @@ class BatchResult:
     cluster_of_row: NDArray[np.int64]
     clusters: list[FoundCluster]
     space: Space = field(repr=False)
+    resolution: float | None = None  # discovery's Leiden resolution (chosen from the data unless given)
+
+    @property
+    def unexplained(self) -> int:
+        """Rows that fit no known cause and no repeated cluster."""
+        return int(((self.assignment.cause < 0) & (self.cluster_of_row < 0)).sum())
 
 
 def run_batch(
@@ -106,6 +117,7 @@ def run_batch(
     assignment = assign_canonical(canonical, space, causes, params.threshold(engine.name))
     cluster_of_row = np.full(len(canonical.index), -1, dtype=np.int64)
     clusters: list[FoundCluster] = []
+    resolution: float | None = None
     rest = np.flatnonzero(assignment.cause < 0)
     if discover and len(rest):
         rest_texts = [texts[i] for i in rest.tolist()]
@@ -113,12 +125,15 @@ def run_batch(
         vectors = space.dense(rest_canonical.texts)
         found = discover_in(rest_canonical, vectors, params.discover_params(engine.name))
         cluster_of_row[rest] = found.labels
+        resolution = found.resolution
         described = cluster_terms(
             rest_canonical.texts, found.distinct_labels, rest_canonical.counts, found.n_clusters
         )
+        strongest = [[t for t in d.terms if " " not in t][:3] for d in described]
         names = phrase_labels(
-            rest_canonical.originals, found.distinct_labels, rest_canonical.counts, found.n_clusters
-        )
+            rest_canonical.originals, found.distinct_labels, rest_canonical.counts, found.n_clusters,
+            key_terms=strongest,
+        )  # fmt: skip
         verbatims = representatives(vectors, found.distinct_labels, found.centroids, rest_canonical.originals)
         row_similarity = np.zeros(len(rest), dtype=np.float32)
         if found.n_clusters:
@@ -138,7 +153,9 @@ def run_batch(
                     similarity=np.clip(row_similarity[members], 0, 1).astype(np.float32),
                 )
             )
-    return BatchResult(engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space)
+    return BatchResult(
+        engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space, resolution
+    )
 
 
 def suggest_owner(
