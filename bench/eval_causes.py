@@ -2,6 +2,7 @@
 
     python bench/eval_causes.py compare                                  # every method on every set (table)
     python bench/eval_causes.py compare --sets banking-tune --methods embeddings --tolerance 0.005
+    python bench/eval_causes.py names                                    # 20 cluster names, 3 members each
     python bench/eval_causes.py assignment --engine default              # CFPB: issue and product accuracy
 
 ``compare`` clusters each labelled set of bench/eval_sets.py with the labels hidden and compares the clusters
@@ -166,6 +167,17 @@ def table(records: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def names() -> None:
+    """Every tenth cluster of banking-heldout (16) and the four largest of clothing: name, three members."""
+    for name, step, count in (("banking-heldout", 10, 16), ("clothing", 1, 4)):
+        data = load(name)
+        engine = CachedEmbeddings(data.texts, vectors_of(data))
+        result = run_batch(data.texts, [], engine, CauseParams())  # type: ignore[arg-type]
+        for c in result.clusters[::step][:count]:
+            members = " · ".join(f'"{v[:90]}"' for v in c.verbatims)
+            print(f"| {name} | {c.number + 1} | {c.size} | {c.cohesion:.2f} | **{c.label}** | {members} |")
+
+
 def majority_share(values: np.ndarray) -> float:
     return Counter(values.tolist()).most_common(1)[0][1] / len(values) if len(values) else 0.0
 
@@ -244,7 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["compare", "assignment"])
+    parser.add_argument("what", choices=["compare", "names", "assignment"])
     parser.add_argument("--engine", default="default", choices=["default", "embeddings"])
     parser.add_argument("--sets", default=",".join(s for s in SETS if s != "banking-tune"))
     parser.add_argument("--methods", default=",".join(METHODS))
@@ -263,6 +275,8 @@ def main() -> None:
             tolerance=args.tolerance, margin=args.margin,
         )  # fmt: skip
         compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability)
+    elif args.what == "names":
+        names()
     else:
         assignment(args.engine)
 
