@@ -1,16 +1,23 @@
 """Quality of root causes on real data (labels are only read here, never by the engine).
 
-    python bench/eval_causes.py discovery --engine default        # BANKING77: NMI/ARI, stability
-    python bench/eval_causes.py discovery --engine embeddings --resolution 4,8,12
-    python bench/eval_causes.py assignment --engine default       # CFPB: issue and product accuracy
+    python bench/eval_causes.py compare                                  # every method on every set (table)
+    python bench/eval_causes.py compare --sets banking-tune --methods embeddings --tolerance 0.005
+    python bench/eval_causes.py names                                    # 20 cluster names, 3 members each
+    python bench/eval_causes.py assignment --engine default              # CFPB: issue and product accuracy
 
-Discovery clusters the 10,003 BANKING77 requests with the labels hidden, then compares the clusters with
-`category`. Items left out of every repeated cluster are reported two ways: all items with the unclustered as
-one more group, and clustered items only (with the share clustered). Stability: the same rows in another
-order, ARI between the two runs. Assignment: CFPB narratives assigned to bench/cfpb_taxonomy.toml (built
-from issue and product names only); accuracy of the issue and of the product (merged names) as department,
-against always answering the most frequent one; then the same over the most confident 50%, 25% and 10% of
-the narratives (``by_coverage``), each beside the majority answer over those same narratives.
+``compare`` clusters each labelled set of bench/eval_sets.py with the labels hidden and compares the clusters
+with the labels, for the project's two engines (resolution chosen from the data, k never given), BERTopic
+with the same embeddings (its defaults: UMAP + HDBSCAN, min_topic_size 10; the ``eval`` extra) and k-means
+given the true number of problems. Items left out (unclustered, BERTopic's outliers) are counted two ways:
+as one more group ("all"), and dropped ("covered", with the share covered). Stability: the same rows in
+another order, ARI between the two runs. Seconds: clustering only; the embedding methods share vectors cached
+in bench/results/embeddings (all-MiniLM-L6-v2, about 220 texts/s here), the default engine computes its own.
+Tuning used ``banking-tune`` only; the other sets are held out. Results: bench/results/eval_causes.jsonl.
+
+Assignment: CFPB narratives assigned to bench/cfpb_taxonomy.toml (built from issue and product names only);
+accuracy of the issue and of the product (merged names) as department, against always answering the most
+frequent one; then the same over the most confident 50%, 25% and 10% of the narratives (``by_coverage``),
+each beside the majority answer over those same narratives.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,60 +37,145 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cfpb_products import department_slug
-from feedback.analysis.causes.engines import pick_engine
-from feedback.analysis.causes.pipeline import ENGINE_DEFAULTS, CauseParams, run_batch
+from eval_sets import DATA, SETS, EvalSet, load, vectors_of
+from feedback.analysis.causes.engines import DefaultEngine, pick_engine
+from feedback.analysis.causes.features import normalize_text
+from feedback.analysis.causes.pipeline import CauseParams, run_batch
 from feedback.analysis.causes.taxonomy import read_taxonomy
 
 HERE = Path(__file__).parent
-DATA = HERE.parent.parent / "shared" / "data"
+RESULTS = HERE / "results" / "eval_causes.jsonl"
+METHODS = ("default", "embeddings", "bertopic", "kmeans")
+Clusterer = Callable[[list[str], np.ndarray], np.ndarray]
 
 
-def scores(truth: list[str], labels: np.ndarray) -> dict[str, float]:
-    clustered = labels >= 0
+def scores(truth: Sequence[str], labels: np.ndarray) -> dict[str, float]:
+    covered = labels >= 0
     truth_arr = np.asarray(truth)
     return {
-        "clusters": int(labels.max()) + 1 if len(labels) else 0,
-        "share_clustered": round(float(clustered.mean()), 4),
-        "nmi_all": round(normalized_mutual_info_score(truth, labels), 4),
-        "ari_all": round(adjusted_rand_score(truth, labels), 4),
-        "nmi_clustered": round(normalized_mutual_info_score(truth_arr[clustered], labels[clustered]), 4),
-        "ari_clustered": round(adjusted_rand_score(truth_arr[clustered], labels[clustered]), 4),
+        "clusters": len(set(labels[covered].tolist())),
+        "coverage": round(float(covered.mean()), 4),
+        "nmi": round(normalized_mutual_info_score(truth, labels), 4),
+        "ari": round(adjusted_rand_score(truth, labels), 4),
+        "nmi_covered": round(normalized_mutual_info_score(truth_arr[covered], labels[covered]), 4),
+        "ari_covered": round(adjusted_rand_score(truth_arr[covered], labels[covered]), 4),
     }
 
 
-def discovery(
-    engine_name: str, resolutions: list[float | None], min_size: int, stability: bool
-) -> list[dict]:
-    with (DATA / "banking77" / "train.csv").open(newline="", encoding="utf-8") as src:
-        rows = list(csv.DictReader(src))
-    texts = [r["text"] for r in rows]
-    truth = [r["category"] for r in rows]
-    engine = pick_engine(engine_name)
+class CachedSpace:
+    """The embeddings engine's space, answered from cached vectors (the same model, embedded once)."""
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        self.table = table
+
+    def dense(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self.table[normalize_text(t)] for t in texts]).astype(np.float32)
+
+    def sparse_or_dense(self, texts: Sequence[str]) -> np.ndarray:
+        return self.dense(texts)
+
+
+class CachedEmbeddings:
+    name = "embeddings"
+    stable_space = True
+
+    def __init__(self, texts: list[str], vectors: np.ndarray) -> None:
+        self.space = CachedSpace({normalize_text(t): v for t, v in zip(texts, vectors, strict=True)})
+
+    def fit(self, corpus: Sequence[str]) -> CachedSpace:
+        return self.space
+
+
+def project(engine_name: str, params: CauseParams) -> Clusterer:
+    def run(texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        engine = DefaultEngine() if engine_name == "default" else CachedEmbeddings(texts, vectors)
+        return run_batch(texts, [], engine, params).cluster_of_row  # type: ignore[arg-type]
+
+    return run
+
+
+def bertopic(texts: list[str], vectors: np.ndarray) -> np.ndarray:
+    from bertopic import BERTopic
+
+    topics, _ = BERTopic(calculate_probabilities=False).fit_transform(texts, embeddings=vectors)
+    return np.asarray(topics, dtype=np.int64)
+
+
+def kmeans_true_k(k: int) -> Clusterer:
+    def run(texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        from sklearn.cluster import KMeans
+
+        return KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(vectors).astype(np.int64)
+
+    return run
+
+
+def evaluate(data: EvalSet, method: str, params: CauseParams, stability: bool) -> dict[str, object]:
+    vectors = vectors_of(data) if method != "default" else np.zeros((len(data.texts), 0))
+    clusterer: Clusterer = {
+        "default": project("default", params),
+        "embeddings": project("embeddings", params),
+        "bertopic": bertopic,
+        "kmeans": kmeans_true_k(len(set(data.truth))),
+    }[method]
+    started = time.perf_counter()
+    labels = clusterer(list(data.texts), vectors)
+    seconds = time.perf_counter() - started
+    record: dict[str, object] = {
+        "set": data.name, "method": method, "texts": len(data.texts), "problems": len(set(data.truth)),
+        **scores(data.truth, labels), "seconds": round(seconds, 1),
+    }  # fmt: skip
+    if stability:
+        order = list(range(len(data.texts)))
+        random.Random(1).shuffle(order)
+        again = clusterer([data.texts[i] for i in order], vectors[order])
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = again
+        record["stability_ari"] = round(adjusted_rand_score(labels, back), 4)
+    return record
+
+
+def compare(
+    sets: list[str], methods: list[str], params: CauseParams, stability: bool
+) -> list[dict[str, object]]:
     out = []
-    for resolution in resolutions:
-        params = CauseParams(min_size=min_size, resolution=resolution)
-        started = time.perf_counter()
-        result = run_batch(texts, [], engine, params)
-        seconds = time.perf_counter() - started
-        record = {
-            "engine": engine.name,
-            "resolution": resolution or ENGINE_DEFAULTS[engine.name]["resolution"],
-            "automatic": resolution is None,
-            "min_size": min_size,
-            "seconds": round(seconds, 1),
-            **scores(truth, result.cluster_of_row),
-        }
-        if stability and resolution is None:
-            order = list(range(len(texts)))
-            random.Random(1).shuffle(order)
-            again = run_batch([texts[i] for i in order], [], engine, params)
-            back = np.empty(len(texts), dtype=np.int64)
-            back[order] = again.cluster_of_row
-            record["stability_ari_shuffled"] = round(adjusted_rand_score(result.cluster_of_row, back), 4)
-            record["identical_after_shuffle"] = bool(np.array_equal(result.cluster_of_row, back))
-        print(json.dumps(record), flush=True)
-        out.append(record)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    for name in sets:
+        data = load(name)
+        for method in methods:
+            record = evaluate(data, method, params, stability)
+            if method in ("default", "embeddings"):
+                record["params"] = {k: v for k, v in params.__dict__.items() if v is not None}
+            print(json.dumps(record), flush=True)
+            with RESULTS.open("a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+            out.append(record)
+    print(table(out))
     return out
+
+
+def table(records: list[dict[str, object]]) -> str:
+    head = ("| set (texts, problems) | method | clusters | coverage | NMI | ARI | NMI covered | ARI covered "
+            "| stability ARI | seconds |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    lines = [head]
+    for r in records:
+        lines.append(
+            f"| {r['set']} ({r['texts']:,}, {r['problems']}) | {r['method']} | {r['clusters']} "
+            f"| {float(r['coverage']):.1%} | {r['nmi']:.3f} | {r['ari']:.3f} | {r['nmi_covered']:.3f} "
+            f"| {r['ari_covered']:.3f} | {r.get('stability_ari', '')} | {r['seconds']} |"
+        )
+    return "\n".join(lines)
+
+
+def names() -> None:
+    """Every tenth cluster of banking-heldout (16) and the four largest of clothing: name, three members."""
+    for name, step, count in (("banking-heldout", 10, 16), ("clothing", 1, 4)):
+        data = load(name)
+        engine = CachedEmbeddings(data.texts, vectors_of(data))
+        result = run_batch(data.texts, [], engine, CauseParams())  # type: ignore[arg-type]
+        for c in result.clusters[::step][:count]:
+            members = " · ".join(f'"{v[:90]}"' for v in c.verbatims)
+            print(f"| {name} | {c.number + 1} | {c.size} | {c.cohesion:.2f} | **{c.label}** | {members} |")
 
 
 def majority_share(values: np.ndarray) -> float:
@@ -163,15 +256,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["discovery", "assignment"])
+    parser.add_argument("what", choices=["compare", "names", "assignment"])
     parser.add_argument("--engine", default="default", choices=["default", "embeddings"])
-    parser.add_argument("--resolution", default="", help="comma-separated; empty: the engine's default only")
+    parser.add_argument("--sets", default=",".join(s for s in SETS if s != "banking-tune"))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--resolution", type=float, default=None, help="fixed (default: chosen from the data)"
+    )
+    parser.add_argument("--neighbours", type=int, default=None)
+    parser.add_argument("--tolerance", type=float, default=CauseParams.tolerance)
+    parser.add_argument("--margin", type=float, default=CauseParams.margin)
     parser.add_argument("--min-size", type=int, default=5)
     parser.add_argument("--no-stability", action="store_true")
     args = parser.parse_args()
-    if args.what == "discovery":
-        resolutions: list[float | None] = [None] + [float(r) for r in args.resolution.split(",") if r]
-        discovery(args.engine, resolutions, args.min_size, not args.no_stability)
+    if args.what == "compare":
+        params = CauseParams(
+            min_size=args.min_size, resolution=args.resolution, neighbours=args.neighbours,
+            tolerance=args.tolerance, margin=args.margin,
+        )  # fmt: skip
+        compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability)
+    elif args.what == "names":
+        names()
     else:
         assignment(args.engine)
 

@@ -16,6 +16,24 @@ def _float_or_none(name: str) -> float | None:
     return float(value) if value else None
 
 
+def _int_or_none(name: str) -> int | None:
+    value = _env(name, "")
+    return int(value) if value else None
+
+
+def _range(name: str, default: str) -> tuple[float, float]:
+    """``LOW-HIGH`` (``0.5-64``): two positive numbers, LOW <= HIGH."""
+    text = _env(name, default)
+    low, _, high = text.partition("-")
+    try:
+        bounds = (float(low), float(high))
+    except ValueError:
+        raise ValueError(f"FEEDBACK_{name}={text!r}: expected LOW-HIGH, e.g. 0.5-64") from None
+    if not 0 < bounds[0] <= bounds[1]:
+        raise ValueError(f"FEEDBACK_{name}={text!r}: expected 0 < LOW <= HIGH")
+    return bounds
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{Path(_env('DATA_DIR', '.')).resolve() / 'feedback.db'}"
 
@@ -82,6 +100,17 @@ class Settings:
         default_factory=lambda: float(_env("CAUSES_MATCH_THRESHOLD", "0.5"))
     )
     causes_period: str = field(default_factory=lambda: _env("CAUSES_PERIOD", "week"))
+    # Discovery (analysis/causes/discover.py says what each does); empty: automatic or the engine's default.
+    causes_neighbours: int | None = field(default_factory=lambda: _int_or_none("CAUSES_NEIGHBOURS"))
+    causes_resolution: float | None = field(default_factory=lambda: _float_or_none("CAUSES_RESOLUTION"))
+    causes_resolution_range: tuple[float, float] = field(
+        default_factory=lambda: _range("CAUSES_RESOLUTION_RANGE", "0.5-64")
+    )
+    causes_tolerance: float = field(default_factory=lambda: float(_env("CAUSES_TOLERANCE", "0.02")))
+    causes_margin: float = field(default_factory=lambda: float(_env("CAUSES_MARGIN", "-0.05")))
+    causes_member_similarity: float = field(
+        default_factory=lambda: float(_env("CAUSES_MEMBER_SIMILARITY", "0.2"))
+    )
     # Signs login sessions and action links. Unset: a random key kept in FEEDBACK_DATA_DIR/secret.key.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "."))

@@ -24,7 +24,7 @@ def _analyzed(sessions: sessionmaker[Session]) -> dict[str, int]:
 
 
 def _by_word(causes: list[dict[str, Any]], word: str) -> dict[str, Any]:
-    found = [c for c in causes if word in c["label"]]
+    found = [c for c in causes if word in " ".join([c["label"], *c["verbatims"]])]
     assert len(found) == 1, causes
     return found[0]
 
@@ -47,6 +47,27 @@ def test_a_department_head_sees_only_their_departments_causes(
     assert len(charge["examples"]) == 8 and len(charge["cause"]["verbatims"]) == 3
     assert client.get("/api/causes").status_code == 401
     assert client.post("/api/causes", json={"id": "x", "name": "X"}, headers=head).status_code == 403
+
+
+def test_each_cause_has_a_cohesion_and_the_run_says_what_fits_no_cause(
+    client: Any, sessions: sessionmaker[Session]
+) -> None:
+    survey, question, ids = setup_survey(sessions)
+    admin = factories.bearer(factories.token(sessions))
+    assert client.get("/api/causes/runs/latest", headers=admin).status_code == 404
+    add_responses(sessions, survey, question, texts("charge", 8), department_id=ids["billing"])
+    add_responses(sessions, survey, question, texts("late", 8), department_id=ids["logistics"])
+    odd = ["the colour of the box was odd", "music on hold is too loud"]
+    add_responses(sessions, survey, question, odd, department_id=ids["billing"])
+    analyze(sessions, OPTIONS)
+    causes = client.get("/api/causes", headers=admin).json()
+    assert all(0 < c["cohesion"] <= 1 for c in causes)
+    run = client.get("/api/causes/runs/latest", headers=admin).json()
+    assert run["items_negative"] == 18 and run["items_clustered"] == 16
+    assert run["items_unexplained"] == 2 and run["coverage"] == round(16 / 18, 4)
+    assert run["summary"] == "2 negative comments fit no repeated cause (coverage 89%)"
+    head = factories.bearer(factories.token(sessions, Role.DEPARTMENT_HEAD, "billing"))
+    assert client.get("/api/causes/runs/latest", headers=head).status_code == 403
 
 
 def test_an_admin_accepts_merges_and_dismisses_candidates(

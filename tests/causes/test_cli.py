@@ -107,3 +107,13 @@ def test_taxonomy_load_and_analyze_from_the_command_line(tmp_path: Path, monkeyp
     analyzed = runner.invoke(main, ["analyze"])
     assert analyzed.exit_code == 0, analyzed.output
     assert "complete" in analyzed.output and "reading feedback" in analyzed.output
+    assert "negative comments fit no repeated cause (coverage" in analyzed.output
+    fixed = runner.invoke(main, ["analyze", "--resolution", "3", "--neighbours", "7", "--margin", "0"])
+    assert fixed.exit_code == 0, fixed.output
+    from sqlalchemy import create_engine, text
+
+    with create_engine(f"sqlite:///{tmp_path / 'f.db'}").connect() as db:
+        params = db.execute(text("SELECT params FROM analysis_runs ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert '"resolution": 3.0' in params and '"neighbours": 7' in params and '"margin": 0.0' in params
+    bad = runner.invoke(main, ["analyze", "--resolution", "x"])
+    assert bad.exit_code == 2 and "--resolution" in bad.output

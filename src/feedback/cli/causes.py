@@ -7,7 +7,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,6 +24,33 @@ ENGINE = click.option(
     default=None,
     help="text engine (default: FEEDBACK_CAUSES_ENGINE, else auto: embeddings when installed)",
 )
+
+
+def discovery_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The discovery knobs (default: the FEEDBACK_CAUSES_* settings; see analysis/causes/discover.py)."""
+    options = [
+        click.option("--min-size", type=int, default=None, help="items a cluster needs to count as repeated"),
+        click.option("--neighbours", type=int, default=None, help="k of the k-nearest-neighbour graph"),
+        click.option(
+            "--resolution", type=float, default=None,
+            help="fixed Leiden resolution (more: smaller clusters); default: chosen from the data per run",
+        ),
+        click.option(
+            "--tolerance", type=float, default=None,
+            help="automatic resolution: the coarsest whose silhouette is this close to the best (0.02)",
+        ),
+        click.option(
+            "--margin", type=float, default=None,
+            help="a text stays in its cluster when this much closer to it than to any other (-0.05)",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _knobs(**given: float | None) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _read_csv(path: Path, text_column: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -67,19 +96,20 @@ def causes() -> None:
 @click.option("--text-column", required=True, help="the column with the feedback text")
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @ENGINE
-@click.option("--min-size", type=int, default=None, help="items a cluster needs to count as repeated")
+@discovery_options
 def causes_discover(
-    input_path: Path, text_column: str, output_path: Path, engine: str | None, min_size: int | None
+    input_path: Path, text_column: str, output_path: Path, engine: str | None, **knobs: float | None
 ) -> None:
     """Group the texts of a CSV into repeated causes: adds cause_id and cause_label (empty: none)."""
-    from feedback.analysis.causes.pipeline import CauseParams, run_batch
+    from feedback.analysis.causes.pipeline import run_batch
+    from feedback.services.causes.analyze import AnalyzeOptions
 
     started = time.perf_counter()
     fields, rows = _read_csv(input_path, text_column)
     texts = [row.get(text_column) or "" for row in rows]
     filled = [i for i, t in enumerate(texts) if t.strip()]
     chosen = _engine(engine)
-    params = CauseParams(min_size=min_size or get_settings().causes_min_size)
+    params = AnalyzeOptions.from_settings(get_settings(), **_knobs(**knobs)).cause_params()
     result = run_batch([texts[i] for i in filled], [], chosen, params)  # type: ignore[arg-type]
     for row in rows:
         row["cause_id"] = row["cause_label"] = ""
@@ -91,7 +121,8 @@ def causes_discover(
     _write_csv(output_path, [*fields, "cause_id", "cause_label"], rows)
     clustered = sum(c.size for c in result.clusters)
     click.echo(
-        f"{len(rows)} rows, {len(result.clusters)} repeated causes covering {clustered} rows "
+        f"{len(rows)} rows, {len(result.clusters)} repeated causes covering {clustered} rows; "
+        f"{result.unexplained} texts fit no repeated cause "
         f"({result.engine} engine, {time.perf_counter() - started:.1f}s); written to {output_path}"
     )
 
@@ -166,15 +197,19 @@ def taxonomy_load(file: Path) -> None:
 @ENGINE
 @click.option("--period", type=click.Choice(["week", "month"]), default=None, help="ledger period")
 @click.option("--since", type=click.DateTime(), default=None, help="only feedback from this date (UTC)")
-def analyze(engine: str | None, period: str | None, since: object) -> None:
+@discovery_options
+def analyze(engine: str | None, period: str | None, since: object, **knobs: float | None) -> None:
     """Find the root causes in all feedback and store them (safe to re-run; a failed run changes nothing)."""
     from datetime import UTC, datetime
 
     from feedback.services.causes.analyze import AnalyzeOptions
     from feedback.services.causes.analyze import analyze as run_analysis
+    from feedback.services.causes.query import unexplained_sentence
 
     start = since.replace(tzinfo=UTC) if isinstance(since, datetime) else None
-    options = AnalyzeOptions.from_settings(get_settings(), engine=engine, period=period, since=start)
+    options = AnalyzeOptions.from_settings(
+        get_settings(), engine=engine, period=period, since=start, **_knobs(**knobs)
+    )
     began = time.perf_counter()
     interactive = sys.stderr.isatty()
 
@@ -185,11 +220,13 @@ def analyze(engine: str | None, period: str | None, since: object) -> None:
         click.echo("analyzing feedback (Ctrl-C is safe: the last complete results stay)", err=True)
     summary = run_analysis(open_sessions(), options, progress)
     changes = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.changes.items())) or "no changes"
+    resolution = f", resolution {summary.resolution:.2g}" if summary.resolution else ""
     click.echo(
-        f"run {summary.run_id} complete ({summary.engine} engine, {summary.seconds:.1f}s): "
+        f"run {summary.run_id} complete ({summary.engine} engine{resolution}, {summary.seconds:.1f}s): "
         f"{summary.items_total} feedback, {summary.items_negative} negative texts, "
         f"{summary.items_assigned} assigned to known causes, {summary.items_clustered} in repeated clusters, "
-        f"{summary.causes_seen} causes seen; {changes}"
+        f"{summary.causes_seen} causes seen; {changes}\n"
+        f"{unexplained_sentence(summary.items_unexplained, summary.coverage)}"
     )
 
 

@@ -5,23 +5,28 @@ order of the rows never matters):
 
 1. vectors for the distinct texts (an engine from engines.py);
 2. when there are more than ``sample_size`` distinct texts, a fixed stride sample of them is clustered and
-   every other text joins its nearest cluster if it is similar enough (O(n), so a million rows stay cheap);
-   the texts that join none are clustered once more the same way;
-3. clustering = a k-nearest-neighbour graph (cosine) split into communities by Louvain modularity
-   (networkx, fixed seed). The number of clusters is not given: ``resolution`` (documented, default per
-   engine) sets how fine the communities are (scaled down for small inputs, see ``scaled``);
+   every other text joins its nearest cluster if it is as close to it as the cluster's own members are
+   (O(n), so a million rows stay cheap); the texts that join none are clustered once more the same way;
+3. clustering = a k-nearest-neighbour graph (cosine) split into communities by Leiden modularity (igraph,
+   fixed seed). The number of clusters is not given, and the granularity is chosen from the data: Leiden
+   runs at each resolution of a geometric grid, and the coarsest partition whose silhouette (cosine, on a
+   fixed sample of texts) is within ``tolerance`` of the best one wins (``choose_resolution``). A fixed
+   ``resolution`` skips the scan;
 4. fragments smaller than ``min_size`` join their most similar community if close enough (rescue_fragments);
-5. texts less similar than ``member_similarity`` to the rest of their cluster are left out (drop_outliers);
+5. clean clusters: a text that is not closer to the rest of its own cluster than to any other cluster's
+   centroid by ``margin``, or less similar than ``member_similarity`` to the rest of its cluster, is left out
+   (drop_outliers): it fits no repeated cause well, and the result says so;
 6. a cluster counts as a repeated cause when it has at least ``min_size`` items (rows, not distinct texts);
    the items of smaller clusters are left unclustered (label -1).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
+import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -30,19 +35,23 @@ from feedback.analysis.causes.engines import Space, Vectors
 from feedback.analysis.causes.features import Canonical, canonicalize
 
 Labels = NDArray[np.int64]
-REFERENCE_SIZE = 10_000  # distinct texts at which the configured resolution applies in full
+SILHOUETTE_SAMPLE = 2_000  # texts whose silhouette judges each resolution (a fixed stride sample)
 
 
 @dataclass(frozen=True)
 class DiscoverParams:
     min_size: int = 5  # items a cluster needs to count as repeated
     neighbours: int = 10  # k of the k-nearest-neighbour graph
-    resolution: float = 4.0  # Louvain resolution: higher gives more, smaller clusters
+    resolution: float | None = None  # Leiden resolution (higher: more, smaller clusters); None: from the data
+    resolution_range: tuple[float, float] = (0.5, 64.0)  # the grid scanned when the resolution is automatic
+    resolution_steps: int = 15  # grid points (geometric)
+    tolerance: float = 0.02  # the coarsest resolution whose silhouette is this close to the best one wins
     smoothing: int = 0  # move each vector towards its k nearest neighbours first (0: off)
     sample_size: int = 12_000  # distinct texts clustered directly; the rest join the nearest cluster
-    join_similarity: float = 0.35  # cosine to a cluster's centroid needed to join it
+    join_quantile: float = 0.1  # a text joins a cluster when as close as this quantile of its members
     rescue_similarity: float = 0.5  # a small fragment joins its most similar community at this cosine
     member_similarity: float = 0.2  # a text less similar than this to the rest of its cluster is left out
+    margin: float = -0.05  # a member must be this much closer to its cluster than to any other (cosine)
     seed: int = 0
 
 
@@ -55,6 +64,7 @@ class Discovery:
     canonical: Canonical
     vectors: Vectors = field(repr=False)  # of the distinct texts
     distinct_labels: Labels = field(repr=False)  # cluster of each distinct text
+    resolution: float = 0.0  # the Leiden resolution used (chosen from the data unless given)
 
     @property
     def n_clusters(self) -> int:
@@ -100,31 +110,100 @@ def knn_graph(vectors: Vectors, k: int) -> sp.csr_matrix:
     return symmetric
 
 
-def scaled(params: DiscoverParams, n: int) -> tuple[int, float]:
-    """Neighbours and resolution for a graph of n texts: both shrink for small inputs.
+def neighbours_for(params: DiscoverParams, n: int) -> int:
+    """k of the graph: with few texts, ten neighbours would link everything; capped at sqrt(n), at least 5."""
+    return min(params.neighbours, max(5, int(np.rint(np.sqrt(n)))))
 
-    With ten neighbours, a few dozen texts would all be linked to each other; and a resolution tuned for
-    thousands of texts cuts a small graph into single texts. Neighbours are capped at sqrt(n) (at least 5),
-    and the resolution goes linearly from 1 at no texts to ``resolution`` at ``REFERENCE_SIZE`` texts.
+
+def _igraph(graph: sp.csr_matrix) -> ig.Graph:
+    upper = sp.triu(graph, k=1).tocoo()
+    return ig.Graph(
+        n=graph.shape[0],
+        edges=np.column_stack([upper.row, upper.col]).tolist(),
+        edge_attrs={"weight": upper.data.tolist()},
+    )
+
+
+def leiden(graph: ig.Graph, resolution: float, seed: int) -> Labels:
+    """Leiden modularity communities numbered by their smallest member (same graph and seed: same result)."""
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        found = graph.community_leiden(
+            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=-1
+        ).membership
+    finally:
+        ig.set_random_number_generator(random)
+    raw = np.asarray(found, dtype=np.int64)
+    first = np.full(int(raw.max()) + 1, len(raw), dtype=np.int64)
+    np.minimum.at(first, raw, np.arange(len(raw)))
+    renumber = np.empty_like(first)
+    renumber[np.argsort(first, kind="stable")] = np.arange(len(first))
+    labels: Labels = renumber[raw]
+    return labels
+
+
+def silhouette(similarity: NDArray[np.float32], sample: Labels, labels: Labels, min_size: int) -> float:
+    """Mean cosine silhouette of the ``sample`` texts (``similarity``: sample x all texts) under ``labels``.
+
+    s = (b - a) / max(a, b), with a the mean distance to the rest of the text's own cluster and b the mean
+    distance to the nearest other cluster; a text alone in its cluster scores 0 (the usual convention), and
+    so does a text of a cluster smaller than ``min_size`` (it will be left out: a partition into fragments
+    earns nothing).
     """
-    neighbours = min(params.neighbours, max(5, round(np.sqrt(n))))
-    resolution = 1 + (params.resolution - 1) * min(1.0, n / REFERENCE_SIZE)
-    return neighbours, resolution
+    count = int(labels.max()) + 1
+    if count < 2:
+        return 0.0
+    membership = sp.csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (np.arange(len(labels)), labels)), shape=(len(labels), count)
+    )
+    sums = np.asarray((membership.T @ similarity.T).T)  # sample x clusters
+    sizes = np.bincount(labels, minlength=count).astype(np.float64)
+    own = labels[sample]
+    rows = np.arange(len(sample))
+    own_size = sizes[own] - 1
+    alone = own_size == 0
+    a = 1 - (sums[rows, own] - 1) / np.where(alone, 1, own_size)
+    means = sums / sizes
+    means[rows, own] = -np.inf
+    b = 1 - means.max(axis=1)
+    s = np.where(alone | (own_size + 1 < min_size), 0.0, (b - a) / np.maximum(np.maximum(a, b), 1e-9))
+    return float(s.mean())
 
 
-def communities(vectors: Vectors, params: DiscoverParams) -> Labels:
-    """Louvain communities of the k-NN graph, numbered by their smallest member."""
+def resolution_grid(params: DiscoverParams) -> list[float]:
+    low, high = params.resolution_range
+    return [float(r) for r in np.geomspace(low, high, max(1, params.resolution_steps))]
+
+
+def choose_resolution(vectors: Vectors, graph: ig.Graph, params: DiscoverParams) -> tuple[float, Labels]:
+    """The granularity this data supports: the coarsest Leiden partition of the grid whose silhouette is
+    within ``tolerance`` of the best partition's (several resolutions often score about the same: then the
+    one with fewer, larger clusters is the simpler answer)."""
+    n = vectors.shape[0]
+    sample = np.arange(0, n, -(-n // SILHOUETTE_SAMPLE), dtype=np.int64)
+    similarity = (vectors[sample] @ vectors.T).astype(np.float32)
+    scored = []
+    for resolution in resolution_grid(params):
+        labels = leiden(graph, resolution, params.seed)
+        scored.append((silhouette(similarity, sample, labels, params.min_size), resolution, labels))
+    best = max(score for score, _, _ in scored)
+    for score, resolution, labels in scored:  # the grid ascends: the first good enough is the coarsest
+        if score >= best - params.tolerance:
+            return resolution, labels
+    raise AssertionError("unreachable: the best score is within tolerance of itself")
+
+
+def communities(vectors: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
+    """Leiden communities of the k-NN graph, and the resolution used (given, or chosen from the data)."""
     n = vectors.shape[0]
     if n <= 2:
-        return np.zeros(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), params.resolution or 1.0
     vectors = smooth(vectors, params.smoothing)
-    neighbours, resolution = scaled(params, n)
-    graph = nx.from_scipy_sparse_array(knn_graph(vectors, neighbours))
-    found = nx.community.louvain_communities(graph, weight="weight", resolution=resolution, seed=params.seed)
-    labels = np.empty(n, dtype=np.int64)
-    for number, members in enumerate(sorted(found, key=min)):
-        labels[sorted(members)] = number
-    return labels
+    graph = _igraph(knn_graph(vectors, neighbours_for(params, n)))
+    if params.resolution is not None:
+        return leiden(graph, params.resolution, params.seed), params.resolution
+    resolution, labels = choose_resolution(vectors, graph, params)
+    return labels, resolution
 
 
 def centroids_of(vectors: Vectors, labels: Labels, weights: NDArray[np.int64], n: int) -> Vectors:
@@ -177,12 +256,16 @@ def rescue_fragments(
         labels = merged[labels]
 
 
-def drop_outliers(vectors: Vectors, labels: Labels, weights: NDArray[np.int64], floor: float) -> Labels:
-    """Texts too unlike the rest of their cluster become clusters of their own (below the repeat threshold).
+def drop_outliers(
+    vectors: Vectors, labels: Labels, weights: NDArray[np.int64], params: DiscoverParams
+) -> Labels:
+    """Texts that fit their cluster badly become clusters of their own (below the repeat threshold).
 
-    Every text of a graph lands in some community, even one that resembles nothing else; it should not be
-    counted as that community's cause. A text is compared with its cluster's centroid without itself, so a
-    short text repeated many times ("useless" x 6) cannot pull the centroid towards itself and stay in.
+    Every text of a graph lands in some community, even one that resembles nothing else or sits between
+    two; it should not be counted as that community's cause. A text is compared with its cluster's centroid
+    without itself, so a short text repeated many times ("useless" x 6) cannot pull the centroid towards
+    itself and stay in; it stays when that similarity is at least ``member_similarity`` and beats its
+    similarity to every other repeated cluster's centroid by ``margin``.
     """
     count = int(labels.max()) + 1
     sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
@@ -191,17 +274,44 @@ def drop_outliers(vectors: Vectors, labels: Labels, weights: NDArray[np.int64], 
     norms = np.linalg.norm(others, axis=1)
     alone = norms < 1e-6  # the only distinct text of its cluster: nothing else to compare with
     similarity = np.where(alone, 1.0, np.einsum("ij,ij->i", vectors, others) / np.where(alone, 1, norms))
-    outliers = np.flatnonzero(similarity < floor)
+    unfit = similarity < params.member_similarity
+    sizes = np.bincount(labels, weights=weights, minlength=count)
+    repeated = np.flatnonzero(sizes >= params.min_size)
+    if len(repeated) > 1:
+        centroid_norms = np.linalg.norm(sums[repeated], axis=1, keepdims=True)
+        centroids = (sums[repeated] / np.where(centroid_norms == 0, 1, centroid_norms)).astype(np.float32)
+        rival = np.full(len(labels), -np.inf)
+        for start in range(0, len(labels), 8192):
+            part = vectors[start : start + 8192] @ centroids.T
+            part[repeated[None, :] == labels[start : start + 8192, None]] = -np.inf
+            rival[start : start + 8192] = part.max(axis=1)
+        unfit |= ~alone & (similarity < rival + params.margin)
+    outliers = np.flatnonzero(unfit)
     labels = labels.copy()
     labels[outliers] = count + np.arange(len(outliers))
     return labels
 
 
-def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> Labels:
-    """Cluster labels (>= 0) for every distinct text, sampling when there are many."""
+def join_floors(vectors: Vectors, labels: Labels, centroids: Vectors, quantile: float) -> NDArray[np.float32]:
+    """Per cluster, the cosine to its centroid that a text needs to join it: as close as its own members are
+    (the ``quantile`` of their cosines; a cluster of one text: 1, nothing else joins a lone text)."""
+    own = np.einsum("ij,ij->i", vectors, centroids[labels])
+    floors = np.ones(centroids.shape[0], dtype=np.float32)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(centroids.shape[0] + 1))
+    for cluster in range(centroids.shape[0]):
+        members = own[order[bounds[cluster] : bounds[cluster + 1]]]
+        if len(members) > 1:
+            floors[cluster] = np.quantile(members, quantile)
+    return floors
+
+
+def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
+    """Cluster labels (>= 0) for every distinct text, sampling when there are many; the first resolution."""
     n = vectors.shape[0]
     if n <= params.sample_size:
         return communities(vectors, params)
+    resolutions: list[float] = []
     labels = np.full(n, -1, dtype=np.int64)
     todo = np.arange(n)
     next_label = 0
@@ -210,15 +320,17 @@ def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> Labels:
             break
         stride = -(-len(todo) // params.sample_size)
         sample = todo[::stride]
-        sample_labels = communities(vectors[sample], params)
+        sample_labels, resolution = communities(vectors[sample], params)
+        resolutions.append(resolution)
         labels[sample] = sample_labels + next_label
         count = int(sample_labels.max()) + 1
         centroids = centroids_of(vectors[sample], sample_labels, np.ones(len(sample), np.int64), count)
         rest = np.setdiff1d(todo, sample)
         if len(rest):
+            floors = join_floors(vectors[sample], sample_labels, centroids, params.join_quantile)
             sims = vectors[rest] @ centroids.T
             best = np.argmax(sims, axis=1)
-            near = sims[np.arange(len(rest)), best] >= params.join_similarity
+            near = sims[np.arange(len(rest)), best] >= floors[best]
             labels[rest[near]] = best[near] + next_label
             todo = rest[~near]
         else:
@@ -226,15 +338,17 @@ def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> Labels:
         next_label += count
     if len(todo):  # still alone after two passes: each its own (too small) cluster
         labels[todo] = np.arange(next_label, next_label + len(todo))
-    return labels
+    return labels, resolutions[0]
 
 
 def discover_in(canonical: Canonical, vectors: Vectors, params: DiscoverParams) -> Discovery:
     """Repeated clusters of ``canonical``'s rows, given the vectors of its distinct texts."""
     raw = np.zeros(0, dtype=np.int64)
+    resolution = params.resolution or 0.0
     if len(canonical.texts):
-        raw = rescue_fragments(vectors, _cluster_distinct(vectors, params), canonical.counts, params)
-        raw = drop_outliers(vectors, raw, canonical.counts, params.member_similarity)
+        grouped, resolution = _cluster_distinct(vectors, params)
+        raw = rescue_fragments(vectors, grouped, canonical.counts, params)
+        raw = drop_outliers(vectors, raw, canonical.counts, params)
     n_raw = int(raw.max()) + 1 if len(raw) else 0
     sizes = np.bincount(raw, weights=canonical.counts, minlength=n_raw) if n_raw else np.zeros(0)
     # Repeated clusters, biggest first; ties by their first distinct text (canonical order).
@@ -252,6 +366,7 @@ def discover_in(canonical: Canonical, vectors: Vectors, params: DiscoverParams) 
         canonical=canonical,
         vectors=vectors,
         distinct_labels=distinct_labels,
+        resolution=resolution,
     )
 
 

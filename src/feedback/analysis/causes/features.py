@@ -26,6 +26,16 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {
     "got", "get", "know", "tell", "help", "thank", "thanks", "hi", "hello", "please", "ok", "okay",
 }  # fmt: skip
 SUFFIXES = ("ing", "ed", "es", "s")
+# Social noise that names no failure: links, @handles, #hashtags (mostly brands), e-mail addresses, "RT",
+# and redaction marks (CFPB writes XXXX).
+NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|[@#]\w+|\brt\b|\bx{2,}\b", re.IGNORECASE)
+PHRASE_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+NEGATIONS = frozenset({"not", "no", "never", "cannot", "nothing", "without", "nobody", "none"})
+# "haven't", "didnt", "can't" -> "not" / "cannot": a negation reads the same however it was typed.
+NEGATED_STEMS = frozenset({
+    "do", "does", "did", "has", "have", "had", "is", "are", "was", "were", "could", "would", "should", "wo",
+    "ca", "must", "need", "ai",
+})  # fmt: skip
 
 
 def normalize_text(text: str) -> str:
@@ -50,6 +60,21 @@ def terms(text: str) -> list[str]:
     """Stems of the content words, then adjacent pairs ("card arriv"): a text's terms for TF-IDF."""
     words = [stem(w) for w in surface_words(text)]
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+def phrase_tokens(text: str) -> list[str]:
+    """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot")."""
+    out = []
+    for word in PHRASE_TOKEN.findall(NOISE.sub(" ", text.lower())):
+        if word in ("can't", "cant"):
+            out.append("cannot")
+        elif (word.endswith("n't") and word[:-3] in NEGATED_STEMS) or (
+            word.endswith("nt") and word[:-2] in NEGATED_STEMS - {"wo"}
+        ):
+            out.append("not")
+        else:
+            out.append(word)
+    return out
 
 
 @dataclass(frozen=True)

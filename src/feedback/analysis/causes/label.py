@@ -1,8 +1,16 @@
-"""Readable labels for clusters: class-based TF-IDF (as BERTopic does) and representative verbatims.
+"""What describes a cluster: its terms (class-based TF-IDF, as BERTopic does; they identify a cause from run
+to run), a name made of phrases taken from its own texts, and representative verbatims.
 
 c-TF-IDF treats all texts of a cluster as one document: a term's weight is its frequency in the cluster
 times log(1 + A / f), where A is the average number of terms per cluster and f the term's frequency over
 all clusters (the unclustered texts count as one more class, so words common everywhere score low).
+
+Names (``phrase_labels``) are extractive, no language model: the 1-5 word phrases of the cluster's texts
+(social noise out, negation kept and spelled "not"), scored by the share of the cluster's texts that say them
+times how much of the phrase's use falls in this cluster, longer phrases preferred when they are about as
+frequent. A phrase never starts or ends with a stop word (a negation may start one), and a phrase right after
+a negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
+differ by a negation get different names.
 """
 
 from __future__ import annotations
@@ -16,11 +24,26 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import CountVectorizer
 
 from feedback.analysis.causes.engines import Vectors
-from feedback.analysis.causes.features import surface_of_stems, terms
+from feedback.analysis.causes.features import (
+    NEGATIONS,
+    STOP_WORDS,
+    phrase_tokens,
+    stem,
+    surface_of_stems,
+    terms,
+)
 
 TOP_TERMS = 30  # kept per cluster (for matching across runs)
 LABEL_TERMS = 3  # shown in a label
 VERBATIMS = 3
+LABEL_SEPARATOR = " / "  # between the phrases of a name
+MAX_PHRASE = 5  # words
+PHRASE_SAMPLE = 150  # distinct texts per cluster read for its name (a fixed stride sample: O(clusters))
+BACKGROUND_SAMPLE = 5_000  # unclustered texts read as the background
+SAID_BY_MOST = 0.5  # a first phrase said by this share of the cluster is the whole name
+SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the cluster says it
+SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
+Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
 
 
 @dataclass(frozen=True)
@@ -115,3 +138,129 @@ def term_similarity(a: dict[str, float], b: dict[str, float]) -> float:
     dot = sum(w * b[t] for t, w in a.items() if t in b)
     norm = float(np.sqrt(sum(w * w for w in a.values())) * np.sqrt(sum(w * w for w in b.values())))
     return dot / norm if norm else 0.0
+
+
+def phrases_of(text: str) -> set[str]:
+    """The candidate phrases of one text: 1-5 words, not starting (unless with a negation) or ending with a
+    stop word or a number, at least one content word, not right after a negation."""
+    words = phrase_tokens(text)
+    edge = [w in STOP_WORDS or w.isdigit() for w in words]
+    content = [not e and w not in NEGATIONS for w, e in zip(words, edge, strict=True)]
+    found = set()
+    for start in range(len(words)):
+        if (edge[start] and words[start] not in NEGATIONS) or (start and words[start - 1] in NEGATIONS):
+            continue
+        for end in range(start + 1, min(start + MAX_PHRASE, len(words)) + 1):
+            if not edge[end - 1] and any(content[start:end]):
+                found.add(" ".join(words[start:end]))
+    return found
+
+
+def _stride(members: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    return members[:: -(-len(members) // size)] if len(members) > size else members
+
+
+def phrase_labels(
+    texts: Sequence[str],
+    labels: NDArray[np.int64],
+    weights: NDArray[np.int64],
+    n_classes: int,
+    phrases: int = 2,
+    key_terms: Sequence[Sequence[str]] = (),
+) -> list[str]:
+    """A name for each class 0..n_classes-1 (``texts`` distinct, ``weights`` their counts; -1: unclustered).
+
+    The best phrase, then (when it is said by under half of the cluster) the next best that shares no word
+    with it and is said by at least a fifth of the cluster. A phrase with one of the cluster's ``key_terms``
+    (its strongest c-TF-IDF stems) counts 1.5 times. Clusters whose names collide get their next phrase
+    until the names differ. Ties: alphabetical.
+    """
+    read: list[tuple[int, NDArray[np.int64]]] = [
+        (c, _stride(np.flatnonzero(labels == c), PHRASE_SAMPLE)) for c in range(n_classes)
+    ]
+    read.append((-1, _stride(np.flatnonzero(labels < 0), BACKGROUND_SAMPLE)))
+    in_class: list[dict[str, float]] = []
+    everywhere: dict[str, float] = {}
+    totals: list[float] = []
+    scales: list[float] = []
+    for cluster, members in read:
+        counts: dict[str, float] = {}
+        total = float(weights[members].sum()) if len(members) else 0.0
+        scale = (float(weights[labels == cluster].sum()) / total) if total else 0.0  # sample -> cluster
+        for i in members.tolist():
+            for phrase in phrases_of(texts[i]):
+                counts[phrase] = counts.get(phrase, 0.0) + float(weights[i])
+        for phrase, n in counts.items():
+            everywhere[phrase] = everywhere.get(phrase, 0.0) + n * scale
+        if cluster >= 0:
+            in_class.append(counts)
+            totals.append(total)
+            scales.append(scale)
+    keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
+    ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
+    chosen = [_name(r, phrases) for r in ranked]
+    return _distinct(chosen, ranked)
+
+
+def _rank(
+    counts: dict[str, float], total: float, scale: float, everywhere: dict[str, float], keys: frozenset[str]
+) -> list[Ranked]:
+    """Phrases by share of the cluster saying them x (share of their use in this cluster) ** 0.5 x length."""
+    scored = []
+    for phrase, n in counts.items():
+        if n < 2 and total >= 4:  # said once: not a repeated phrase
+            continue
+        share = n / total
+        own = min(1.0, n * scale / everywhere[phrase])
+        words = phrase.count(" ") + 1
+        score = share * own**0.5 * (1 + 0.1 * (words - 2)) * (SINGLE_WORD if words == 1 else 1.0)
+        if keys and any(stem(w) in keys for w in phrase.split()):
+            score *= 1.5
+        scored.append((phrase, score, share))
+    scored.sort(key=lambda ps: (-ps[1], ps[0]))
+    return _without_fragments(scored)
+
+
+def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
+    """A phrase inside a better-ranked one says nothing new ("card" after "card not arrived")."""
+    kept: list[Ranked] = []
+    for phrase, score, share in scored:
+        padded = f" {phrase} "
+        if not any(padded in f" {k} " for k, _, _ in kept):
+            kept.append((phrase, score, share))
+        if len(kept) >= 12:
+            break
+    return kept
+
+
+def _name(ranked: list[Ranked], phrases: int) -> list[str]:
+    if not ranked:
+        return []
+    name = [ranked[0][0]]
+    used = set(ranked[0][0].split())
+    if ranked[0][2] >= SAID_BY_MOST:
+        return name
+    for phrase, _, share in ranked[1:]:
+        if len(name) >= phrases:
+            break
+        if share >= SECOND_PHRASE_SHARE and not used & set(phrase.split()):
+            name.append(phrase)
+            used |= set(phrase.split())
+    return name
+
+
+def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]]) -> list[str]:
+    """Names made unique: a name already taken (by a bigger cluster) gets the cluster's next phrase."""
+    taken: set[str] = set()
+    out = []
+    for name, options in zip(chosen, ranked, strict=True):
+        label = LABEL_SEPARATOR.join(name)
+        spare = [p for p, _, _ in options if p not in name]
+        while label in taken and spare:
+            name = [*name, spare.pop(0)]
+            label = LABEL_SEPARATOR.join(name)
+        if label in taken:
+            label = f"{label} ({sum(1 for t in taken if t.startswith(label)) + 1})"
+        taken.add(label)
+        out.append(label)
+    return out

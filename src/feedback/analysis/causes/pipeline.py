@@ -17,23 +17,30 @@ from feedback.analysis.causes.assign import Assignment, assign_canonical, cause_
 from feedback.analysis.causes.discover import DiscoverParams, discover_in
 from feedback.analysis.causes.engines import Engine, Space
 from feedback.analysis.causes.features import canonicalize
-from feedback.analysis.causes.label import cluster_terms, representatives
+from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours and Louvain resolution of discovery, and the confidence an assignment needs.
-# Chosen on BANKING77 (docs/benchmarks.md shows the figures around them); override with FEEDBACK_CAUSES_*.
+# Per engine: the neighbours of the discovery graph and the confidence an assignment needs. Chosen on a
+# 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md has the figures on the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "resolution": 8.0, "assign_threshold": 0.12},
-    "embeddings": {"neighbours": 20, "resolution": 8.0, "assign_threshold": 0.35},
+    "default": {"neighbours": 10, "assign_threshold": 0.12},
+    "embeddings": {"neighbours": 10, "assign_threshold": 0.35},
 }
 
 
 @dataclass(frozen=True)
 class CauseParams:
+    """The knobs of a run (settings FEEDBACK_CAUSES_*, options of `feedback analyze`); None: automatic or the
+    engine's default. DiscoverParams in discover.py says what each discovery knob does."""
+
     min_size: int = 5  # items a discovered cluster needs to count as repeated
     assign_threshold: float | None = None  # None: the engine's default
-    neighbours: int | None = None
-    resolution: float | None = None
+    neighbours: int | None = None  # None: the engine's default
+    resolution: float | None = None  # None: chosen from the data per run
+    resolution_range: tuple[float, float] = DiscoverParams.resolution_range
+    tolerance: float = DiscoverParams.tolerance
+    margin: float = DiscoverParams.margin
+    member_similarity: float = DiscoverParams.member_similarity
     seed: int = 0
 
     def discover_params(self, engine: str) -> DiscoverParams:
@@ -41,7 +48,11 @@ class CauseParams:
         return DiscoverParams(
             min_size=self.min_size,
             neighbours=int(self.neighbours or defaults["neighbours"]),
-            resolution=float(self.resolution or defaults["resolution"]),
+            resolution=self.resolution,
+            resolution_range=self.resolution_range,
+            tolerance=self.tolerance,
+            margin=self.margin,
+            member_similarity=self.member_similarity,
             seed=self.seed,
         )
 
@@ -53,7 +64,8 @@ class CauseParams:
 
 @dataclass
 class FoundCluster:
-    """A repeated cluster: its rows (indices into the input), size, terms, label, verbatims and centroid."""
+    """A repeated cluster: its rows (indices into the input), size, terms, label, verbatims and centroid;
+    its cohesion is its rows' mean cosine to the centroid (1: all say the same)."""
 
     number: int
     rows: NDArray[np.int64]
@@ -67,6 +79,10 @@ class FoundCluster:
     def size(self) -> int:
         return len(self.rows)
 
+    @property
+    def cohesion(self) -> float:
+        return float(self.similarity.mean()) if len(self.similarity) else 0.0
+
 
 @dataclass
 class BatchResult:
@@ -78,6 +94,12 @@ class BatchResult:
     cluster_of_row: NDArray[np.int64]
     clusters: list[FoundCluster]
     space: Space = field(repr=False)
+    resolution: float | None = None  # discovery's Leiden resolution (chosen from the data unless given)
+
+    @property
+    def unexplained(self) -> int:
+        """Rows that fit no known cause and no repeated cluster."""
+        return int(((self.assignment.cause < 0) & (self.cluster_of_row < 0)).sum())
 
 
 def run_batch(
@@ -95,6 +117,7 @@ def run_batch(
     assignment = assign_canonical(canonical, space, causes, params.threshold(engine.name))
     cluster_of_row = np.full(len(canonical.index), -1, dtype=np.int64)
     clusters: list[FoundCluster] = []
+    resolution: float | None = None
     rest = np.flatnonzero(assignment.cause < 0)
     if discover and len(rest):
         rest_texts = [texts[i] for i in rest.tolist()]
@@ -102,9 +125,15 @@ def run_batch(
         vectors = space.dense(rest_canonical.texts)
         found = discover_in(rest_canonical, vectors, params.discover_params(engine.name))
         cluster_of_row[rest] = found.labels
+        resolution = found.resolution
         described = cluster_terms(
             rest_canonical.texts, found.distinct_labels, rest_canonical.counts, found.n_clusters
         )
+        strongest = [[t for t in d.terms if " " not in t][:3] for d in described]
+        names = phrase_labels(
+            rest_canonical.originals, found.distinct_labels, rest_canonical.counts, found.n_clusters,
+            key_terms=strongest,
+        )  # fmt: skip
         verbatims = representatives(vectors, found.distinct_labels, found.centroids, rest_canonical.originals)
         row_similarity = np.zeros(len(rest), dtype=np.float32)
         if found.n_clusters:
@@ -118,13 +147,15 @@ def run_batch(
                     number=number,
                     rows=rest[members],
                     terms=described[number].terms,
-                    label=described[number].label,
+                    label=names[number] or described[number].label,
                     verbatims=verbatims[number],
                     centroid=found.centroids[number],
                     similarity=np.clip(row_similarity[members], 0, 1).astype(np.float32),
                 )
             )
-    return BatchResult(engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space)
+    return BatchResult(
+        engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space, resolution
+    )
 
 
 def suggest_owner(

@@ -51,6 +51,12 @@ class AnalyzeOptions:
     match_threshold: float = 0.5
     period: Grain = "week"
     since: datetime | None = None
+    neighbours: int | None = None
+    resolution: float | None = None  # None: chosen from the data
+    resolution_range: tuple[float, float] = CauseParams.resolution_range
+    tolerance: float = CauseParams.tolerance
+    margin: float = CauseParams.margin
+    member_similarity: float = CauseParams.member_similarity
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnalyzeOptions:
@@ -61,8 +67,21 @@ class AnalyzeOptions:
             assign_threshold=settings.causes_assign_threshold,
             match_threshold=settings.causes_match_threshold,
             period=period,
+            neighbours=settings.causes_neighbours,
+            resolution=settings.causes_resolution,
+            resolution_range=settings.causes_resolution_range,
+            tolerance=settings.causes_tolerance,
+            margin=settings.causes_margin,
+            member_similarity=settings.causes_member_similarity,
         )
         return cls(**{**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+
+    def cause_params(self) -> CauseParams:
+        return CauseParams(
+            min_size=self.min_size, assign_threshold=self.assign_threshold, neighbours=self.neighbours,
+            resolution=self.resolution, resolution_range=self.resolution_range, tolerance=self.tolerance,
+            margin=self.margin, member_similarity=self.member_similarity,
+        )  # fmt: skip
 
 
 @dataclass
@@ -76,6 +95,17 @@ class RunSummary:
     causes_seen: int = 0
     changes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    resolution: float | None = None  # of discovery (chosen from the data unless set)
+
+    @property
+    def items_unexplained(self) -> int:
+        """Negative items that fit no known cause and no repeated cluster."""
+        return self.items_negative - self.items_assigned - self.items_clustered
+
+    @property
+    def coverage(self) -> float:
+        """Share of the negative items explained by a known cause or a repeated cluster."""
+        return 1 - self.items_unexplained / self.items_negative if self.items_negative else 0.0
 
 
 def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions) -> int:
@@ -84,7 +114,10 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
             stale.state = RunState.FAILED
             stale.finished_at = utcnow()
             stale.error = "interrupted: the process stopped before the run completed"
-        params = {k: (str(v) if isinstance(v, datetime) else v) for k, v in options.__dict__.items()}
+        params = {
+            k: (str(v) if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
+            for k, v in options.__dict__.items()
+        }
         run = AnalysisRun(state=RunState.RUNNING, engine=engine, started_at=utcnow(), params=params)
         session.add(run)
         session.flush()
@@ -197,8 +230,8 @@ def _run(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
     )
     progress(f"assigning and discovering causes in {negatives.height:,} negative items")
-    params = CauseParams(min_size=options.min_size, assign_threshold=options.assign_threshold)
-    batch = run_batch(negatives["text"].to_list(), specs, engine, params)
+    batch = run_batch(negatives["text"].to_list(), specs, engine, options.cause_params())
+    summary.resolution = batch.resolution
     item_keys: list[str] = negatives["item"].to_list()
     progress(f"matching {len(batch.clusters)} clusters to {len(known)} known candidates")
     matching = match_clusters(
@@ -235,6 +268,7 @@ def _run(
         run.items_total, run.items_negative = summary.items_total, summary.items_negative
         run.items_assigned, run.items_clustered = summary.items_assigned, summary.items_clustered
         run.causes_seen = summary.causes_seen
+        run.params = {**run.params, "resolution_used": batch.resolution}
         run.state = RunState.COMPLETE
         run.finished_at = utcnow()
     return summary

@@ -52,6 +52,25 @@ class CauseOut(msgspec.Struct):
     merged_into: str | None
     latest: LedgerOut | None
     verbatims: list[str]
+    # How alike its items are: their mean confidence at the last run (for a discovered cause, the mean cosine
+    # to its centroid; 1: all say the same). None: no items.
+    cohesion: float | None = None
+
+
+class RunOut(msgspec.Struct):
+    """The last complete analysis: how much of the negative feedback its causes explain."""
+
+    run: int
+    engine: str
+    finished_at: datetime | None
+    items_total: int
+    items_negative: int
+    items_assigned: int  # to a known cause
+    items_clustered: int  # into a repeated discovered cause
+    items_unexplained: int  # fit no known cause and no repeated cluster
+    coverage: float  # share of the negative items explained
+    summary: str  # "412 negative comments fit no repeated cause (coverage 96%)"
+    resolution: float | None  # discovery's Leiden resolution (chosen from the data unless set)
 
 
 class CauseDetailOut(msgspec.Struct):
@@ -79,7 +98,21 @@ def visible(cause: Cause, scope: int | None) -> bool:
     return scope is None or _department_of(cause) == scope
 
 
-def describe(session: Session, cause: Cause, latest: Any | None, slugs: dict[int, str]) -> CauseOut:
+def cohesion_of(session: Session, cause_ids: list[int]) -> dict[int, float]:
+    """Mean confidence of each cause's current assignments."""
+    if not cause_ids:
+        return {}
+    rows = session.execute(
+        select(CauseAssignment.cause_id, func.avg(CauseAssignment.confidence))
+        .where(CauseAssignment.cause_id.in_(cause_ids))
+        .group_by(CauseAssignment.cause_id)
+    ).all()
+    return {cause_id: round(float(mean), 4) for cause_id, mean in rows if mean is not None}
+
+
+def describe(
+    session: Session, cause: Cause, latest: Any | None, slugs: dict[int, str], cohesion: float | None = None
+) -> CauseOut:
     keys = dict(session.execute(select(Cause.id, Cause.key)).all()) if cause.merged_into_id else {}
     return CauseOut(
         id=cause.key,
@@ -99,6 +132,7 @@ def describe(session: Session, cause: Cause, latest: Any | None, slugs: dict[int
         merged_into=keys.get(cause.merged_into_id) if cause.merged_into_id else None,
         latest=_ledger_out(latest) if latest is not None else None,
         verbatims=list(cause.verbatims),
+        cohesion=cohesion,
     )
 
 
@@ -117,7 +151,8 @@ def list_causes(
     causes = session.scalars(select(Cause).where(Cause.status.in_(statuses))).all()
     shown = [c for c in causes if visible(c, scope)]
     shown.sort(key=lambda c: (-c.size, c.key))
-    return [describe(session, c, latest.get(c.id), slugs) for c in shown]
+    cohesion = cohesion_of(session, [c.id for c in shown])
+    return [describe(session, c, latest.get(c.id), slugs, cohesion.get(c.id)) for c in shown]
 
 
 def cause_detail(session: Session, key: str, scope: int | None, examples: int = 10) -> CauseDetailOut:
@@ -127,6 +162,7 @@ def cause_detail(session: Session, key: str, scope: int | None, examples: int = 
     slugs = _slugs(session)
     keys = dict(session.execute(select(Cause.id, Cause.key)).all())
     ledger = ledger_of(session, cause.id)
+    cohesion = cohesion_of(session, [cause.id])
     events = session.scalars(
         select(CauseEvent).where(CauseEvent.cause_id == cause.id).order_by(CauseEvent.at, CauseEvent.id)
     ).all()
@@ -137,7 +173,7 @@ def cause_detail(session: Session, key: str, scope: int | None, examples: int = 
         for e in events
     ]
     return CauseDetailOut(
-        cause=describe(session, cause, ledger[-1] if ledger else None, slugs),
+        cause=describe(session, cause, ledger[-1] if ledger else None, slugs, cohesion.get(cause.id)),
         ledger=[_ledger_out(r) for r in ledger],
         history=history,
         examples=_examples(session, cause.id, examples),
@@ -166,6 +202,27 @@ def _examples(session: Session, cause_id: int, limit: int) -> list[str]:
         if text:
             out.append(text)
     return out
+
+
+def unexplained_sentence(unexplained: int, coverage: float) -> str:
+    comments = "comment fits" if unexplained == 1 else "comments fit"
+    return f"{unexplained:,} negative {comments} no repeated cause (coverage {coverage:.0%})"
+
+
+def latest_run(session: Session) -> RunOut:
+    run = last_complete_run(session)
+    if run is None:
+        raise NotFound("no complete analysis run yet (feedback analyze)")
+    unexplained = run.items_negative - run.items_assigned - run.items_clustered
+    coverage = 1 - unexplained / run.items_negative if run.items_negative else 0.0
+    resolution = (run.params or {}).get("resolution_used")
+    return RunOut(
+        run=run.id, engine=run.engine, finished_at=run.finished_at, items_total=run.items_total,
+        items_negative=run.items_negative, items_assigned=run.items_assigned,
+        items_clustered=run.items_clustered, items_unexplained=unexplained, coverage=round(coverage, 4),
+        summary=unexplained_sentence(unexplained, coverage),
+        resolution=round(float(resolution), 4) if resolution is not None else None,
+    )  # fmt: skip
 
 
 def run_status(session: Session) -> dict[str, Any] | None:

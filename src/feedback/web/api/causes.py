@@ -12,7 +12,7 @@ from feedback.db import transaction
 from feedback.errors import FieldError, InvalidInput
 from feedback.models import CauseStatus, Role
 from feedback.services.causes import decisions, query
-from feedback.services.causes.query import CauseDetailOut, CauseOut
+from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
 from feedback.services.privacy import exposure
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
@@ -77,6 +77,16 @@ class CauseController(Controller):
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             return exposure.causes(caller, query.list_causes(session, caller.scope(), _statuses(status)))
+
+    @get(
+        "/runs/latest",
+        sync_to_thread=True,
+        summary="The last complete analysis: negative items explained, how many fit no cause (admin, exec)",
+    )
+    def latest_run(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> RunOut:
+        with transaction(ctx.sessions) as session:
+            authorize(request, session, Role.ADMIN, Role.EXECUTIVE)
+            return query.latest_run(session)
 
     @get(
         "/{key:str}",

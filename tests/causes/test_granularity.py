@@ -1,0 +1,93 @@
+"""Discovery picks its granularity from the data, leaves what fits nowhere out, names causes by phrases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from feedback.analysis.causes.discover import DiscoverParams, discover_in
+from feedback.analysis.causes.engines import DefaultEngine
+from feedback.analysis.causes.features import canonicalize
+from feedback.analysis.causes.label import phrase_labels
+from feedback.analysis.causes.pipeline import CauseParams, run_batch
+from tests.causes.corpus import labelled
+
+
+def _blobs(groups: int, per_group: int, spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around ``groups`` random directions (64 dimensions), with their true group."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(groups, 64))
+    truth = np.repeat(np.arange(groups), per_group)
+    vectors = centres[truth] / np.linalg.norm(centres[truth], axis=1, keepdims=True)
+    vectors = vectors + rng.normal(scale=spread, size=vectors.shape)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), truth
+
+
+def _discover(vectors: np.ndarray, params: DiscoverParams) -> np.ndarray:
+    canonical = canonicalize([f"text {i:06d}" for i in range(len(vectors))])  # already in canonical order
+    return discover_in(canonical, vectors, params).labels
+
+
+@pytest.mark.parametrize(("groups", "per_group"), [(60, 17), (4, 400)])
+def test_the_number_of_clusters_follows_the_data_not_its_size(groups: int, per_group: int) -> None:
+    # Many small problems in a small input, and a few big ones in a larger one: both come out right.
+    vectors, truth = _blobs(groups, per_group, spread=0.09)
+    labels = _discover(vectors, CauseParams().discover_params("embeddings"))  # what a run uses
+    assert len(set(labels[labels >= 0].tolist())) == groups
+    assert adjusted_rand_score(truth, labels) > 0.9
+
+
+def test_a_fixed_resolution_skips_the_automatic_choice() -> None:
+    vectors, _ = _blobs(4, 400, spread=0.09)
+    fine = _discover(vectors, DiscoverParams(resolution=64.0))
+    assert len(set(fine[fine >= 0].tolist())) > 4
+
+
+def test_reordered_rows_give_the_same_clusters() -> None:
+    pairs = labelled({"late": 12, "charge": 12, "crash": 12, "rude": 12})
+    texts = [t for _, t in pairs]
+    first = run_batch(texts, [], DefaultEngine(), CauseParams())
+    order = np.random.default_rng(3).permutation(len(texts))
+    again = run_batch([texts[i] for i in order], [], DefaultEngine(), CauseParams())
+    back = np.empty(len(texts), dtype=np.int64)
+    back[order] = again.cluster_of_row
+    assert np.array_equal(first.cluster_of_row, back)
+
+
+def test_a_text_that_fits_no_cluster_is_left_out_and_counted() -> None:
+    odd = ["the colour of the box was odd", "music on hold is too loud", "your logo looks different now"]
+    texts = [t for _, t in labelled({"late": 10, "charge": 10, "crash": 10})] + odd
+    result = run_batch(texts, [], DefaultEngine(), CauseParams())
+    assert (result.cluster_of_row[-3:] == -1).all()
+    assert result.unexplained == int((result.cluster_of_row == -1).sum()) >= 3
+    assert all(0 < c.cohesion <= 1 for c in result.clusters)
+
+
+def _named(groups: list[list[str]]) -> list[str]:
+    texts = [t for group in groups for t in group]
+    labels = np.repeat(np.arange(len(groups)), [len(g) for g in groups]).astype(np.int64)
+    return phrase_labels(texts, labels, np.ones(len(texts), dtype=np.int64), len(groups))
+
+
+def test_names_are_phrases_that_keep_the_negation() -> None:
+    not_received = [f"I have not received my card, ordered {n} weeks ago" for n in range(2, 9)]
+    not_received += [f"still haven't received my card after {n} days" for n in range(5, 12)]
+    received = [f"I have received my card but it is {w}" for w in ("bent", "scratched", "blank", "broken")]
+    received += [f"I received my card today and the chip is {w}" for w in ("cracked", "loose", "dead")]
+    charged = [f"charged twice for one transfer of {n} euros" for n in range(10, 20)]
+    names = _named([not_received, received, charged])
+    assert len(set(names)) == 3
+    assert "not received" in names[0]
+    assert "not" not in names[1] and "received" in names[1]
+    assert "charged twice" in names[2]
+
+
+def test_names_drop_handles_links_and_hashtags() -> None:
+    tweets = [
+        f"@JetBlue flight {n} delayed again, no crew on board http://t.co/x{n} #jetblue" for n in range(12)
+    ] + [f"@JetBlue my bag was lost on flight {n} #fail https://t.co/y{n}" for n in range(12)]
+    names = _named([tweets[:12], tweets[12:]])
+    for name in names:
+        assert "jetblue" not in name and "http" not in name and "t co" not in name and "fail" not in name
+    assert "delayed" in names[0] and "lost" in names[1]
