@@ -24,6 +24,7 @@ from feedback.analysis.metrics import (
     with_previous,
     with_targets,
 )
+from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
@@ -210,7 +211,7 @@ def read_source(
     """The rows of one table that ``metrics`` need, with only the columns they need."""
     time_column = _TIME_COLUMN[source]
     columns = [Column("at", time_column, "time"), *_context_columns(by)]
-    needed = {METRICS[m].column for m in metrics}
+    needed = {column for m in metrics for column in METRICS[m].reads}
     if source == "responses":
         for name in ("nps", "csat", "ces"):
             if name in needed:
@@ -391,21 +392,22 @@ def _assemble(
 ) -> MetricsResult:
     since, until = window.since, window.until
     by = list(query.by)
+    cutoffs = get_settings().cutoffs
     parts = []
     for source, metrics in _sources(query).items():
         frame = read(source, metrics)
         if query.period is not None:
-            table = summarize(frame, metrics, by, query.period, query.tz, query.min_n)
+            table = summarize(frame, metrics, by, query.period, query.tz, query.min_n, cutoffs)
             table = with_previous(table, table, by, query.period)
             first = since.astimezone(ZoneInfo(query.tz)).date()
             table = table.filter(pl.col("period") >= first)
         else:
             boundary = since.astimezone(UTC)
             current = summarize(
-                frame.filter(pl.col("at") >= boundary), metrics, by, None, query.tz, query.min_n
+                frame.filter(pl.col("at") >= boundary), metrics, by, None, query.tz, query.min_n, cutoffs
             )
             before = summarize(
-                frame.filter(pl.col("at") < boundary), metrics, by, None, query.tz, query.min_n
+                frame.filter(pl.col("at") < boundary), metrics, by, None, query.tz, query.min_n, cutoffs
             )
             table = with_previous(current, before, by, None)
         parts.append(table)
@@ -468,7 +470,8 @@ def compute_drivers(session: Session, query: DriversQuery, scope: int | None = N
     until = aware(query.until, query.tz) or datetime.now(UTC)
     since = aware(query.since, query.tz) or until - DEFAULT_WINDOW
     frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until)
-    return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n)
+    cutoffs = get_settings().cutoffs
+    return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n, cutoffs)
 
 
 def _driver_frame(

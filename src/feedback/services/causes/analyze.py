@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.engines import Engine, pick_engine
 from feedback.analysis.causes.match import Matching, Signature, match_clusters
-from feedback.analysis.causes.negative import negative_mask
 from feedback.analysis.causes.pipeline import BatchResult, CauseParams, FoundCluster, run_batch, suggest_owner
 from feedback.analysis.causes.recurrence import Grain
+from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.errors import Conflict
@@ -51,6 +51,7 @@ class AnalyzeOptions:
     match_threshold: float = 0.5
     period: Grain = "week"
     since: datetime | None = None
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS  # which feedback is negative (analysis/scales.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnalyzeOptions:
@@ -61,6 +62,7 @@ class AnalyzeOptions:
             assign_threshold=settings.causes_assign_threshold,
             match_threshold=settings.causes_match_threshold,
             period=period,
+            cutoffs=settings.cutoffs,
         )
         return cls(**{**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
 
@@ -192,7 +194,9 @@ def _run(
         active_ids = [c.id for c in active]
         known = _known(session, engine.name if engine.stable_space else None)
     texts = items.texts
-    negatives = texts.filter(negative_mask(texts) & pl.col("text").str.strip_chars().str.len_chars().gt(0))
+    negatives = texts.filter(
+        options.cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
+    )
     summary = RunSummary(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
     )
@@ -224,7 +228,7 @@ def _run(
             },
             schema={"key": pl.Utf8, "cause_id": pl.Int64},
         )
-        ledger = write_ledger(session, run_id, items.feedback, raised, options.period)
+        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, options.cutoffs)
         _update_sizes(session, raised, ledger)
         pause_point("analyze.write")  # tests only (feedback.faults): killed here, nothing of this run shows
         run = session.get(AnalysisRun, run_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
@@ -24,10 +24,10 @@ from feedback.models import Answer, Department, Question, QuestionKind, Response
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
+from feedback.services.dissatisfied import dissatisfied_response
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
 
-NEGATIVE_POLARITY = -0.05
 METRIC_COLUMNS = (
     "period",
     "metric",
@@ -321,14 +321,7 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         elif name in ("channel", "product", "team", "agent", "contractor", "region"):
             query = query.where(getattr(Response, name).in_(values))
     if panel.negative_only:
-        query = query.where(
-            or_(
-                Response.nps <= 6,
-                Response.csat <= 3,
-                Response.ces <= 3,
-                and_(Answer.polarity.is_not(None), Answer.polarity < NEGATIVE_POLARITY),
-            )
-        )
+        query = query.where(dissatisfied_response())
     rows = [tuple(r) for r in session.execute(query)]
     return pl.DataFrame(rows, schema=VERBATIM_SCHEMA, orient="row")
 
