@@ -112,6 +112,10 @@ class Settings:
     mention_copypasta_accounts: int = field(default_factory=lambda: int(_env("MENTION_COPYPASTA", "3")))
     mention_rules_file: str = field(default_factory=lambda: _env("MENTION_RULES_FILE", ""))
     pollers_file: str = field(default_factory=lambda: _env("POLLERS_FILE", ""))
+    # How often the scheduler polls the feeds of FEEDBACK_POLLERS_FILE and runs the cause analysis, in
+    # minutes (services/jobs.py); 0: never (run `feedback mentions poll` or `feedback analyze` yourself).
+    poll_every_min: float = field(default_factory=lambda: float(_env("POLL_EVERY_MIN", "15")))
+    analyze_every_min: float = field(default_factory=lambda: float(_env("ANALYZE_EVERY_MIN", "60")))
 
     # The survey vocabulary's cut-offs: bands of each scale, "dissatisfied" (analysis/scales.py).
     cutoffs: Cutoffs = field(default_factory=_cutoffs)

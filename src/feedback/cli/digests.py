@@ -6,6 +6,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from feedback.cli.common import open_sessions
 from feedback.cli.surveys import departments
 from feedback.config import get_settings
 from feedback.db import transaction
+
+if TYPE_CHECKING:
+    from feedback.scheduler import Planned
 
 DEPARTMENT = click.option("--department", "slug", required=True, help="the department's slug")
 
@@ -133,18 +137,39 @@ digest.add_command(digests_log)
 
 @click.command()
 @click.option("--once", is_flag=True, help="run every job once now and exit (for a cron-driven setup)")
-def scheduler(once: bool) -> None:
-    """Run the scheduler: digests on their schedules, retries, alerts, fix verification (until stopped)."""
+@click.option("--list", "show", is_flag=True, help="print every job with its schedule and next run, and exit")
+def scheduler(once: bool, show: bool) -> None:
+    """Run the scheduler: digests on their schedules, retries, alerts, fix verification, mention polling,
+    root-cause analysis and retention (until stopped)."""
     from feedback import scheduler as process
 
     settings = get_settings()
+    if show:
+        _print_jobs(process.planned_jobs(open_sessions(), settings))
+        return
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if once:
-        process.run_once(open_sessions(), settings)
+        try:
+            process.run_once(open_sessions(), settings)
+        except process.JobsFailed as failed:
+            raise click.ClickException(f"jobs failed: {failed}") from None
         return
     process.run(settings)
+
+
+def _print_jobs(planned: list[Planned]) -> None:
+    width = max(len(p.job) for p in planned)
+    click.echo(f"{'job':<{width}}  {'schedule':<32}  {'next run (UTC)':<22}  what")
+    for p in planned:
+        if p.next_run is None:
+            when = "-"
+        else:
+            when = f"{p.next_run.astimezone(UTC):%Y-%m-%d %H:%M}" + ("" if p.stored else " *")
+        click.echo(f"{p.job:<{width}}  {p.schedule:<32}  {when:<22}  {p.what}")
+    if any(p.next_run is not None and not p.stored for p in planned):
+        click.echo("* not stored by a running scheduler yet: the first run of a scheduler started now")
 
 
 COMMANDS = [digest, digests, scheduler]

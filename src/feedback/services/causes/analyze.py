@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +87,7 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
             stale.finished_at = utcnow()
             stale.error = "interrupted: the process stopped before the run completed"
         params = {k: (str(v) if isinstance(v, datetime) else v) for k, v in options.__dict__.items()}
+        params["cutoffs"] = asdict(options.cutoffs)  # which feedback this run counted as negative
         run = AnalysisRun(state=RunState.RUNNING, engine=engine, started_at=utcnow(), params=params)
         session.add(run)
         session.flush()
