@@ -11,9 +11,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from feedback.analysis.causes.engines import DefaultEngine, embeddings_available, pick_engine
 from feedback.analysis.causes.match import Signature, match_clusters
-from feedback.analysis.scales import DEFAULT_CUTOFFS
 from feedback.analysis.causes.pipeline import CauseParams, run_batch
 from feedback.analysis.causes.taxonomy import CauseSpec, parse_taxonomy
+from feedback.analysis.scales import DEFAULT_CUTOFFS
 from feedback.errors import InvalidInput
 from tests.causes.corpus import labelled
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from feedback.analysis.scales import Cutoffs
 from feedback.config import get_settings
@@ -16,10 +17,13 @@ from feedback.models import Answer, Response
 
 
 def response_polarity() -> Any:
-    """The mean comment polarity of the current ``Response`` row (a correlated scalar subquery)."""
+    """The mean comment polarity of the current ``Response`` row (a scalar subquery correlated with it only,
+    so that it also works in a query that reads answers itself)."""
+    comment = aliased(Answer)
     return (
-        select(func.avg(Answer.polarity))
-        .where(Answer.response_id == Response.id, Answer.polarity.is_not(None))
+        select(func.avg(comment.polarity))
+        .where(comment.response_id == Response.id, comment.polarity.is_not(None))
+        .correlate(Response)
         .scalar_subquery()
     )
 

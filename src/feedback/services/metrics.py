@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from feedback.analysis.drivers import DRIVERS, OUTCOMES, DriverResult, analyze_driver
 from feedback.analysis.metrics import (
     METRICS,
+    TARGET_DIMENSIONS,
     Period,
     empty_result,
     summarize,
@@ -27,16 +28,17 @@ from feedback.analysis.metrics import (
 from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
+from feedback.models.context import CONTEXT_TEXT_FIELDS
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
-DIMENSIONS = ("department", "channel", "product", "team", "agent", "contractor", "region", "survey", "source")
-_CONTEXT_TEXT = ("channel", "product", "team", "agent", "contractor", "region")
+# Responses and invitations split by the interaction's context (models/context.py), mentions by their own.
 SOURCE_DIMENSIONS = {
-    "responses": ("department", *_CONTEXT_TEXT, "survey"),
-    "invitations": ("department", *_CONTEXT_TEXT, "survey"),
+    "responses": ("department", *CONTEXT_TEXT_FIELDS, "survey"),
+    "invitations": ("department", *CONTEXT_TEXT_FIELDS, "survey"),
     "mentions": ("department", "product", "source"),
 }
+DIMENSIONS = tuple(dict.fromkeys(d for dims in SOURCE_DIMENSIONS.values() for d in dims))
 _ID_DIMENSIONS = {"department": "department_id", "survey": "survey_id"}
 DEFAULT_METRICS = ("nps", "csat", "ces", "ces_easy", "fcr", "response_rate", "volume", "sentiment")
 DEFAULT_WINDOW = timedelta(days=90)
@@ -416,7 +418,7 @@ def _assemble(
     fixed = {
         name: values[0]
         for name, values in query.filters.items()
-        if name in ("department", "contractor") and len(values) == 1
+        if name in TARGET_DIMENSIONS and len(values) == 1
     }
     if scope is not None:
         fixed.setdefault("department", next((s for s, i in slugs["department"].items() if i == scope), ""))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from feedback.models import Department, Question, Response, Survey
+from feedback.models.context import CONTEXT
 
 
 class AnswerOut(msgspec.Struct):
@@ -53,21 +54,7 @@ def list_responses(
     slugs = dict(session.execute(select(Department.id, Department.slug)).all())
     out = []
     for r in session.scalars(query):
-        context = {
-            name: getattr(r, name)
-            for name in (
-                "channel",
-                "product",
-                "team",
-                "agent",
-                "contractor",
-                "region",
-                "handle_time_s",
-                "wait_time_s",
-                "first_contact_resolved",
-            )
-            if getattr(r, name) is not None
-        }
+        context = {f.name: getattr(r, f.name) for f in CONTEXT if getattr(r, f.name) is not None}
         answers = [
             AnswerOut(
                 keys[a.question_id],

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
 from feedback.models import Answer, Department, Question, QuestionKind, Response
+from feedback.models.context import CONTEXT_TEXT_FIELDS, context_column
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
@@ -296,8 +297,8 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         select(
             Response.submitted_at,
             Department.slug,
-            Response.channel,
-            Response.product,
+            context_column(Response, "channel"),
+            context_column(Response, "product"),
             Response.nps,
             Response.csat,
             Response.ces,
@@ -318,8 +319,8 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         if name == "department":
             ids = [_department_id(session, v) for v in values]
             query = query.where(Response.department_id.in_(ids))
-        elif name in ("channel", "product", "team", "agent", "contractor", "region"):
-            query = query.where(getattr(Response, name).in_(values))
+        elif name in CONTEXT_TEXT_FIELDS:
+            query = query.where(context_column(Response, name).in_(values))
     if panel.negative_only:
         query = query.where(dissatisfied_response())
     rows = [tuple(r) for r in session.execute(query)]
