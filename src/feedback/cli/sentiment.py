@@ -130,6 +130,7 @@ def sentiment_disagreements(
     since: str | None, until: str | None, limit: int, model_path: Path | None
 ) -> None:
     """Comments whose words disagree with their score, for a person to read."""
+    from feedback.services.access import OPERATOR
     from feedback.services.metrics import aware, parse_time
     from feedback.services.sentiment import find_disagreements, model_at
 
@@ -138,6 +139,7 @@ def sentiment_disagreements(
         found = find_disagreements(
             session,
             model,
+            OPERATOR,
             since=aware(parse_time(since, "since")),
             until=aware(parse_time(until, "until")),
             limit=limit,
@@ -158,11 +160,14 @@ def sentiment_disagreements(
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), help=_MODEL_HELP)
 def sentiment_unscored(kind: str, limit: int, model_path: Path | None) -> None:
     """Text with no score (comments without a score, or mentions), newest first, judged by the model."""
+    from feedback.services.access import OPERATOR
     from feedback.services.sentiment import model_at, score_unscored
 
     model = model_at(model_path or get_settings().sentiment_model)
     with transaction(open_sessions()) as session:
-        items = score_unscored(session, model, "mention" if kind == "mention" else "comment", limit=limit)
+        items = score_unscored(
+            session, model, "mention" if kind == "mention" else "comment", OPERATOR, limit=limit
+        )
     for item in items:
         text = item.text if len(item.text) <= 200 else item.text[:197] + "..."
         label = "dissatisfied" if item.dissatisfied else "not dissatisfied"

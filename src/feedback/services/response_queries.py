@@ -1,4 +1,4 @@
-"""Reading stored responses back, newest first, scoped to what the caller may see."""
+"""Reading stored responses back, newest first, scoped to what the caller may see and redacted for them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from feedback.models import Department, Question, Response, Survey
 from feedback.models.context import CONTEXT
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 
 class AnswerOut(msgspec.Struct):
@@ -36,9 +38,10 @@ class ResponseOut(msgspec.Struct):
 
 
 def list_responses(
-    session: Session, survey: Survey, *, department_id: int | None, limit: int, before: datetime | None
+    session: Session, survey: Survey, caller: Caller, *, limit: int, before: datetime | None
 ) -> list[ResponseOut]:
-    """Up to ``limit`` responses submitted before ``before``; only ``department_id``'s if given."""
+    """Up to ``limit`` responses submitted before ``before`` that ``caller`` may see, redacted for them."""
+    department_id = caller.scope()
     query = (
         select(Response)
         .where(Response.survey_id == survey.id)
@@ -79,4 +82,4 @@ def list_responses(
                 answers,
             )
         )
-    return out
+    return exposure.answers(caller, out)

@@ -33,6 +33,8 @@ from feedback.analysis.scales import SCALE_NAMES, Bands, Cutoffs
 from feedback.config import get_settings
 from feedback.errors import InvalidInput
 from feedback.models import Answer, Mention, Response, Survey
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 DEFAULT_WINDOW = timedelta(days=90)
 
@@ -186,13 +188,15 @@ class DisagreementOut(msgspec.Struct):
 def find_disagreements(
     session: Session,
     model: DissatisfactionModel,
+    caller: Caller,
     *,
-    scope: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
 ) -> list[DisagreementOut]:
-    """Comments whose score and words disagree, the surest first (a person should look at these)."""
+    """Comments whose score and words disagree, the surest first (a person should look at these); those
+    ``caller`` may see, redacted for them."""
+    scope = caller.scope()
     until = until or datetime.now(UTC)
     since = since or until - DEFAULT_WINDOW
     query = (
@@ -236,7 +240,7 @@ def find_disagreements(
     out.sort(
         key=lambda d: -abs(d.dissatisfied_probability - 0.5) if d.model == "learned" else -abs(d.polarity)
     )
-    return out[:limit]
+    return exposure.texts(caller, out[:limit], "text")
 
 
 class UnscoredOut(msgspec.Struct):
@@ -255,13 +259,15 @@ def score_unscored(
     session: Session,
     model: DissatisfactionModel,
     kind: Literal["comment", "mention"],
+    caller: Caller,
     *,
-    scope: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
 ) -> list[UnscoredOut]:
-    """Text without a score (comments of unscored responses, or mentions), newest first, model-judged."""
+    """Text without a score (comments of unscored responses, or mentions), newest first, model-judged; what
+    ``caller`` may see, redacted for them."""
+    scope = caller.scope()
     until = until or datetime.now(UTC)
     since = since or until - DEFAULT_WINDOW
     items: list[tuple[str, datetime, str, str]] = []
@@ -298,7 +304,8 @@ def score_unscored(
         return []
     probability, polarity = model.score([text for _, _, _, text in items])
     flags = model.dissatisfied(probability, polarity)
-    return [
+    found = [
         UnscoredOut(kind, i, at, source, text, round(float(p), 4), bool(f), round(float(pol), 4), model.kind)
         for (i, at, source, text), p, f, pol in zip(items, probability, flags, polarity, strict=True)
     ]
+    return exposure.texts(caller, found, "text")

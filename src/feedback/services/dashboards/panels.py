@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 from feedback.analysis.metrics import METRICS
 from feedback.models import Answer, Department, Question, QuestionKind, Response
 from feedback.models.context import CONTEXT_TEXT_FIELDS, context_column
+from feedback.services.access import Caller
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.services.dissatisfied import dissatisfied_response
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+from feedback.services.privacy import exposure
 
 METRIC_COLUMNS = (
     "period",
@@ -373,3 +375,10 @@ def dashboard_data(
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)
     return [by_id[p.id] for p in spec.panels]
+
+
+def read_dashboard(
+    session: Session, caller: Caller, spec: DashboardSpec, page: PageFilters, min_n: int
+) -> list[PanelData]:
+    """Every panel's data as ``caller`` may see it: scoped to their department, redacted for them."""
+    return exposure.panels(caller, dashboard_data(session, spec, page, caller.scope(), min_n))

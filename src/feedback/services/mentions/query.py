@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from feedback.config import get_settings
 from feedback.errors import InvalidInput
 from feedback.models import Department, Mention
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 _S = TypeVar("_S", bound=Select[Any])
 
@@ -139,3 +141,8 @@ def list_mentions(session: Session, f: MentionFilter, *, department_id: int | No
         )
         for m in session.scalars(query)
     ]
+
+
+def read_mentions(session: Session, caller: Caller, f: MentionFilter) -> list[MentionOut]:
+    """The mentions ``caller`` may see (routed to their department for a head), redacted for them."""
+    return exposure.mentions(caller, list_mentions(session, f, department_id=caller.scope()))
