@@ -133,3 +133,27 @@ def test_list_prints_every_job_with_its_next_run(database_url, sessions, tmp_pat
         assert re.search(WHEN, lines[name]), lines[name]
     monday = re.search(WHEN, lines["digests"])
     assert monday and datetime.fromisoformat(monday.group(0)).weekday() == 0
+
+
+def test_once_runs_every_job_when_one_fails_and_exits_non_zero(database_url, sessions, monkeypatch) -> None:
+    from feedback.cli import main
+
+    ran: list[str] = []
+    for name, job in process.JOBS.items():
+
+        def run(sessions, settings, now, name=name):  # type: ignore[no-untyped-def]
+            ran.append(name)
+            if name == "alerts":
+                raise RuntimeError("the alerts job broke")
+            return name
+
+        monkeypatch.setitem(process.JOBS, name, replace(job, run=run))
+    monkeypatch.setenv("FEEDBACK_DATABASE_URL", database_url)
+    monkeypatch.delenv("FEEDBACK_POLLERS_FILE", raising=False)
+    result = CliRunner().invoke(main, ["scheduler", "--once"])
+    assert result.exit_code == 1 and "alerts: the alerts job broke" in result.output
+    assert ran == ["digests", "outbox", "sweep", "alerts", "verify", "analysis", "retention"]
+    ran.clear()
+    with pytest.raises(process.JobsFailed) as failed:
+        process.run_once(sessions, data.settings_for(database_url))
+    assert failed.value.results["verify"] == "verify" and set(failed.value.errors) == {"alerts"}
