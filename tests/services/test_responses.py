@@ -196,3 +196,20 @@ def test_anonymous_context_is_validated(sessions) -> None:
         5000,
     )
     assert isinstance(ok, Stored)
+
+
+def test_context_text_longer_than_its_column_is_refused_by_field(sessions) -> None:
+    factories.survey(sessions)
+    # channel and region are 64-character columns, the other text fields 128 (models/context.py)
+    context = {"channel": "c" * 65, "region": "r" * 64, "product": "p" * 128, "team": "t" * 129}
+    [outcome] = store_batch(
+        sessions, [sub(survey_slug="support-followup", context=context)], SurveyCache(), 5000
+    )
+    assert isinstance(outcome, InvalidInput)
+    assert {e.field: e.message for e in outcome.errors} == {
+        "context.channel": "longer than 64 characters",
+        "context.team": "longer than 128 characters",
+    }
+    del context["channel"], context["team"]
+    [ok] = store_batch(sessions, [sub(survey_slug="support-followup", context=context)], SurveyCache(), 5000)
+    assert isinstance(ok, Stored) and count(sessions) == 1
