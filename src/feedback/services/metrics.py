@@ -29,6 +29,7 @@ from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
 from feedback.models.context import CONTEXT_TEXT_FIELDS
+from feedback.services.access import Caller
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
@@ -458,6 +459,16 @@ class DriversQuery:
     tz: str = "UTC"
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     min_n: int = 30
+
+
+def read_metrics(session: Session, caller: Caller, query: MetricsQuery) -> MetricsResult:
+    """``compute_metrics`` over what ``caller`` may see (their department, for a head)."""
+    return compute_metrics(session, query, caller.scope())
+
+
+def read_drivers(session: Session, caller: Caller, query: DriversQuery) -> DriverResult:
+    """``compute_drivers`` over what ``caller`` may see (their department, for a head)."""
+    return compute_drivers(session, query, caller.scope())
 
 
 def compute_drivers(session: Session, query: DriversQuery, scope: int | None = None) -> DriverResult:

@@ -18,14 +18,14 @@ from feedback.services.metrics import (
     SOURCE_DIMENSIONS,
     DriversQuery,
     MetricsQuery,
-    compute_drivers,
-    compute_metrics,
     parse_by,
     parse_filters,
     parse_metrics,
     parse_period,
     parse_time,
     parse_tz,
+    read_drivers,
+    read_metrics,
 )
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
@@ -115,7 +115,7 @@ class MetricsController(Controller):
         )
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            result = compute_metrics(session, query, caller.scope())
+            result = read_metrics(session, caller, query)
         rows = [
             MetricRowOut(
                 period=r["period"],
@@ -181,4 +181,4 @@ class MetricsController(Controller):
         )
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return compute_drivers(session, query, caller.scope())
+            return read_drivers(session, caller, query)
