@@ -157,3 +157,36 @@ def test_once_runs_every_job_when_one_fails_and_exits_non_zero(database_url, ses
     with pytest.raises(process.JobsFailed) as failed:
         process.run_once(sessions, data.settings_for(database_url))
     assert failed.value.results["verify"] == "verify" and set(failed.value.errors) == {"alerts"}
+
+
+def older_version_job() -> None:
+    """Stands for a job function an older version stored and this one no longer has."""
+
+
+def test_jobs_stored_by_an_older_version_are_replaced(database_url, monkeypatch) -> None:
+    import sys
+
+    from feedback.db import make_engine
+
+    settings = data.settings_for(database_url)
+    engine = make_engine(database_url)
+    old = process.build(settings, engine)
+    old.start(paused=True)
+    old.add_job(f"{__name__}:older_version_job", "interval", minutes=1, id="outbox", name="outbox")
+    old.shutdown()
+    monkeypatch.delattr(sys.modules[__name__], "older_version_job")  # upgraded: the function is gone
+    new = process.build(settings, engine)
+    new.start(paused=True)
+    process.sync_interval_jobs(new, settings)
+    outbox = new.get_job("outbox")
+    assert outbox is not None and outbox.func_ref == process.INTERVAL_JOB and outbox.args == ("outbox",)
+    assert {job.id for job in new.get_jobs()} == {
+        "outbox",
+        "sweep",
+        "alerts",
+        "verify",
+        "analysis",
+        "retention",
+    }
+    new.shutdown()
+    engine.dispose()

@@ -180,16 +180,20 @@ def run_once(
 
 def sync_interval_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
     """One job per registry job that has an interval; a stored job whose interval changed is replaced, one
-    that is now off (or from an older version) removed."""
+    that is now off, or stored by an older version (its function gone: it cannot even be loaded), removed."""
     for name, job in JOBS.items():
         every = job.every(settings)
-        stored = scheduler.get_job(name)
+        try:
+            stored = scheduler.get_job(name)
+            loadable = True
+        except (LookupError, ValueError, AttributeError, ImportError):  # an older version's job function
+            stored, loadable = None, False
         same = (
             stored is not None
             and stored.func_ref == INTERVAL_JOB
             and getattr(stored.trigger, "interval", None) == every
         )
-        if stored is not None and not same:
+        if (stored is not None or not loadable) and not same:
             with contextlib.suppress(JobLookupError):
                 scheduler.remove_job(name)
         if every is not None and not same:
