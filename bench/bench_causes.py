@@ -28,10 +28,10 @@ from pathlib import Path
 import polars as pl
 
 from feedback.analysis.causes.engines import pick_engine
-from feedback.analysis.causes.negative import negative_mask
 from feedback.analysis.causes.pipeline import CauseParams, run_batch
 from feedback.analysis.causes.recurrence import compute_ledger
 from feedback.analysis.causes.taxonomy import CauseSpec
+from feedback.analysis.scales import DEFAULT_CUTOFFS
 
 CAUSES = [
     (
@@ -180,7 +180,7 @@ def engine_run(negatives: int, engine_name: str, ratio: int) -> dict[str, object
     timings: dict[str, float] = {}
     cpu = time.process_time()
     started = time.perf_counter()
-    mask = negative_mask(items) & items["text"].is_not_null()
+    mask = items.select(DEFAULT_CUTOFFS.dissatisfied_expr()).to_series() & items["text"].is_not_null()
     neg = items.filter(mask)
     timings["negativity"] = time.perf_counter() - started
     step = time.perf_counter()

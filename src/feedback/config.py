@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from feedback.analysis.scales import DEFAULT_BANDS, DEFAULT_NEGATIVE_POLARITY, SCALE_NAMES, Bands, Cutoffs
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"FEEDBACK_{name}", default)
@@ -59,6 +61,24 @@ class Rate:
 
 def _rate(name: str, default: str) -> Rate:
     return Rate.parse(name, _env(name, default))
+
+
+def _cutoffs() -> Cutoffs:
+    """FEEDBACK_NPS_BANDS=6,9 (detractors up to 6, promoters from 9), FEEDBACK_CSAT_BANDS=2,4,
+    FEEDBACK_CES_BANDS=3,5 and FEEDBACK_NEGATIVE_POLARITY=-0.05 (analysis/scales.py)."""
+    bands: dict[str, Bands] = {}
+    for scale in SCALE_NAMES:
+        default = DEFAULT_BANDS[scale]
+        text = _env(f"{scale.upper()}_BANDS", f"{default.low_max},{default.high_min}")
+        try:
+            bands[scale] = Bands.parse(scale, text)
+        except ValueError as exc:
+            raise ValueError(f"FEEDBACK_{scale.upper()}_BANDS: {exc}") from None
+    polarity = _env("NEGATIVE_POLARITY", str(DEFAULT_NEGATIVE_POLARITY))
+    try:
+        return Cutoffs(**bands, negative_polarity=float(polarity))
+    except ValueError:
+        raise ValueError(f"FEEDBACK_NEGATIVE_POLARITY={polarity!r}: expected a number from -1 to 0") from None
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,13 @@ class Settings:
     mention_copypasta_accounts: int = field(default_factory=lambda: int(_env("MENTION_COPYPASTA", "3")))
     mention_rules_file: str = field(default_factory=lambda: _env("MENTION_RULES_FILE", ""))
     pollers_file: str = field(default_factory=lambda: _env("POLLERS_FILE", ""))
+    # How often the scheduler polls the feeds of FEEDBACK_POLLERS_FILE and runs the cause analysis, in
+    # minutes (services/jobs.py); 0: never (run `feedback mentions poll` or `feedback analyze` yourself).
+    poll_every_min: float = field(default_factory=lambda: float(_env("POLL_EVERY_MIN", "15")))
+    analyze_every_min: float = field(default_factory=lambda: float(_env("ANALYZE_EVERY_MIN", "60")))
 
+    # The survey vocabulary's cut-offs: bands of each scale, "dissatisfied" (analysis/scales.py).
+    cutoffs: Cutoffs = field(default_factory=_cutoffs)
     metrics_min_n: int = field(default_factory=lambda: int(_env("METRICS_MIN_N", "30")))
     dashboards_dir: str = field(default_factory=lambda: _env("DASHBOARDS_DIR", ""))
     dashboard_cache_s: float = field(default_factory=lambda: float(_env("DASHBOARD_CACHE_S", "60")))

@@ -6,7 +6,9 @@ FeedbackError                 base; status 400
  +-- Forbidden                403; credentials that may not do this
  +-- NotFound                 404; unknown survey, token, department...
  +-- Conflict                 409; already answered, duplicate, idempotency key reused
+ |    +-- InvitationAlreadyAnswered
  +-- Gone                     410; closed survey, expired invitation
+ |    +-- SurveyClosed, InvitationExpired
  +-- TooLarge                 413; a request body or an imported file above its limit
  +-- TooManyRequests          429; a rate limit reached; carries the seconds to wait (Retry-After)
  +-- ServiceUnavailable       503; the database cannot be reached right now
@@ -15,6 +17,7 @@ FeedbackError                 base; status 400
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,34 @@ class Conflict(FeedbackError):
 
 class Gone(FeedbackError):
     status_code = 410
+
+
+# The rules of answering, named (each answered like its base class by the one error handler). Built with
+# their classmethods; constructed from the message alone, they cross the writer's process boundary (pickle).
+
+
+class SurveyClosed(Gone):
+    """The survey is closed and takes no more responses."""
+
+    @classmethod
+    def of(cls, slug: str) -> SurveyClosed:
+        return cls(f"survey {slug!r} is closed and takes no more responses")
+
+
+class InvitationExpired(Gone):
+    """The invitation's link expired."""
+
+    @classmethod
+    def at(cls, expires_at: datetime) -> InvitationExpired:
+        return cls(f"this invitation expired on {expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+class InvitationAlreadyAnswered(Conflict):
+    """One response per invitation: this one was answered before."""
+
+    @classmethod
+    def new(cls) -> InvitationAlreadyAnswered:
+        return cls("this invitation was already answered; one response per invitation")
 
 
 class TooLarge(FeedbackError):

@@ -1,22 +1,26 @@
-"""`feedback scheduler`: the process that sends digests, retries deliveries, raises alerts and verifies fixes.
+"""`feedback scheduler`: the process that runs every periodic job of services/jobs.py's registry.
 
-APScheduler 3 (BackgroundScheduler) with its jobs kept in the database (SQLAlchemyJobStore, table
-apscheduler_jobs, created by the migrations), so a restart loses none:
+The jobs (``feedback scheduler --list`` prints them with their next run; README "Scheduler"):
 
-- one job per distinct digest schedule (cron + time zone), shared by every department on it, so that all
-  their charts are drawn in one browser session; ``misfire_grace_time`` = FEEDBACK_DIGEST_GRACE_S and
-  ``coalesce``: a fire missed while the process was down runs once when it is back, if still within grace;
-- ``outbox`` every minute: deliveries due for a retry; ``sweep`` every 5 minutes: missed digests (the
-  admins hear of them), runs whose builder died, runs to close;
-- ``alerts`` every 5 minutes; ``verify`` every hour; ``retention`` daily: free text older than
-  FEEDBACK_RETENTION_TEXT_DAYS dropped (services/privacy/retention.py).
+- one ``digests`` job per distinct digest schedule (cron + time zone), shared by every department on it, so
+  that all their charts are drawn in one browser session; ``misfire_grace_time`` = FEEDBACK_DIGEST_GRACE_S
+  and ``coalesce``: a fire missed while the process was down runs once when it is back, if still within grace;
+- every other job of the registry on its interval: ``outbox`` (retries, every minute), ``sweep`` (missed
+  digests, every 5 minutes), ``alerts`` (5 minutes), ``verify`` (fix checks, hourly), ``mentions`` (feed
+  polling, FEEDBACK_POLL_EVERY_MIN), ``analysis`` (root causes, FEEDBACK_ANALYZE_EVERY_MIN) and ``retention``
+  (daily). A job whose interval is off in the settings is not scheduled.
 
-Jobs are thin: each calls one service function with ``now`` and is safe to run twice, since the services
-claim their work in the database (digest_runs, deliveries and alert cooldowns are leases). Two scheduler
+APScheduler 3 (BackgroundScheduler) keeps the jobs in the database (SQLAlchemyJobStore, table
+apscheduler_jobs, created by the migrations), so a restart loses none. Jobs are thin: each calls its domain's
+function with ``now`` and is safe to run twice, since the services claim their work in the database
+(digest_runs, deliveries, alert cooldowns, feed cursors and analysis runs are leases). Two scheduler
 processes on the same database therefore never send the same digest twice. At start, and every minute, the
 digest jobs are synced with the departments' schedules (a job whose schedule did not change is left as it
 is, so its next run time, and any misfire, survive restarts). At start the due digests are also produced at
 once, which catches up a fire whose job did not exist yet.
+
+``run_once`` (`feedback scheduler --once`, for a cron-driven setup) runs every job of the same registry once
+and returns what each returned.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -34,14 +39,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings, get_settings
 from feedback.db import make_engine, make_sessionmaker
-from feedback.services.digests import alerts, loop, outbox, schedule
+from feedback.models.digest import scheduler_jobs
+from feedback.services.digests import schedule
 from feedback.services.digests.cron import trigger
-from feedback.services.privacy import retention
+from feedback.services.jobs import Job, all_jobs
 
 log = logging.getLogger("feedback.scheduler")
 
@@ -84,40 +90,14 @@ def digest_job(schedule_key: str) -> None:
         )
 
 
-def outbox_job() -> None:
+def interval_job(name: str) -> None:
+    """The registry's job ``name``, now."""
     sessions, settings = _parts()
-    outbox.deliver_due(sessions, settings, _now())
+    JOBS[name].run(sessions, settings, _now())
 
 
-def sweep_job() -> None:
-    sessions, settings = _parts()
-    schedule.sweep(sessions, settings, _now())
-
-
-def alerts_job() -> None:
-    sessions, settings = _parts()
-    alerts.check_spikes(sessions, settings, _now())
-
-
-def verify_job() -> None:
-    sessions, settings = _parts()
-    loop.verify_fixes(sessions, settings, _now())
-
-
-def retention_job() -> None:
-    sessions, settings = _parts()
-    counts = retention.retain_text(sessions, settings.retention_text_days, _now())
-    if any(v for k, v in counts.items() if k != "cutoff"):
-        log.info("retention: free text dropped %s", counts)
-
-
-STATIC_JOBS: dict[str, tuple[Callable[[], None], dict[str, Any]]] = {
-    "outbox": (outbox_job, {"minutes": 1}),
-    "sweep": (sweep_job, {"minutes": 5}),
-    "alerts": (alerts_job, {"minutes": 5}),
-    "verify": (verify_job, {"hours": 1}),
-    "retention": (retention_job, {"days": 1}),
-}
+JOBS: dict[str, Job] = {job.name: job for job in all_jobs()}
+INTERVAL_JOB = f"{__name__}:interval_job"
 
 
 # -- wiring --------------------------------------------------------------------------------------------------
@@ -169,12 +149,112 @@ def _listen(event: JobExecutionEvent) -> None:
         log.error("job %s failed: %s", event.job_id, event.exception, exc_info=event.exception)
 
 
-def run_once(sessions: sessionmaker[Session], settings: Settings, now: datetime | None = None) -> None:
-    """Every job once, now: due digests, retries, the sweep, alerts, verification."""
+class JobsFailed(Exception):
+    """Jobs of ``run_once`` raised (the others still ran); ``results`` holds what those returned."""
+
+    def __init__(self, errors: dict[str, BaseException], results: dict[str, object]) -> None:
+        super().__init__("; ".join(f"{name}: {error}" for name, error in errors.items()))
+        self.errors, self.results = errors, results
+
+
+def run_once(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime | None = None
+) -> dict[str, object]:
+    """Every job of the registry once, now, in its order (a job that is off in the settings is skipped):
+    job name -> what it returned. A job that raises is logged and the rest still run; then JobsFailed."""
     now = now or _now()
-    schedule.tick(sessions, settings, now)
-    alerts.check_spikes(sessions, settings, now)
-    loop.verify_fixes(sessions, settings, now)
+    results: dict[str, object] = {}
+    errors: dict[str, BaseException] = {}
+    for job in JOBS.values():
+        if job.name != "digests" and job.every(settings) is None:
+            continue
+        try:
+            results[job.name] = job.run(sessions, settings, now)
+        except Exception as error:
+            log.exception("job %s failed", job.name)
+            errors[job.name] = error
+    if errors:
+        raise JobsFailed(errors, results)
+    return results
+
+
+def sync_interval_jobs(scheduler: BackgroundScheduler, settings: Settings) -> None:
+    """One job per registry job that has an interval; a stored job whose interval changed is replaced, one
+    that is now off, or stored by an older version (its function gone: it cannot even be loaded), removed."""
+    for name, job in JOBS.items():
+        every = job.every(settings)
+        try:
+            stored = scheduler.get_job(name)
+            loadable = True
+        except (LookupError, ValueError, AttributeError, ImportError):  # an older version's job function
+            stored, loadable = None, False
+        same = (
+            stored is not None
+            and stored.func_ref == INTERVAL_JOB
+            and getattr(stored.trigger, "interval", None) == every
+        )
+        if (stored is not None or not loadable) and not same:
+            with contextlib.suppress(JobLookupError):
+                scheduler.remove_job(name)
+        if every is not None and not same:
+            _add(scheduler, name, interval_job, "interval", args=[name], seconds=every.total_seconds())
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A line of `feedback scheduler --list`."""
+
+    job: str
+    schedule: str
+    next_run: datetime | None  # None: never (off)
+    stored: bool  # the next run is the running scheduler's (False: when a scheduler starts now)
+    what: str
+
+
+def planned_jobs(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime | None = None
+) -> list[Planned]:
+    """Every job with its next run: the stored one when a scheduler has run on this database, else the first
+    run a scheduler started now would make."""
+    now = now or _now()
+    with sessions() as session:
+        stored = {
+            job_id: datetime.fromtimestamp(at, UTC)
+            for job_id, at in session.execute(select(scheduler_jobs.c.id, scheduler_jobs.c.next_run_time))
+            if at is not None
+        }
+        departments = schedule.scheduled_departments(session)
+    out = []
+    crons = sorted({(d.digest_schedule, d.timezone) for d in departments if d.digest_schedule})
+    for cron, tz in crons:
+        key = schedule.schedule_key(cron, tz)
+        job_id = DIGEST_PREFIX + key
+        users = ", ".join(d.slug for d in departments if (d.digest_schedule, d.timezone) == (cron, tz))
+        upcoming = stored.get(job_id) or trigger(cron, tz).get_next_fire_time(None, now)
+        out.append(
+            Planned("digests", f"cron {cron} ({tz})", upcoming, job_id in stored, f"digests of {users}")
+        )
+    if not crons:
+        out.append(Planned("digests", "no schedule yet", None, False, JOBS["digests"].what))
+    for name, job in JOBS.items():
+        if name == "digests":
+            continue
+        every = job.every(settings)
+        if every is None:
+            out.append(Planned(name, f"off ({job.setting})", None, False, job.what))
+            continue
+        text = f"every {_duration(every)}"
+        out.append(Planned(name, text, stored.get(name) or now + every, name in stored, job.what))
+    return out
+
+
+def _duration(every: timedelta) -> str:
+    seconds = every.total_seconds()
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''}"
+    return f"{seconds:g} s"
 
 
 def run(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
@@ -190,8 +270,7 @@ def run(settings: Settings | None = None, stop: threading.Event | None = None) -
     scheduler = build(settings, engine)
     scheduler.add_listener(_listen, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
     scheduler.start(paused=True)
-    for job_id, (func, every) in STATIC_JOBS.items():
-        _add(scheduler, job_id, func, "interval", **every)
+    sync_interval_jobs(scheduler, settings)
     sync_jobs(scheduler, sessions)
     log.info("scheduler started: %s jobs", len(scheduler.get_jobs()))
     try:

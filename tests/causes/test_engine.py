@@ -11,9 +11,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from feedback.analysis.causes.engines import DefaultEngine, embeddings_available, pick_engine
 from feedback.analysis.causes.match import Signature, match_clusters
-from feedback.analysis.causes.negative import is_negative
 from feedback.analysis.causes.pipeline import CauseParams, run_batch
 from feedback.analysis.causes.taxonomy import CauseSpec, parse_taxonomy
+from feedback.analysis.scales import DEFAULT_CUTOFFS
 from feedback.errors import InvalidInput
 from tests.causes.corpus import labelled
 
@@ -125,6 +125,7 @@ def test_matching_records_a_split_and_a_merge() -> None:
 
 
 def test_negative_means_a_low_score_or_negative_text_without_a_score() -> None:
+    is_negative = DEFAULT_CUTOFFS.is_dissatisfied
     assert is_negative(nps=6) and not is_negative(nps=7)
     assert is_negative(csat=2) and not is_negative(csat=3)
     assert is_negative(ces=3) and not is_negative(ces=4)

@@ -1,6 +1,6 @@
 """A department head of department A never sees a row of department B: every GET endpoint of the JSON API,
-every dashboard page, panel download and export. The API table is checked against the app's routes, so a
-new GET endpoint must be added here."""
+every dashboard page, panel download and export. Every read route of the app is checked against the tables
+below (a scoping test, or public for a stated reason), so a new read route fails until it has one."""
 
 from __future__ import annotations
 
@@ -68,12 +68,29 @@ OWN_DATA = {
 }
 
 
-def api_get_routes(app: Litestar) -> set[str]:
-    return {
-        route.path
-        for route in app.routes
-        if route.path.startswith("/api") and "GET" in getattr(route, "methods", set())
-    }
+# Pages and downloads, scoped by test_no_dashboard_page_or_download_shows_a_department_head_another_..
+PAGE_ROUTES = {"/dashboards", "/dashboards/{name:str}", "/dashboards/{name:str}/panels/{file:str}"}
+# Read routes with no department data, and why.
+PUBLIC_ROUTES = {
+    "/": "the home page: links only",
+    "/health": "liveness, no data",
+    "/ready": "readiness, no data",
+    "/login": "the sign-in form",
+    "/actions/{token:str}": "a signed link for one cause, for whoever holds it (digests/test_links)",
+    "/p/{key:str}": "a survey's public form",
+    "/s/{token:str}": "a customer's own survey link",
+    "/thanks/{slug:str}": "a survey's thank-you page",
+    "/schema": "API documentation",
+    "/schema/openapi.json": "API documentation",
+    "/schema/scalar": "API documentation",
+    "/schema/{path:str}": "API documentation",
+    "/static/{file_path:path}": "static files",
+    "/vendor/{file:str}": "static files",
+}
+
+
+def get_routes(app: Litestar) -> set[str]:
+    return {route.path for route in app.routes if "GET" in getattr(route, "methods", set())}
 
 
 @pytest.fixture
@@ -81,8 +98,15 @@ def seeded(sessions: Any) -> None:
     data.seed(sessions)
 
 
-def test_the_table_covers_every_get_endpoint_of_the_api(client: Any) -> None:
-    assert api_get_routes(client.app) == set(API_CALLS), "add the new GET endpoints to API_CALLS"
+def test_every_read_route_of_the_app_has_a_scoping_test_or_is_public(client: Any) -> None:
+    reads = get_routes(client.app)
+    untested = reads - set(API_CALLS) - PAGE_ROUTES - set(PUBLIC_ROUTES)
+    assert not untested, (
+        f"read routes without a scoping test (add them to API_CALLS or PAGE_ROUTES): {untested}"
+    )
+    stale = (set(API_CALLS) | PAGE_ROUTES | set(PUBLIC_ROUTES)) - reads
+    assert not stale, f"no such routes any more: {stale}"
+    assert not set(API_CALLS) & set(PUBLIC_ROUTES) and all(r.startswith("/api") for r in API_CALLS)
 
 
 def test_no_api_endpoint_shows_a_department_head_another_department(
@@ -110,6 +134,9 @@ def test_no_dashboard_page_or_download_shows_a_department_head_another_departmen
 ) -> None:
     data.login(client, Role.DEPARTMENT_HEAD)
     from feedback.services.dashboards.library import load_library
+
+    index = client.get("/dashboards")
+    assert index.status_code == 200 and B not in index.text.lower()
 
     for spec in load_library().dashboards.values():
         page = client.get(f"/dashboards/{spec.name}")

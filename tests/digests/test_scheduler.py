@@ -133,6 +133,7 @@ def test_two_scheduler_processes_send_a_due_digest_once(database_url, sessions, 
             "sweep",
             "alerts",
             "verify",
+            "analysis",  # every FEEDBACK_ANALYZE_EVERY_MIN; no pollers file: no mention polling
             "retention",
         ]
     )

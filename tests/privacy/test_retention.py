@@ -139,8 +139,8 @@ def test_the_scheduler_job_and_the_cli_run_it(
     monkeypatch.setattr(
         scheduler.CONTEXT, "settings", Settings(database_url=database_url, retention_text_days=30)
     )
-    assert "retention" in scheduler.STATIC_JOBS
-    scheduler.retention_job()
+    assert "retention" in scheduler.JOBS
+    scheduler.interval_job("retention")
     with sessions() as session:
         assert _texts(session)[0] == ["new comment 0"]
     monkeypatch.setenv("FEEDBACK_DATABASE_URL", database_url)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from feedback.cli import main
 from feedback.db import transaction
 from feedback.models import Role, utcnow
+from feedback.services.access import OPERATOR
 from feedback.services.sentiment import find_disagreements, model_at, score_unscored, train_from_database
 from tests import factories
 from tests.factories import bearer
@@ -43,7 +44,7 @@ def test_textblob_flags_a_ten_with_an_angry_comment_and_a_zero_with_a_glowing_on
     model = model_at(tmp_path / "no-model-here.joblib")
     assert model.kind == "textblob"
     with sessions() as session:
-        found = find_disagreements(session, model)
+        found = find_disagreements(session, model, OPERATOR)
     assert {(d.score, d.reason) for d in found} == {
         (10, "high score, unhappy text"),
         (0, "low score, happy text"),
@@ -62,9 +63,9 @@ def test_a_model_learned_from_the_database_judges_unscored_comments(
         model = train_from_database(session, min_rows=100)
     assert model.kind == "learned" and model.trained_rows == 244
     with sessions() as session:
-        [unscored] = score_unscored(session, model, "comment")
+        [unscored] = score_unscored(session, model, "comment", OPERATOR)
         assert unscored.text == "Awful, I am furious." and unscored.model == "learned"
-        assert score_unscored(session, model, "mention") == []
+        assert score_unscored(session, model, "mention", OPERATOR) == []
         with pytest.raises(Exception, match="fewer than"):
             raise_if_textblob(train_from_database(session, min_rows=10_000))
 

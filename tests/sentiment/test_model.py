@@ -19,7 +19,7 @@ from tests.sentiment.corpus import comments
 
 def test_labels_follow_the_documented_cut_offs() -> None:
     assert [is_dissatisfied(s, "nps") for s in (0, 6, 7, 10)] == [True, True, False, False]
-    assert [is_dissatisfied(s, "csat") for s in (1, 3, 4, 5)] == [True, True, False, False]
+    assert [is_dissatisfied(s, "csat") for s in (1, 2, 3, 5)] == [True, True, False, False]  # 3: neutral
     assert [is_dissatisfied(s, "ces") for s in (1, 3, 4, 7)] == [True, True, False, False]
     with pytest.raises(ValueError):
         is_dissatisfied(11, "nps")

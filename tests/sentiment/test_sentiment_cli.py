@@ -123,3 +123,21 @@ def test_fit_explains_what_is_wrong(tmp_path: Path, args: list[str], message: st
         ok=False,
     )
     assert message in result.output
+
+
+def test_fit_takes_where_dissatisfied_starts_from_the_settings_or_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows: list[list[object]] = [
+        [text, (1 + i % 2) if score <= 6 else (4 + i % 2)] for i, (text, score) in enumerate(comments(300))
+    ]
+    rows += [[f"It was fine, nothing special, order {i}.", 3] for i in range(60)]  # CSAT 3: neutral
+    scored = write_csv(tmp_path / "csat.csv", ["comment", "csat"], rows)
+    args = ["sentiment", "fit", "--input", str(scored), "--text-column", "comment", "--score-column", "csat"]
+    args += ["--scale", "csat", "--model", str(tmp_path / "m.joblib"), "--min-rows", "50"]
+    assert "360 texts (100 dissatisfied)" in run(*args).output  # the industry default: CSAT 1-2
+    assert "360 texts (160 dissatisfied)" in run(*args, "--dissatisfied-at-most", "3").output
+    monkeypatch.setenv("FEEDBACK_CSAT_BANDS", "3,4")  # a company whose 3 means unhappy
+    assert "360 texts (160 dissatisfied)" in run(*args).output
+    refused = run(*args, "--dissatisfied-at-most", "5", ok=False)
+    assert "dissatisfied_at_most" in refused.output

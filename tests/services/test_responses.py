@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback.db import transaction
-from feedback.errors import Conflict, Gone, InvalidInput, NotFound
+from feedback.errors import (
+    InvalidInput,
+    InvitationAlreadyAnswered,
+    InvitationExpired,
+    NotFound,
+    SurveyClosed,
+)
 from feedback.models import Answer, Invitation, Response, SurveyStatus, utcnow
 from feedback.services.responses import Stored, SurveyCache, store_batch
 from feedback.services.submissions import Submission
@@ -78,9 +84,9 @@ def test_second_response_to_one_invitation_is_409_and_first_stays(sessions, setu
         5000,
     )
     assert isinstance(first, Stored)
-    assert isinstance(second, Conflict)
+    assert isinstance(second, InvitationAlreadyAnswered) and second.status_code == 409
     [third] = store_batch(sessions, [sub(token=setup[0], answers={"nps": 1})], SurveyCache(), 5000)
-    assert isinstance(third, Conflict)
+    assert isinstance(third, InvitationAlreadyAnswered)
     with sessions() as session:
         assert session.scalars(select(Response.nps)).all() == [10]
 
@@ -157,13 +163,13 @@ def test_unknown_expired_and_closed(sessions, setup) -> None:
     [expired] = store_batch(
         sessions, [sub(token=expiring[0], submitted_at=utcnow() + timedelta(hours=2))], SurveyCache(), 5000
     )
-    assert isinstance(expired, Gone)
+    assert isinstance(expired, InvitationExpired) and expired.status_code == 410
     cache = SurveyCache()
     assert isinstance(store_batch(sessions, [sub(token=setup[0])], cache, 5000)[0], Stored)
     with transaction(sessions) as session:
         set_status(session, "support-followup", SurveyStatus.CLOSED)
     [closed] = store_batch(sessions, [sub(token=setup[1])], cache, 5000)  # the cache sees the change
-    assert isinstance(closed, Gone)
+    assert isinstance(closed, SurveyClosed) and closed.status_code == 410
     assert count(sessions) == 1
 
 
@@ -190,3 +196,20 @@ def test_anonymous_context_is_validated(sessions) -> None:
         5000,
     )
     assert isinstance(ok, Stored)
+
+
+def test_context_text_longer_than_its_column_is_refused_by_field(sessions) -> None:
+    factories.survey(sessions)
+    # channel and region are 64-character columns, the other text fields 128 (models/context.py)
+    context = {"channel": "c" * 65, "region": "r" * 64, "product": "p" * 128, "team": "t" * 129}
+    [outcome] = store_batch(
+        sessions, [sub(survey_slug="support-followup", context=context)], SurveyCache(), 5000
+    )
+    assert isinstance(outcome, InvalidInput)
+    assert {e.field: e.message for e in outcome.errors} == {
+        "context.channel": "longer than 64 characters",
+        "context.team": "longer than 128 characters",
+    }
+    del context["channel"], context["team"]
+    [ok] = store_batch(sessions, [sub(survey_slug="support-followup", context=context)], SurveyCache(), 5000)
+    assert isinstance(ok, Stored) and count(sessions) == 1

@@ -1,19 +1,20 @@
 """A text model of dissatisfaction, learned from the customers' own scores.
 
 A survey comment comes with the same customer's score: a far better label than a word lexicon. The label is
-"dissatisfied" = NPS 0-6 (a detractor), CSAT 1-3 (not counted as satisfied by CSAT %, which counts 4-5) or
-CES 1-3 (the effort side of the 7-point scale; 4 is the neutral middle). The model: TF-IDF of word 1-2 grams
+"dissatisfied" as the survey vocabulary defines it (analysis/scales.py, from the settings: by default NPS 0-6,
+CSAT 1-2, CES 1-3; a CSAT of 3 is neutral, not unhappy). The model: TF-IDF of word 1-2 grams
 and character 2-5 grams (within words), plus TextBlob's polarity as one more feature, into a logistic
 regression with balanced class weights (dissatisfied answers are the minority, and the ones that matter).
 
 With too few scored texts (fewer than a configurable minimum, or only one class) the model is TextBlob
-polarity alone: dissatisfied = polarity < 0, probability = (1 - polarity) / 2 (a rescaling, not a
-calibrated probability).
+polarity alone: dissatisfied = polarity below the vocabulary's negative cut-off (-0.05), probability =
+(1 - polarity) / 2 (a rescaling, not a calibrated probability).
 
 Model files are written with joblib (pickle). Loading a pickle runs code: a model file is trusted input,
 like the program itself; never load one from someone you do not trust. The file holds a dict:
 ``{"format": "feedback-dissatisfaction-model", "version": 1, "scale": ..., "threshold": 0.5,
-"trained_rows": n, "dissatisfied_rows": k, "created_at": ISO time, "sklearn": version, "pipeline": ...}``.
+"trained_rows": n, "dissatisfied_rows": k, "dissatisfied_at_most": {scale: score}, "created_at": ISO time,
+"sklearn": version, "pipeline": ...}`` (``dissatisfied_at_most``: the cut-offs its labels were made with).
 """
 
 from __future__ import annotations
@@ -33,23 +34,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from feedback.analysis.scales import DEFAULT_CUTOFFS, SCALE_NAMES, Cutoffs
 from feedback.analysis.sentiment import score_text
 
-Scale = Literal["nps", "csat", "ces"]
-SCALES: tuple[Scale, ...] = ("nps", "csat", "ces")
 FORMAT = "feedback-dissatisfaction-model"
 FORMAT_VERSION = 1
-# The highest score that still counts as dissatisfied, per scale.
-DISSATISFIED_AT_MOST: dict[str, int] = {"nps": 6, "csat": 3, "ces": 3}
-SCALE_RANGE: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 
-def is_dissatisfied(score: int, scale: str) -> bool:
-    """The label a score gives its comment."""
-    low, high = SCALE_RANGE[scale]
-    if not low <= score <= high:
-        raise ValueError(f"{scale} scores run from {low} to {high}; got {score}")
-    return score <= DISSATISFIED_AT_MOST[scale]
+def is_dissatisfied(score: int, scale: str, cutoffs: Cutoffs = DEFAULT_CUTOFFS) -> bool:
+    """The label a score gives its comment: in the scale's low band (ValueError outside its range)."""
+    return cutoffs.band(scale, score) == "low"
 
 
 def polarities(texts: Sequence[str]) -> NDArray[np.float64]:
@@ -97,6 +91,7 @@ class DissatisfactionModel:
     threshold: float = 0.5
     trained_rows: int = 0
     dissatisfied_rows: int = 0
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     note: str = ""
 
@@ -119,7 +114,7 @@ class DissatisfactionModel:
         self, probability: NDArray[np.float64], polarity: NDArray[np.float64]
     ) -> NDArray[np.bool_]:
         if self.pipeline is None:
-            return np.asarray(polarity < 0)
+            return np.asarray(polarity < self.cutoffs.negative_polarity)
         return np.asarray(probability >= self.threshold)
 
     def save(self, path: Path) -> None:
@@ -132,6 +127,7 @@ class DissatisfactionModel:
             "threshold": self.threshold,
             "trained_rows": self.trained_rows,
             "dissatisfied_rows": self.dissatisfied_rows,
+            "dissatisfied_at_most": {name: self.cutoffs.of(name).low_max for name in SCALE_NAMES},
             "created_at": self.created_at,
             "sklearn": version("scikit-learn"),
             "note": self.note,
@@ -174,9 +170,14 @@ def load_model(path: Path) -> DissatisfactionModel:
 
 
 def fit_model(
-    texts: Sequence[str], labels: Sequence[bool], scale: str = "any", min_rows: int = 200
+    texts: Sequence[str],
+    labels: Sequence[bool],
+    scale: str = "any",
+    min_rows: int = 200,
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS,
 ) -> DissatisfactionModel:
-    """Learn P(dissatisfied | text); TextBlob alone (with ``note`` saying why) on too little data."""
+    """Learn P(dissatisfied | text) from labels made with ``cutoffs``; TextBlob alone (with ``note`` saying
+    why) on too little data."""
     pairs = [(t.strip(), bool(y)) for t, y in zip(texts, labels, strict=True) if t and t.strip()]
     positives = sum(1 for _, y in pairs if y)
     if len(pairs) < min_rows:
@@ -185,6 +186,7 @@ def fit_model(
             None,
             trained_rows=len(pairs),
             dissatisfied_rows=positives,
+            cutoffs=cutoffs,
             note=f"{len(pairs)} scored texts, fewer than {min_rows}: TextBlob polarity",
         )
     if positives == 0 or positives == len(pairs):
@@ -193,15 +195,14 @@ def fit_model(
             None,
             trained_rows=len(pairs),
             dissatisfied_rows=positives,
+            cutoffs=cutoffs,
             note="every scored text has the same label: TextBlob polarity",
         )
     pipeline = build_pipeline()
     pipeline.fit([t for t, _ in pairs], np.array([y for _, y in pairs]))
-    return DissatisfactionModel(scale, pipeline, trained_rows=len(pairs), dissatisfied_rows=positives)
-
-
-def labels_from_scores(scores: Sequence[int | None], scale: str) -> list[bool | None]:
-    return [None if s is None else is_dissatisfied(int(s), scale) for s in scores]
+    return DissatisfactionModel(
+        scale, pipeline, trained_rows=len(pairs), dissatisfied_rows=positives, cutoffs=cutoffs
+    )
 
 
 # A disagreement: a top score with a text the model is sure is unhappy, or a bottom score with a text it is

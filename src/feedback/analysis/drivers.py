@@ -21,6 +21,7 @@ import polars as pl
 
 from feedback.analysis.intervals import Z95, fisher_interval
 from feedback.analysis.metrics import summarize
+from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 
 DriverKind = Literal["numeric", "category"]
 
@@ -62,20 +63,20 @@ _UNIT = {
 }
 
 
-def _coded(metric: str) -> pl.Expr:
+def _coded(metric: str, cutoffs: Cutoffs) -> pl.Expr:
     """Each answer's contribution to the metric (the metric is the mean of this)."""
     if metric == "nps":
+        nps = pl.col("nps")
         return (
-            pl.when(pl.col("nps") >= 9)
+            pl.when(cutoffs.high("nps", nps))
             .then(100.0)
-            .when(pl.col("nps") <= 6)
+            .when(cutoffs.low("nps", nps))
             .then(-100.0)
-            .otherwise(pl.when(pl.col("nps").is_not_null()).then(0.0))
+            .otherwise(pl.when(nps.is_not_null()).then(0.0))
         )
-    if metric == "csat":
-        return (pl.col("csat") >= 4).cast(pl.Float64) * 100
-    if metric == "ces_easy":
-        return (pl.col("ces") >= 5).cast(pl.Float64) * 100
+    if metric in ("csat", "ces_easy"):
+        share: pl.Expr = cutoffs.high(_RAW[metric], pl.col(_RAW[metric])).cast(pl.Float64) * 100
+        return share
     return pl.col(_RAW[metric]).cast(pl.Float64)
 
 
@@ -149,15 +150,16 @@ def analyze_driver(
     driver: str,
     bands: Sequence[float] | None = None,
     min_n: int = 30,
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS,
 ) -> DriverResult:
     """How ``metric`` differs across the groups of ``driver`` in ``frame`` (a responses frame)."""
     spec = DRIVERS[driver]
     cuts = sorted(bands or spec.default_bands)
-    data = frame.with_columns(_group_expr(spec, cuts).alias("group"), _coded(metric).alias("_y")).filter(
-        pl.col("group").is_not_null() & pl.col("_y").is_not_null()
-    )
+    data = frame.with_columns(
+        _group_expr(spec, cuts).alias("group"), _coded(metric, cutoffs).alias("_y")
+    ).filter(pl.col("group").is_not_null() & pl.col("_y").is_not_null())
     n_all = data.height
-    summary = summarize(data, [metric], by=["group"], min_n=min_n)
+    summary = summarize(data, [metric], by=["group"], min_n=min_n, cutoffs=cutoffs)
     moments = data.group_by("group").agg(
         pl.len().alias("n"), pl.col("_y").sum().alias("s"), (pl.col("_y") ** 2).sum().alias("s2")
     )

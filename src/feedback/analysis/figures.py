@@ -24,17 +24,6 @@ COLORS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0e7490", "#4d
 SMALL = "#9ca3af"
 TARGET = "#111827"
 PERIOD_AXIS = {Period.DAY: "day", Period.WEEK: "week starting", Period.MONTH: "month"}
-DIMENSION_LABELS = {
-    "department": "department",
-    "channel": "channel",
-    "product": "product",
-    "team": "team",
-    "agent": "agent",
-    "contractor": "contractor",
-    "region": "region",
-    "survey": "survey",
-    "source": "source",
-}
 _TEMPLATE = go.layout.Template(
     layout={
         "font": {
@@ -323,7 +312,7 @@ def breakdown_figure(
     height = max(260, 80 + 26 * len(order) * max(1, len(metrics)))
     figure.update_layout(barmode="group", yaxis={"categoryorder": "array", "categoryarray": order})
     _short_ticks(figure, order)
-    return _layout(figure, title, metric_label(metrics), DIMENSION_LABELS.get(by, by), height=height)
+    return _layout(figure, title, metric_label(metrics), by, height=height)
 
 
 def _short_ticks(figure: go.Figure, categories: Sequence[str], limit: int = 48) -> None:

@@ -7,10 +7,12 @@ Input frames (the services read them from the database; tests build them by hand
 - invitations: ``at`` (when sent), the dimensions, ``responded`` (bool);
 - mentions: ``at`` (when posted), the dimensions (``source``, ...), ``polarity``.
 
-Definitions (docs: README "Metrics"): NPS = % promoters (9-10) - % detractors (0-6); CSAT = % of 4-5;
-CES = mean score, CES easy = % of 5-7; FCR = % resolved at the first contact; response rate = % of
-invitations answered (by the invitation's send time); volume = responses; sentiment = mean polarity of the
-comments. Shares are in percent. Nulls are "not asked", never zero.
+Definitions (docs: README "Metrics"; bands from analysis/scales.py, defaults shown): NPS = % promoters
+(9-10) - % detractors (0-6); CSAT = % satisfied (4-5); CES = mean score, CES easy = % of 5-7; dissatisfied =
+% of responses the one "dissatisfied" rule of scales.py counts (of those it can judge); FCR = % resolved at
+the first contact; response rate = % of invitations answered (by the invitation's send time); volume =
+responses; sentiment = mean polarity of the comments. Shares are in percent. Nulls are "not asked",
+never zero.
 
 Output: a long table, one row per (period, group, metric) with value, n, low, high, small_sample.
 """
@@ -25,6 +27,7 @@ from typing import Literal
 import polars as pl
 
 from feedback.analysis.intervals import nps_exprs, t_quantiles, wilson_exprs
+from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 
 Source = Literal["responses", "invitations", "mentions"]
 Kind = Literal["nps", "share", "mean", "count"]
@@ -47,6 +50,11 @@ class MetricDef:
     kind: Kind
     column: str  # the input column it reads (for count: any)
     label: str
+    also_reads: tuple[str, ...] = ()  # more input columns, beside ``column``
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.column, *self.also_reads)
 
 
 METRICS: dict[str, MetricDef] = {
@@ -56,6 +64,7 @@ METRICS: dict[str, MetricDef] = {
         MetricDef("csat", "responses", "share", "csat", "CSAT %"),
         MetricDef("ces", "responses", "mean", "ces", "CES (mean, 1-7)"),
         MetricDef("ces_easy", "responses", "share", "ces", "CES easy % (5-7)"),
+        MetricDef("dissatisfied", "responses", "share", "nps", "dissatisfied %", ("csat", "ces", "polarity")),
         MetricDef("fcr", "responses", "share", "first_contact_resolved", "FCR %"),
         MetricDef("response_rate", "invitations", "share", "responded", "response rate %"),
         MetricDef("volume", "responses", "count", "at", "responses"),
@@ -100,15 +109,20 @@ def next_period(period: Period) -> str:
     return _STEP[period]
 
 
-def _aggregations(metric: MetricDef) -> list[pl.Expr]:
+def _aggregations(metric: MetricDef, cutoffs: Cutoffs) -> list[pl.Expr]:
     name, col = metric.name, pl.col(metric.column)
     if metric.kind == "count":
         return [pl.len().alias(f"{name}:n")]
     if metric.kind == "nps":
         return [
             col.count().alias(f"{name}:n"),
-            (col >= 9).cast(pl.Int64).sum().alias(f"{name}:pro"),
-            (col <= 6).cast(pl.Int64).sum().alias(f"{name}:det"),
+            cutoffs.high("nps", col).cast(pl.Int64).sum().alias(f"{name}:pro"),
+            cutoffs.low("nps", col).cast(pl.Int64).sum().alias(f"{name}:det"),
+        ]
+    if name == "dissatisfied":
+        return [
+            cutoffs.judged_expr().cast(pl.Int64).sum().alias(f"{name}:n"),
+            cutoffs.dissatisfied_expr().cast(pl.Int64).sum().alias(f"{name}:k"),
         ]
     if metric.kind == "mean":
         return [
@@ -116,7 +130,7 @@ def _aggregations(metric: MetricDef) -> list[pl.Expr]:
             col.mean().alias(f"{name}:mean"),
             col.std().alias(f"{name}:sd"),
         ]
-    success = {"csat": col >= 4, "ces_easy": col >= 5}.get(name, col)
+    success = {"csat": cutoffs.high("csat", col), "ces_easy": cutoffs.high("ces", col)}.get(name, col)
     n = pl.len() if name == "response_rate" else col.count()
     return [n.alias(f"{name}:n"), success.cast(pl.Int64).sum().alias(f"{name}:k")]
 
@@ -158,6 +172,7 @@ def summarize(
     period: Period | None = None,
     tz: str = "UTC",
     min_n: int = 30,
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS,
 ) -> pl.DataFrame:
     """One row per (period, group, metric): value, n, 95% interval and whether n < ``min_n``.
 
@@ -168,7 +183,7 @@ def summarize(
     if not defs:
         return empty_result(by)
     framed = with_period(frame, period, tz)
-    grouped = framed.lazy().group_by(keys).agg([e for d in defs for e in _aggregations(d)]).collect()
+    grouped = framed.lazy().group_by(keys).agg([e for d in defs for e in _aggregations(d, cutoffs)]).collect()
     if grouped.height == 0:
         return empty_result(by, framed.select(by).schema)
     parts = [_finish(grouped, d, keys, min_n) for d in defs]

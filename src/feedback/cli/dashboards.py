@@ -118,8 +118,7 @@ def export(
     """Write dashboards as self-contained HTML files (plotly.js inside: they open offline, from a mail)."""
     from feedback.services.dashboards.access import filters_for, open_dashboard
     from feedback.services.dashboards.library import load_library
-    from feedback.services.dashboards.panels import dashboard_data
-    from feedback.services.privacy import exposure
+    from feedback.services.dashboards.panels import read_dashboard
     from feedback.web.pages.dashboard_views import panel_views, render_standalone
 
     settings = get_settings()
@@ -140,8 +139,7 @@ def export(
         with sessions() as session:
             spec = open_dashboard(library, name, caller)
             filters = filters_for(session, spec, caller, params)
-            data = dashboard_data(session, spec, filters, caller.scope(), settings.metrics_min_n)
-            data = exposure.panels(caller, data)  # personal data only for those who may see it
+            data = read_dashboard(session, caller, spec, filters, settings.metrics_min_n)
         views = panel_views(data, settings.metrics_min_n)
         viewer = f"{caller.name} ({caller.role.replace('_', ' ')})"
         path = output_dir / f"{name}.html"

@@ -6,6 +6,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from feedback.cli.common import open_sessions
 from feedback.cli.surveys import departments
 from feedback.config import get_settings
 from feedback.db import transaction
+
+if TYPE_CHECKING:
+    from feedback.scheduler import Planned
 
 DEPARTMENT = click.option("--department", "slug", required=True, help="the department's slug")
 
@@ -171,14 +175,19 @@ digest.add_command(digests_log)
 
 @click.command()
 @click.option("--once", is_flag=True, help="run every job once now and exit (for a cron-driven setup)")
-def scheduler(once: bool) -> None:
-    """Run the scheduler: digests on their schedules, retries, alerts, fix verification (until stopped).
+@click.option("--list", "show", is_flag=True, help="print every job with its schedule and next run, and exit")
+def scheduler(once: bool, show: bool) -> None:
+    """Run the scheduler: digests on their schedules, retries, alerts, fix verification, mention polling,
+    root-cause analysis and retention (until stopped).
 
-    With --once: every job once, then a summary of the deliveries; exit status 1 while any delivery is
-    failing, overdue or waiting for a retry after an error (for cron and monitoring)."""
+    With --once: every job once, then a summary of the deliveries; exit status 1 when a job failed or while
+    any delivery is failing, overdue or waiting for a retry after an error (for cron and monitoring)."""
     from feedback import scheduler as process
 
     settings = get_settings()
+    if show:
+        _print_jobs(process.planned_jobs(open_sessions(), settings))
+        return
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -186,14 +195,34 @@ def scheduler(once: bool) -> None:
         from feedback.services.digests.health import delivery_health
 
         sessions = open_sessions()
-        process.run_once(sessions, settings)
+        failed: process.JobsFailed | None = None
+        try:
+            process.run_once(sessions, settings)
+        except process.JobsFailed as error:  # the other jobs still ran
+            failed = error
         with sessions() as session:
             health = delivery_health(session, settings, _now())
         if health.troubled:  # cron and monitoring see it (silent when all is well, as cron likes)
             click.echo(health.report(), err=True)
+        if failed is not None:
+            raise click.ClickException(f"jobs failed: {failed}")
+        if health.troubled:
             sys.exit(1)
         return
     process.run(settings)
+
+
+def _print_jobs(planned: list[Planned]) -> None:
+    width = max(len(p.job) for p in planned)
+    click.echo(f"{'job':<{width}}  {'schedule':<32}  {'next run (UTC)':<22}  what")
+    for p in planned:
+        if p.next_run is None:
+            when = "-"
+        else:
+            when = f"{p.next_run.astimezone(UTC):%Y-%m-%d %H:%M}" + ("" if p.stored else " *")
+        click.echo(f"{p.job:<{width}}  {p.schedule:<32}  {when:<22}  {p.what}")
+    if any(p.next_run is not None and not p.stored for p in planned):
+        click.echo("* not stored by a running scheduler yet: the first run of a scheduler started now")
 
 
 COMMANDS = [digest, digests, scheduler]

@@ -147,11 +147,8 @@ def mentions_import(
 )
 def mentions_poll(config_path: Path | None) -> None:
     """Poll every configured RSS/Atom feed and Mastodon timeline once, each from where it stopped."""
-    import httpx
-
-    from feedback import __version__
     from feedback.models import utcnow
-    from feedback.services.mentions.pollers import load_config, poll_all
+    from feedback.services.mentions.pollers import http_client, load_config, poll_all
     from feedback.services.mentions.rules import IngestOptions
 
     settings = get_settings()
@@ -159,8 +156,7 @@ def mentions_poll(config_path: Path | None) -> None:
     if not path:
         raise InvalidInput.on("--config", "give a pollers file (or set FEEDBACK_POLLERS_FILE)")
     config = load_config(path, IngestOptions.from_settings(settings))
-    headers = {"User-Agent": f"feedback/{__version__} (social listening)"}
-    with httpx.Client(timeout=30.0, follow_redirects=True, headers=headers) as client:
+    with http_client() as client:
         results = poll_all(open_sessions(), config, client, utcnow())
     for result in results:
         line = f"{result.key}: {result.status}, {result.stored} stored, {result.duplicates} already stored"

@@ -11,11 +11,13 @@ from feedback.cli.common import open_sessions
 from feedback.config import get_settings
 from feedback.db import transaction
 from feedback.errors import InvalidInput
+from feedback.models.context import CONTEXT_TEXT_FIELDS
 
 if TYPE_CHECKING:  # Polars loads in the commands that use it, not in `feedback --help`
     import polars as pl
 
-_FILTERS = ("department", "channel", "product", "team", "agent", "contractor", "region", "survey", "source")
+# services/metrics.py's DIMENSIONS (not imported here: it loads Polars).
+_FILTERS = ("department", *CONTEXT_TEXT_FIELDS, "survey", "source")
 
 
 def _filter_options(func: Any) -> Any:
@@ -113,14 +115,13 @@ def metrics() -> None:
     "metric_names",
     default="all",
     show_default=True,
-    help="comma-separated: nps, csat, ces, ces_easy, fcr, response_rate, volume, sentiment, "
+    help="comma-separated: nps, csat, ces, ces_easy, dissatisfied, fcr, response_rate, volume, sentiment, "
     "mention_volume, mention_sentiment",
 )
 @click.option(
     "--by",
     default="",
-    help="comma-separated dimensions: department, channel, product, team, agent, "
-    "contractor, region, survey, source",
+    help=f"comma-separated dimensions: {', '.join(_FILTERS)}",
 )
 @click.option(
     "--period", type=click.Choice(["day", "week", "month", "none"]), default="none", show_default=True

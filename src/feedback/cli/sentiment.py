@@ -32,7 +32,12 @@ def sentiment() -> None:
     "--scale",
     required=True,
     type=click.Choice(["nps", "csat", "ces"]),
-    help="dissatisfied = NPS 0-6, CSAT 1-3, CES 1-3",
+    help="the score's scale; dissatisfied = its low band (FEEDBACK_NPS_BANDS...: NPS 0-6, CSAT 1-2, CES 1-3)",
+)
+@click.option(
+    "--dissatisfied-at-most",
+    type=int,
+    help="the highest score that counts as dissatisfied (default: the settings' low band of --scale)",
 )
 @click.option(
     "--model",
@@ -47,13 +52,21 @@ def sentiment() -> None:
     help="fewest scored texts to learn from (default FEEDBACK_SENTIMENT_MIN_TRAINING_ROWS)",
 )
 def sentiment_fit(
-    input_path: Path, text_column: str, score_column: str, scale: str, model_path: Path, min_rows: int | None
+    input_path: Path,
+    text_column: str,
+    score_column: str,
+    scale: str,
+    dissatisfied_at_most: int | None,
+    model_path: Path,
+    min_rows: int | None,
 ) -> None:
     """Learn dissatisfaction from a scored CSV and save the model."""
-    from feedback.services.sentiment import fit_from_csv
+    from feedback.services.sentiment import cutoffs_with, fit_from_csv
 
-    minimum = min_rows if min_rows is not None else get_settings().sentiment_min_training_rows
-    model, skipped = fit_from_csv(input_path, text_column, score_column, scale, minimum)
+    settings = get_settings()
+    minimum = min_rows if min_rows is not None else settings.sentiment_min_training_rows
+    cutoffs = cutoffs_with(settings.cutoffs, scale, dissatisfied_at_most)
+    model, skipped = fit_from_csv(input_path, text_column, score_column, scale, minimum, cutoffs)
     if model.pipeline is None:
         raise click.ClickException(
             f"no model saved: {model.note}. `feedback sentiment score` without --model "
@@ -71,7 +84,8 @@ def sentiment_fit(
     "--model",
     "model_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="a model from `sentiment fit` or `sentiment train`; without it, TextBlob polarity < 0",
+    help="a model from `sentiment fit` or `sentiment train`; without it, TextBlob polarity "
+    "(below FEEDBACK_NEGATIVE_POLARITY)",
 )
 @click.option(
     "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -83,7 +97,8 @@ def sentiment_score(model_path: Path | None, input_path: Path, text_column: str,
     from feedback.analysis.dissatisfaction import DissatisfactionModel
     from feedback.services.sentiment import model_at, score_csv
 
-    model = model_at(model_path) if model_path else DissatisfactionModel(note="TextBlob polarity")
+    textblob = DissatisfactionModel(cutoffs=get_settings().cutoffs, note="TextBlob polarity")
+    model = model_at(model_path) if model_path else textblob
     rows = score_csv(model, input_path, text_column, output)
     click.echo(f"{rows} rows scored ({model.kind}) to {output}")
 
@@ -115,6 +130,7 @@ def sentiment_disagreements(
     since: str | None, until: str | None, limit: int, model_path: Path | None
 ) -> None:
     """Comments whose words disagree with their score, for a person to read."""
+    from feedback.services.access import OPERATOR
     from feedback.services.metrics import aware, parse_time
     from feedback.services.sentiment import find_disagreements, model_at
 
@@ -123,6 +139,7 @@ def sentiment_disagreements(
         found = find_disagreements(
             session,
             model,
+            OPERATOR,
             since=aware(parse_time(since, "since")),
             until=aware(parse_time(until, "until")),
             limit=limit,
@@ -143,11 +160,14 @@ def sentiment_disagreements(
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), help=_MODEL_HELP)
 def sentiment_unscored(kind: str, limit: int, model_path: Path | None) -> None:
     """Text with no score (comments without a score, or mentions), newest first, judged by the model."""
+    from feedback.services.access import OPERATOR
     from feedback.services.sentiment import model_at, score_unscored
 
     model = model_at(model_path or get_settings().sentiment_model)
     with transaction(open_sessions()) as session:
-        items = score_unscored(session, model, "mention" if kind == "mention" else "comment", limit=limit)
+        items = score_unscored(
+            session, model, "mention" if kind == "mention" else "comment", OPERATOR, limit=limit
+        )
     for item in items:
         text = item.text if len(item.text) <= 200 else item.text[:197] + "..."
         label = "dissatisfied" if item.dissatisfied else "not dissatisfied"

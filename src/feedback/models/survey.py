@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from feedback.analysis import scales
 from feedback.models.base import Base, UTCDateTime, utcnow
 
 
@@ -24,10 +25,9 @@ class QuestionKind(StrEnum):
     TEXT = "text"
 
 
+# Each score question's range, from the survey vocabulary (analysis/scales.py).
 SCALES: dict[QuestionKind, tuple[int, int]] = {
-    QuestionKind.NPS: (0, 10),
-    QuestionKind.CSAT: (1, 5),
-    QuestionKind.CES: (1, 7),
+    QuestionKind(s.name): (s.low, s.high) for s in scales.SCALES.values()
 }
 
 

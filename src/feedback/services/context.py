@@ -6,16 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from feedback.errors import FieldError
-from feedback.models.context import CONTEXT_TEXT_FIELDS
+from feedback.models.context import CONTEXT, ContextField
 
-CONTEXT_INPUT_FIELDS = (
-    "department",
-    *CONTEXT_TEXT_FIELDS,
-    "handle_time_s",
-    "wait_time_s",
-    "first_contact_resolved",
-)
-MAX_CONTEXT_CHARS = 128
+# What callers send: the department by its slug, then every field of models/context.py's CONTEXT.
+CONTEXT_INPUT_FIELDS = ("department", *(f.name for f in CONTEXT))
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 
@@ -49,30 +43,39 @@ def parse_seconds(value: Any) -> int | None:
     return number
 
 
+def parse_text(value: Any, max_chars: int) -> str | None:
+    """Text without surrounding blanks; None if blank; ValueError if longer than ``max_chars``."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if len(text) > max_chars:
+        raise ValueError(f"longer than {max_chars} characters")
+    return text or None
+
+
+def parse_field(spec: ContextField, value: Any) -> Any:
+    """One context field's value, by its kind (ValueError with a message for the caller)."""
+    if spec.kind == "seconds":
+        return parse_seconds(value)
+    if spec.kind == "flag":
+        return parse_bool(value)
+    return parse_text(value, spec.max_chars)
+
+
 def parse_context(
     raw: Mapping[str, Any], departments: Mapping[str, int], prefix: str = ""
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Column values for InteractionContext, and the errors found (field names carry ``prefix``)."""
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
-    for name in CONTEXT_TEXT_FIELDS:
-        value = raw.get(name)
-        if value is None:
-            continue
-        text = str(value).strip()
-        if len(text) > MAX_CONTEXT_CHARS:
-            errors.append(FieldError(prefix + name, f"longer than {MAX_CONTEXT_CHARS} characters"))
-        elif text:
-            values[name] = text
-    for name, parse in (
-        ("handle_time_s", parse_seconds),
-        ("wait_time_s", parse_seconds),
-        ("first_contact_resolved", parse_bool),
-    ):
+    for spec in CONTEXT:
         try:
-            values[name] = parse(raw.get(name))
+            value = parse_field(spec, raw.get(spec.name))
         except ValueError as exc:
-            errors.append(FieldError(prefix + name, str(exc)))
+            errors.append(FieldError(prefix + spec.name, str(exc)))
+            continue
+        if value is not None or spec.kind != "text":
+            values[spec.name] = value
     department = raw.get("department")
     if department is not None and str(department).strip():
         slug = str(department).strip()

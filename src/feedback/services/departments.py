@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import DeliveryChannel, Department, DepartmentHead
+from feedback.services.access import Caller
 from feedback.services.digests.cron import check_schedule
 from feedback.services.specs import convert
 
@@ -233,6 +234,11 @@ def get_department(session: Session, slug: str, field: str | None = None) -> Dep
 
 def list_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.slug)))
+
+
+def read_departments(session: Session, caller: Caller) -> list[DepartmentOut]:
+    """The departments ``caller`` may see (their own, for a head), with heads and channels."""
+    return [to_out(d, session) for d in list_departments(session) if caller.may_see(d.id)]
 
 
 def department_slugs(session: Session) -> dict[str, int]:

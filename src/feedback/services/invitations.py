@@ -22,14 +22,8 @@ from sqlalchemy.types import TypeEngine
 
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
 from feedback.models import Invitation, Survey, SurveyStatus, utcnow
-from feedback.models.context import CONTEXT_FIELDS, CONTEXT_TEXT_FIELDS
-from feedback.services.context import (
-    CONTEXT_INPUT_FIELDS,
-    MAX_CONTEXT_CHARS,
-    parse_bool,
-    parse_context,
-    parse_seconds,
-)
+from feedback.models.context import CONTEXT, CONTEXT_FIELDS
+from feedback.services.context import CONTEXT_INPUT_FIELDS, parse_context, parse_field
 from feedback.services.departments import department_slugs
 from feedback.services.tokens import hash_token, new_token
 
@@ -148,18 +142,17 @@ def _plain_row(
         return None
     context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
     context["department_id"] = default_department
-    for name in CONTEXT_TEXT_FIELDS:
-        value = get(name)
-        if value is not None:
-            if type(value) is not str or len(value := value.strip()) > MAX_CONTEXT_CHARS:
+    for spec in CONTEXT:
+        value = get(spec.name)
+        if spec.kind != "text":
+            try:
+                context[spec.name] = parse_field(spec, value)
+            except ValueError:
                 return None
-            context[name] = value or None
-    try:
-        context["handle_time_s"] = parse_seconds(get("handle_time_s"))
-        context["wait_time_s"] = parse_seconds(get("wait_time_s"))
-        context["first_contact_resolved"] = parse_bool(get("first_contact_resolved"))
-    except ValueError:
-        return None
+        elif value is not None:
+            if type(value) is not str or len(value := value.strip()) > spec.max_chars:
+                return None
+            context[spec.name] = value or None
     department = get("department")
     if department is not None and (slug := str(department).strip()):
         if slug not in departments:

@@ -18,24 +18,28 @@ from sqlalchemy.orm import Session
 from feedback.analysis.drivers import DRIVERS, OUTCOMES, DriverResult, analyze_driver
 from feedback.analysis.metrics import (
     METRICS,
+    TARGET_DIMENSIONS,
     Period,
     empty_result,
     summarize,
     with_previous,
     with_targets,
 )
+from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
+from feedback.models.context import CONTEXT_TEXT_FIELDS
+from feedback.services.access import Caller
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
-DIMENSIONS = ("department", "channel", "product", "team", "agent", "contractor", "region", "survey", "source")
-_CONTEXT_TEXT = ("channel", "product", "team", "agent", "contractor", "region")
+# Responses and invitations split by the interaction's context (models/context.py), mentions by their own.
 SOURCE_DIMENSIONS = {
-    "responses": ("department", *_CONTEXT_TEXT, "survey"),
-    "invitations": ("department", *_CONTEXT_TEXT, "survey"),
+    "responses": ("department", *CONTEXT_TEXT_FIELDS, "survey"),
+    "invitations": ("department", *CONTEXT_TEXT_FIELDS, "survey"),
     "mentions": ("department", "product", "source"),
 }
+DIMENSIONS = tuple(dict.fromkeys(d for dims in SOURCE_DIMENSIONS.values() for d in dims))
 _ID_DIMENSIONS = {"department": "department_id", "survey": "survey_id"}
 DEFAULT_METRICS = ("nps", "csat", "ces", "ces_easy", "fcr", "response_rate", "volume", "sentiment")
 DEFAULT_WINDOW = timedelta(days=90)
@@ -210,7 +214,7 @@ def read_source(
     """The rows of one table that ``metrics`` need, with only the columns they need."""
     time_column = _TIME_COLUMN[source]
     columns = [Column("at", time_column, "time"), *_context_columns(by)]
-    needed = {METRICS[m].column for m in metrics}
+    needed = {column for m in metrics for column in METRICS[m].reads}
     if source == "responses":
         for name in ("nps", "csat", "ces"):
             if name in needed:
@@ -391,21 +395,22 @@ def _assemble(
 ) -> MetricsResult:
     since, until = window.since, window.until
     by = list(query.by)
+    cutoffs = get_settings().cutoffs
     parts = []
     for source, metrics in _sources(query).items():
         frame = read(source, metrics)
         if query.period is not None:
-            table = summarize(frame, metrics, by, query.period, query.tz, query.min_n)
+            table = summarize(frame, metrics, by, query.period, query.tz, query.min_n, cutoffs)
             table = with_previous(table, table, by, query.period)
             first = since.astimezone(ZoneInfo(query.tz)).date()
             table = table.filter(pl.col("period") >= first)
         else:
             boundary = since.astimezone(UTC)
             current = summarize(
-                frame.filter(pl.col("at") >= boundary), metrics, by, None, query.tz, query.min_n
+                frame.filter(pl.col("at") >= boundary), metrics, by, None, query.tz, query.min_n, cutoffs
             )
             before = summarize(
-                frame.filter(pl.col("at") < boundary), metrics, by, None, query.tz, query.min_n
+                frame.filter(pl.col("at") < boundary), metrics, by, None, query.tz, query.min_n, cutoffs
             )
             table = with_previous(current, before, by, None)
         parts.append(table)
@@ -414,7 +419,7 @@ def _assemble(
     fixed = {
         name: values[0]
         for name, values in query.filters.items()
-        if name in ("department", "contractor") and len(values) == 1
+        if name in TARGET_DIMENSIONS and len(values) == 1
     }
     if scope is not None:
         fixed.setdefault("department", next((s for s, i in slugs["department"].items() if i == scope), ""))
@@ -456,6 +461,16 @@ class DriversQuery:
     min_n: int = 30
 
 
+def read_metrics(session: Session, caller: Caller, query: MetricsQuery) -> MetricsResult:
+    """``compute_metrics`` over what ``caller`` may see (their department, for a head)."""
+    return compute_metrics(session, query, caller.scope())
+
+
+def read_drivers(session: Session, caller: Caller, query: DriversQuery) -> DriverResult:
+    """``compute_drivers`` over what ``caller`` may see (their department, for a head)."""
+    return compute_drivers(session, query, caller.scope())
+
+
 def compute_drivers(session: Session, query: DriversQuery, scope: int | None = None) -> DriverResult:
     if query.metric not in OUTCOMES:
         raise InvalidInput.on("metric", f"expected one of {', '.join(OUTCOMES)}")
@@ -468,7 +483,8 @@ def compute_drivers(session: Session, query: DriversQuery, scope: int | None = N
     until = aware(query.until, query.tz) or datetime.now(UTC)
     since = aware(query.since, query.tz) or until - DEFAULT_WINDOW
     frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until)
-    return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n)
+    cutoffs = get_settings().cutoffs
+    return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n, cutoffs)
 
 
 def _driver_frame(

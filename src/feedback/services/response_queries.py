@@ -1,4 +1,4 @@
-"""Reading stored responses back, newest first, scoped to what the caller may see."""
+"""Reading stored responses back, newest first, scoped to what the caller may see and redacted for them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from feedback.models import Department, Question, Response, Survey
+from feedback.models.context import CONTEXT
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 
 class AnswerOut(msgspec.Struct):
@@ -35,9 +38,10 @@ class ResponseOut(msgspec.Struct):
 
 
 def list_responses(
-    session: Session, survey: Survey, *, department_id: int | None, limit: int, before: datetime | None
+    session: Session, survey: Survey, caller: Caller, *, limit: int, before: datetime | None
 ) -> list[ResponseOut]:
-    """Up to ``limit`` responses submitted before ``before``; only ``department_id``'s if given."""
+    """Up to ``limit`` responses submitted before ``before`` that ``caller`` may see, redacted for them."""
+    department_id = caller.scope()
     query = (
         select(Response)
         .where(Response.survey_id == survey.id)
@@ -53,21 +57,7 @@ def list_responses(
     slugs = dict(session.execute(select(Department.id, Department.slug)).all())
     out = []
     for r in session.scalars(query):
-        context = {
-            name: getattr(r, name)
-            for name in (
-                "channel",
-                "product",
-                "team",
-                "agent",
-                "contractor",
-                "region",
-                "handle_time_s",
-                "wait_time_s",
-                "first_contact_resolved",
-            )
-            if getattr(r, name) is not None
-        }
+        context = {f.name: getattr(r, f.name) for f in CONTEXT if getattr(r, f.name) is not None}
         answers = [
             AnswerOut(
                 keys[a.question_id],
@@ -92,4 +82,4 @@ def list_responses(
                 answers,
             )
         )
-    return out
+    return exposure.answers(caller, out)

@@ -24,10 +24,12 @@ from feedback.errors import (
     Conflict,
     FeedbackError,
     FieldError,
-    Gone,
     InvalidInput,
+    InvitationAlreadyAnswered,
+    InvitationExpired,
     NotFound,
     ServiceUnavailable,
+    SurveyClosed,
 )
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
@@ -140,9 +142,67 @@ def unavailable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) or exc.connection_invalidated or isinstance(exc.orig, OSError)
 
 
+@dataclass
+class _Lookup:
+    """What a batch's checks read from the database, once for the whole batch."""
+
+    invitations: dict[str, Any]  # token hash -> invitation row
+    surveys: dict[int, SurveyDef]
+    by_slug: dict[str, SurveyDef]
+    by_key: dict[str, SurveyDef]
+    earlier: dict[tuple[int, str], tuple[str | None, Stored]]  # (survey, idempotency key) -> (hash, stored)
+    departments: dict[str, int] | None = None  # read when a submission first brings its own context
+
+
+@dataclass
+class _Accepted:
+    """A submission that passed every check, with what its rows are made of."""
+
+    survey: SurveyDef
+    invitation: Any
+    answers: list[Any]  # validated answers
+    context: dict[str, Any]
+    request_hash: str | None
+
+
+@dataclass
+class _Rows:
+    """The rows a batch writes, in one statement each."""
+
+    responses: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+    answered: list[dict[str, Any]]  # invitations to mark answered
+
+
 def _store(
     session: Session, subs: Sequence[Submission], cache: SurveyCache, max_text_chars: int
 ) -> list[Outcome]:
+    """Check each submission in order against the batch's lookups, then write every accepted one."""
+    lookup = _look_up(session, subs, cache)
+    rows = _Rows([], [], [])
+    used_invitations: set[int] = set()
+    outcomes: list[Outcome] = []
+    for sub in subs:
+        try:
+            checked = _check(session, sub, lookup, used_invitations, max_text_chars)
+        except FeedbackError as error:
+            outcomes.append(error)
+            continue
+        if isinstance(checked, Stored):  # a replay of an earlier request
+            outcomes.append(checked)
+            continue
+        stored = _add_rows(rows, sub, checked)
+        if checked.invitation is not None:
+            used_invitations.add(checked.invitation.id)
+        if sub.idempotency_key:
+            lookup.earlier[(checked.survey.id, sub.idempotency_key)] = (checked.request_hash, stored)
+        outcomes.append(stored)
+    _write(session, rows)
+    return outcomes
+
+
+def _look_up(session: Session, subs: Sequence[Submission], cache: SurveyCache) -> _Lookup:
+    """The invitations, surveys and earlier idempotent requests the batch refers to."""
     connection = session.connection()
     token_hashes = {hash_token(s.token) for s in subs if s.token}
     invitations = (
@@ -171,99 +231,96 @@ def _store(
                 row.request_hash,
                 Stored(row.id, slug, row.submitted_at, replayed=True),
             )
-    departments: dict[str, int] | None = None
+    return _Lookup(invitations, surveys, by_slug, by_key, earlier)
 
-    outcomes: list[Outcome] = []
-    responses: list[dict[str, Any]] = []
-    answers: list[dict[str, Any]] = []
-    answered: list[dict[str, Any]] = []
-    used_invitations: set[int] = set()
-    for sub in subs:
-        try:
-            invitation = invitations.get(hash_token(sub.token)) if sub.token else None
-            survey = _locate(sub, invitation, surveys, by_slug, by_key)
-            request_hash = sub.request_hash() if sub.idempotency_key else None
-            if sub.idempotency_key and (survey.id, sub.idempotency_key) in earlier:
-                known_hash, stored = earlier[(survey.id, sub.idempotency_key)]
-                if known_hash != request_hash:
-                    raise InvalidInput.on(
-                        "Idempotency-Key", "this key was already used with a different request"
-                    )
-                outcomes.append(Stored(stored.response_id, stored.survey_slug, stored.submitted_at, True))
-                continue
-            if survey.status != SurveyStatus.OPEN:
-                raise Gone(f"survey {survey.slug!r} is closed and takes no more responses")
-            if invitation is not None:
-                if invitation.expires_at is not None and invitation.expires_at <= sub.submitted_at:
-                    raise Gone(f"this invitation expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC")
-                if invitation.responded_at is not None or invitation.id in used_invitations:
-                    raise Conflict("this invitation was already answered; one response per invitation")
-            clean, errors = validate_answers(survey, sub.answers, max_text_chars)
-            context: dict[str, Any] = {}
-            if sub.context:
-                if departments is None:
-                    departments = department_slugs(session)
-                context, context_errors = parse_context(sub.context, departments, prefix="context.")
-                errors.extend(context_errors)
-            if errors:
-                raise InvalidInput.of(errors)
-        except FeedbackError as error:
-            outcomes.append(error)
-            continue
 
-        if invitation is not None:
-            for name in CONTEXT_FIELDS:
-                if getattr(invitation, name) is not None:
-                    context[name] = getattr(invitation, name)
-            used_invitations.add(invitation.id)
-            answered.append({"iid": invitation.id, "at": sub.submitted_at})
-        context.setdefault("department_id", survey.department_id)
-        response_id = new_response_id()
-        scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
-        for answer in clean:
-            answer_row: dict[str, Any] = {
-                "response_id": response_id,
-                "question_id": answer.question.id,
-                "score": answer.score,
-                "choice": answer.choice,
-                "text": answer.text,
-                "polarity": None,
-                "subjectivity": None,
-                "analyzer": None,
-            }
-            if answer.text:
-                sentiment = score_text(answer.text)
-                answer_row.update(
-                    polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
-                )
-            if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
-                scores[answer.question.kind] = answer.score
-            answers.append(answer_row)
-        responses.append(
-            {
-                "id": response_id,
-                "survey_id": survey.id,
-                "invitation_id": invitation.id if invitation else None,
-                "via": sub.via,
-                "submitted_at": sub.submitted_at,
-                "idempotency_key": sub.idempotency_key,
-                "request_hash": request_hash,
-                **scores,
-                **{name: context.get(name) for name in CONTEXT_FIELDS},
-            }
-        )
-        stored = Stored(response_id, survey.slug, sub.submitted_at)
-        if sub.idempotency_key:
-            earlier[(survey.id, sub.idempotency_key)] = (request_hash, stored)
-        outcomes.append(stored)
+def _check(
+    session: Session, sub: Submission, lookup: _Lookup, used_invitations: set[int], max_text_chars: int
+) -> _Accepted | Stored:
+    """The rules, in order: the survey and invitation exist, a replay gets its first answer, the survey is
+    open, the invitation is valid and unanswered, the answers and context are valid. Raises FeedbackError."""
+    invitation = lookup.invitations.get(hash_token(sub.token)) if sub.token else None
+    survey = _locate(sub, invitation, lookup.surveys, lookup.by_slug, lookup.by_key)
+    request_hash = sub.request_hash() if sub.idempotency_key else None
+    if sub.idempotency_key and (survey.id, sub.idempotency_key) in lookup.earlier:
+        known_hash, stored = lookup.earlier[(survey.id, sub.idempotency_key)]
+        if known_hash != request_hash:
+            raise InvalidInput.on("Idempotency-Key", "this key was already used with a different request")
+        return Stored(stored.response_id, stored.survey_slug, stored.submitted_at, True)
+    if survey.status != SurveyStatus.OPEN:
+        raise SurveyClosed.of(survey.slug)
+    if invitation is not None:
+        if invitation.expires_at is not None and invitation.expires_at <= sub.submitted_at:
+            raise InvitationExpired.at(invitation.expires_at)
+        if invitation.responded_at is not None or invitation.id in used_invitations:
+            raise InvitationAlreadyAnswered.new()
+    clean, errors = validate_answers(survey, sub.answers, max_text_chars)
+    context: dict[str, Any] = {}
+    if sub.context:
+        if lookup.departments is None:
+            lookup.departments = department_slugs(session)
+        context, context_errors = parse_context(sub.context, lookup.departments, prefix="context.")
+        errors.extend(context_errors)
+    if errors:
+        raise InvalidInput.of(errors)
+    return _Accepted(survey, invitation, clean, context, request_hash)
 
-    if responses:
-        connection.execute(_INSERT_RESPONSES, responses)
-    if answers:
-        connection.execute(_INSERT_ANSWERS, answers)
-    if answered:
-        connection.execute(_MARK_ANSWERED, answered)
-    return outcomes
+
+def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
+    """The response's row (scores and context copied onto it), its answers' rows (comments scored for
+    sentiment) and its invitation marked answered."""
+    survey, invitation, context = accepted.survey, accepted.invitation, accepted.context
+    if invitation is not None:
+        for name in CONTEXT_FIELDS:
+            if getattr(invitation, name) is not None:
+                context[name] = getattr(invitation, name)
+        rows.answered.append({"iid": invitation.id, "at": sub.submitted_at})
+    context.setdefault("department_id", survey.department_id)
+    response_id = new_response_id()
+    scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
+    for answer in accepted.answers:
+        answer_row: dict[str, Any] = {
+            "response_id": response_id,
+            "question_id": answer.question.id,
+            "score": answer.score,
+            "choice": answer.choice,
+            "text": answer.text,
+            "polarity": None,
+            "subjectivity": None,
+            "analyzer": None,
+        }
+        if answer.text:
+            sentiment = score_text(answer.text)
+            answer_row.update(
+                polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
+            )
+        if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
+            scores[answer.question.kind] = answer.score
+        rows.answers.append(answer_row)
+    rows.responses.append(
+        {
+            "id": response_id,
+            "survey_id": survey.id,
+            "invitation_id": invitation.id if invitation else None,
+            "via": sub.via,
+            "submitted_at": sub.submitted_at,
+            "idempotency_key": sub.idempotency_key,
+            "request_hash": accepted.request_hash,
+            **scores,
+            **{name: context.get(name) for name in CONTEXT_FIELDS},
+        }
+    )
+    return Stored(response_id, survey.slug, sub.submitted_at)
+
+
+def _write(session: Session, rows: _Rows) -> None:
+    connection = session.connection()
+    if rows.responses:
+        connection.execute(_INSERT_RESPONSES, rows.responses)
+    if rows.answers:
+        connection.execute(_INSERT_ANSWERS, rows.answers)
+    if rows.answered:
+        connection.execute(_MARK_ANSWERED, rows.answered)
 
 
 def _locate(

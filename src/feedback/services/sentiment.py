@@ -1,8 +1,9 @@
 """Sentiment that learns from the customers' own scores: train from the database, score text without a score,
 and flag comments whose words disagree with their score.
 
-A comment's label comes from its response's first score: NPS, else CSAT, else CES (see
-feedback.analysis.dissatisfaction for what counts as dissatisfied). The model file lives at
+A comment's label is its response's: dissatisfied by the one rule of the survey vocabulary
+(analysis/scales.py, cut-offs from the settings: any score in its scale's low band). Disagreements compare a
+comment with its response's first score (NPS, else CSAT, else CES). The model file lives at
 FEEDBACK_SENTIMENT_MODEL; without one, TextBlob polarity is the judge.
 """
 
@@ -21,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.dissatisfaction import (
-    SCALES,
     DissatisfactionModel,
     ModelFileError,
     disagreement,
@@ -29,8 +29,12 @@ from feedback.analysis.dissatisfaction import (
     is_dissatisfied,
     load_model,
 )
+from feedback.analysis.scales import SCALE_NAMES, Bands, Cutoffs
+from feedback.config import get_settings
 from feedback.errors import InvalidInput
 from feedback.models import Answer, Mention, Response, Survey
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 DEFAULT_WINDOW = timedelta(days=90)
 
@@ -41,7 +45,9 @@ def model_at(path: str | Path) -> DissatisfactionModel:
     try:
         stamp = file.stat().st_mtime_ns
     except FileNotFoundError:
-        return DissatisfactionModel(note=f"no model file at {file}: TextBlob polarity")
+        return DissatisfactionModel(
+            cutoffs=get_settings().cutoffs, note=f"no model file at {file}: TextBlob polarity"
+        )
     try:
         return _cached_model(str(file), stamp)
     except ModelFileError as exc:
@@ -60,8 +66,10 @@ def _scored(nps: int | None, csat: int | None, ces: int | None) -> tuple[str, in
     return None
 
 
-def scored_comments(session: Session, scope: int | None = None) -> Iterator[tuple[str, str, int]]:
-    """(text, scale, score) of every comment whose response has a score."""
+def labelled_comments(
+    session: Session, cutoffs: Cutoffs, scope: int | None = None
+) -> Iterator[tuple[str, bool]]:
+    """(text, dissatisfied) of every comment whose response has a score."""
     query = (
         select(Answer.text, Response.nps, Response.csat, Response.ces)
         .join(Response, Response.id == Answer.response_id)
@@ -70,16 +78,18 @@ def scored_comments(session: Session, scope: int | None = None) -> Iterator[tupl
     if scope is not None:
         query = query.where(Response.department_id == scope)
     for text, nps, csat, ces in session.execute(query):
-        found = _scored(nps, csat, ces)
-        if text and text.strip() and found is not None:
-            yield text, found[0], found[1]
+        if text and text.strip() and _scored(nps, csat, ces) is not None:
+            yield text, cutoffs.is_dissatisfied(nps, csat, ces)
 
 
-def train_from_database(session: Session, min_rows: int) -> DissatisfactionModel:
-    """A model learned from every scored comment (TextBlob alone when there are too few)."""
-    rows = list(scored_comments(session))
-    labels = [is_dissatisfied(score, scale) for _, scale, score in rows]
-    return fit_model([t for t, _, _ in rows], labels, scale="any", min_rows=min_rows)
+def train_from_database(
+    session: Session, min_rows: int, cutoffs: Cutoffs | None = None
+) -> DissatisfactionModel:
+    """A model learned from every scored comment (TextBlob alone when there are too few); labels by the
+    settings' cut-offs unless ``cutoffs`` are given."""
+    rule = cutoffs or get_settings().cutoffs
+    rows = list(labelled_comments(session, rule))
+    return fit_model([t for t, _ in rows], [y for _, y in rows], scale="any", min_rows=min_rows, cutoffs=rule)
 
 
 # -- CSV in, CSV out (no database) --------------------------------------------------------------------------
@@ -98,12 +108,32 @@ def read_csv_column(path: Path, column: str) -> pl.DataFrame:
     return frame
 
 
+def cutoffs_with(cutoffs: Cutoffs, scale: str, dissatisfied_at_most: int | None) -> Cutoffs:
+    """``cutoffs`` with ``scale``'s low band ending at ``dissatisfied_at_most`` (None: unchanged)."""
+    if scale not in SCALE_NAMES:
+        raise InvalidInput.on("scale", f"expected one of {', '.join(SCALE_NAMES)}")
+    if dissatisfied_at_most is None:
+        return cutoffs
+    high_min = max(cutoffs.of(scale).high_min, dissatisfied_at_most + 1)
+    try:
+        bands = {name: cutoffs.of(name) for name in SCALE_NAMES}
+        bands[scale] = Bands(dissatisfied_at_most, high_min)
+        return Cutoffs(**bands, negative_polarity=cutoffs.negative_polarity)
+    except ValueError as exc:
+        raise InvalidInput.on("dissatisfied_at_most", str(exc)) from None
+
+
 def fit_from_csv(
-    path: Path, text_column: str, score_column: str, scale: str, min_rows: int
+    path: Path,
+    text_column: str,
+    score_column: str,
+    scale: str,
+    min_rows: int,
+    cutoffs: Cutoffs | None = None,
 ) -> tuple[DissatisfactionModel, int]:
-    """A model from a scored CSV, and how many rows were skipped (no text or no valid score)."""
-    if scale not in SCALES:
-        raise InvalidInput.on("scale", f"expected one of {', '.join(SCALES)}")
+    """A model from a scored CSV, and how many rows were skipped (no text or no valid score). Labels by
+    ``cutoffs`` (default: the settings')."""
+    rule = cutoffs_with(cutoffs or get_settings().cutoffs, scale, None)
     frame = read_csv_column(path, text_column)
     if score_column not in frame.columns:
         raise InvalidInput.on("column", f"{path} has no column {score_column!r}")
@@ -112,7 +142,7 @@ def fit_from_csv(
     skipped = 0
     for text, raw in zip(frame[text_column].to_list(), frame[score_column].to_list(), strict=True):
         try:
-            label = is_dissatisfied(int(float(raw)), scale) if raw not in (None, "") else None
+            label = is_dissatisfied(int(float(raw)), scale, rule) if raw not in (None, "") else None
         except ValueError:
             label = None
         if label is None or not text or not str(text).strip():
@@ -120,7 +150,7 @@ def fit_from_csv(
             continue
         texts.append(str(text))
         labels.append(label)
-    return fit_model(texts, labels, scale=scale, min_rows=min_rows), skipped
+    return fit_model(texts, labels, scale=scale, min_rows=min_rows, cutoffs=rule), skipped
 
 
 def score_csv(model: DissatisfactionModel, path: Path, text_column: str, output: Path) -> int:
@@ -158,13 +188,15 @@ class DisagreementOut(msgspec.Struct):
 def find_disagreements(
     session: Session,
     model: DissatisfactionModel,
+    caller: Caller,
     *,
-    scope: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
 ) -> list[DisagreementOut]:
-    """Comments whose score and words disagree, the surest first (a person should look at these)."""
+    """Comments whose score and words disagree, the surest first (a person should look at these); those
+    ``caller`` may see, redacted for them."""
+    scope = caller.scope()
     until = until or datetime.now(UTC)
     since = since or until - DEFAULT_WINDOW
     query = (
@@ -208,7 +240,7 @@ def find_disagreements(
     out.sort(
         key=lambda d: -abs(d.dissatisfied_probability - 0.5) if d.model == "learned" else -abs(d.polarity)
     )
-    return out[:limit]
+    return exposure.texts(caller, out[:limit], "text")
 
 
 class UnscoredOut(msgspec.Struct):
@@ -227,13 +259,15 @@ def score_unscored(
     session: Session,
     model: DissatisfactionModel,
     kind: Literal["comment", "mention"],
+    caller: Caller,
     *,
-    scope: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
 ) -> list[UnscoredOut]:
-    """Text without a score (comments of unscored responses, or mentions), newest first, model-judged."""
+    """Text without a score (comments of unscored responses, or mentions), newest first, model-judged; what
+    ``caller`` may see, redacted for them."""
+    scope = caller.scope()
     until = until or datetime.now(UTC)
     since = since or until - DEFAULT_WINDOW
     items: list[tuple[str, datetime, str, str]] = []
@@ -270,7 +304,8 @@ def score_unscored(
         return []
     probability, polarity = model.score([text for _, _, _, text in items])
     flags = model.dissatisfied(probability, polarity)
-    return [
+    found = [
         UnscoredOut(kind, i, at, source, text, round(float(p), 4), bool(f), round(float(pol), 4), model.kind)
         for (i, at, source, text), p, f, pol in zip(items, probability, flags, polarity, strict=True)
     ]
+    return exposure.texts(caller, found, "text")

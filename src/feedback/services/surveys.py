@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
+from feedback.services.access import Caller
 from feedback.services.departments import Slug, get_department
 from feedback.services.specs import convert
 
@@ -224,3 +225,16 @@ def describe(session: Session, survey: Survey, base_url: str) -> SurveyOut:
         created_at=survey.created_at,
         updated_at=survey.updated_at,
     )
+
+
+def read_surveys(session: Session, caller: Caller, base_url: str) -> list[SurveyOut]:
+    """The surveys ``caller`` may see (their department's, for a head)."""
+    return [describe(session, s, base_url) for s in list_surveys(session, caller.scope())]
+
+
+def read_survey(session: Session, caller: Caller, slug: str, base_url: str) -> SurveyOut:
+    """One survey if ``caller`` may see it; NotFound otherwise (as for one that does not exist)."""
+    survey = get_survey(session, slug)
+    if not caller.may_see(survey.department_id):
+        raise NotFound(f"no survey {slug!r}")
+    return describe(session, survey, base_url)

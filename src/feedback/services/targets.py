@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from feedback.errors import InvalidInput, NotFound
-from feedback.models import Target
+from feedback.models import Department, Target
+from feedback.services.access import Caller
 from feedback.services.departments import get_department
 
 # Metrics where higher is better and a target makes sense (volumes have none).
@@ -81,3 +82,10 @@ def targets_frame(session: Session) -> pl.DataFrame:
         schema={"metric": pl.String, "dimension": pl.String, "value": pl.String, "target": pl.Float64},
         orient="row",
     )
+
+
+def read_targets(session: Session, caller: Caller) -> list[TargetOut]:
+    """The targets ``caller`` may see: a head, their department's and the contractors'."""
+    scope = caller.scope()
+    own = session.get(Department, scope) if scope is not None else None
+    return list_targets(session, own.slug if own is not None else (None if scope is None else ""))

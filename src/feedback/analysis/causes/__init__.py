@@ -1,10 +1,10 @@
 """Root causes, as pure functions over texts: assign to a known taxonomy, discover repeated new causes,
 label them (class-based TF-IDF), and keep their identity from one run to the next.
 
-No database and no web here; services/causes/ stores what these functions compute.
+No database and no web here; services/causes/ stores what these functions compute. Which feedback is
+negative (and so analysed) is the survey vocabulary's rule: analysis/scales.py.
 
     taxonomy.py    the TOML file format of known causes
-    negative.py    which feedback counts as negative (the one place to switch to a learned model)
     features.py    text normalisation, tokens, canonical (order-free) input
     engines.py     text -> vectors: "default" (scikit-learn TF-IDF) or "embeddings" (all-MiniLM-L6-v2)
     assign.py      negative items -> known causes, with a confidence

@@ -7,8 +7,8 @@ answers raised it). Per cause and period:
 - ``count``: feedback that raised the cause; ``share``: count / all feedback of the period;
 - ``nps_points_lost``: (NPS of the responses that did not raise it - NPS of those that did) x the share of
   NPS responses that raised it: how many NPS points the period's NPS would gain if the customers who raised
-  it had scored like the others (NPS = % promoters 9-10 - % detractors 0-6); ``csat_points_lost`` the same
-  with CSAT% (share of 4-5 on 1-5). Null when either side has no score;
+  it had scored like the others (NPS = % promoters - % detractors, bands of analysis/scales.py);
+  ``csat_points_lost`` the same with CSAT% (share of satisfied answers). Null when either side has no score;
 - ``first_seen``: the cause's first feedback ever; ``last_seen``: its last in the period;
 - ``trend``: ``new`` (never before this period), else the share against the mean share of the previous
   ``TREND_WINDOW`` periods (absent periods count as 0): ``growing`` at >= x1.25, ``shrinking`` at <= x0.8,
@@ -23,6 +23,8 @@ from __future__ import annotations
 from typing import Literal
 
 import polars as pl
+
+from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 
 Grain = Literal["week", "month"]
 TREND_WINDOW = 3
@@ -41,18 +43,20 @@ def period_name(start: pl.Expr, grain: Grain) -> pl.Expr:
     return pl.format("{}-W{}", start.dt.iso_year(), start.dt.week().cast(pl.Utf8).str.zfill(2))
 
 
-def _scores(prefix: str) -> list[pl.Expr]:
+def _scores(prefix: str, cutoffs: Cutoffs) -> list[pl.Expr]:
     nps, csat = pl.col("nps"), pl.col("csat")
+    promoters = cutoffs.high("nps", nps).cast(pl.Int64).sum()
+    detractors = cutoffs.low("nps", nps).cast(pl.Int64).sum()
     return [
         nps.is_not_null().sum().alias(f"{prefix}nps_n"),
-        ((nps >= 9).cast(pl.Int64).sum() - (nps <= 6).cast(pl.Int64).sum()).alias(f"{prefix}nps_net"),
+        (promoters - detractors).alias(f"{prefix}nps_net"),
         csat.is_not_null().sum().alias(f"{prefix}csat_n"),
-        (csat >= 4).cast(pl.Int64).sum().alias(f"{prefix}csat_good"),
+        cutoffs.high("csat", csat).cast(pl.Int64).sum().alias(f"{prefix}csat_good"),
     ]
 
 
 def _lost(metric: str, good: str) -> pl.Expr:
-    """Points lost for NPS (good = net promoters) or CSAT% (good = 4-5 answers)."""
+    """Points lost for NPS (good = net promoters) or CSAT% (good = satisfied answers)."""
     n_with, n_all = pl.col(f"with_{metric}_n"), pl.col(f"all_{metric}_n")
     n_without = n_all - n_with
     score_with = 100 * pl.col(f"with_{good}") / n_with
@@ -64,17 +68,19 @@ def _lost(metric: str, good: str) -> pl.Expr:
     )
 
 
-def compute_ledger(feedback: pl.DataFrame, raised: pl.DataFrame, grain: Grain = "week") -> pl.DataFrame:
+def compute_ledger(
+    feedback: pl.DataFrame, raised: pl.DataFrame, grain: Grain = "week", cutoffs: Cutoffs = DEFAULT_CUTOFFS
+) -> pl.DataFrame:
     """The ledger (see the module docstring): one row per cause and period, sorted by cause and period."""
     fb = feedback.select("key", "occurred_at", "nps", "csat").with_columns(
         period_start(pl.col("occurred_at"), grain).alias("period_start")
     )
-    totals = fb.group_by("period_start").agg(pl.len().alias("total"), *_scores("all_"))
+    totals = fb.group_by("period_start").agg(pl.len().alias("total"), *_scores("all_", cutoffs))
     hits = raised.select("key", "cause_id").unique().join(fb, on="key", how="inner")
     per = hits.group_by("cause_id", "period_start").agg(
         pl.len().alias("count"),
         pl.col("occurred_at").max().alias("last_seen"),
-        *_scores("with_"),
+        *_scores("with_", cutoffs),
     )
     first = hits.group_by("cause_id").agg(
         pl.col("occurred_at").min().alias("first_seen"), pl.col("period_start").min().alias("first_period")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.engines import Engine, pick_engine
 from feedback.analysis.causes.match import Matching, Signature, match_clusters
-from feedback.analysis.causes.negative import negative_mask
 from feedback.analysis.causes.pipeline import BatchResult, CauseParams, FoundCluster, run_batch, suggest_owner
 from feedback.analysis.causes.recurrence import Grain
+from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.errors import Conflict
@@ -57,6 +57,7 @@ class AnalyzeOptions:
     tolerance: float = CauseParams.tolerance
     margin: float = CauseParams.margin
     member_similarity: float = CauseParams.member_similarity
+    cutoffs: Cutoffs = DEFAULT_CUTOFFS  # which feedback is negative (analysis/scales.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnalyzeOptions:
@@ -73,6 +74,7 @@ class AnalyzeOptions:
             tolerance=settings.causes_tolerance,
             margin=settings.causes_margin,
             member_similarity=settings.causes_member_similarity,
+            cutoffs=settings.cutoffs,
         )
         return cls(**{**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
 
@@ -117,7 +119,9 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
         params = {
             k: (str(v) if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
             for k, v in options.__dict__.items()
+            if k != "cutoffs"
         }
+        params["cutoffs"] = asdict(options.cutoffs)  # which feedback this run counted as negative
         run = AnalysisRun(state=RunState.RUNNING, engine=engine, started_at=utcnow(), params=params)
         session.add(run)
         session.flush()
@@ -225,7 +229,9 @@ def _run(
         active_ids = [c.id for c in active]
         known = _known(session, engine.name if engine.stable_space else None)
     texts = items.texts
-    negatives = texts.filter(negative_mask(texts) & pl.col("text").str.strip_chars().str.len_chars().gt(0))
+    negatives = texts.filter(
+        options.cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
+    )
     summary = RunSummary(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
     )
@@ -257,7 +263,7 @@ def _run(
             },
             schema={"key": pl.Utf8, "cause_id": pl.Int64},
         )
-        ledger = write_ledger(session, run_id, items.feedback, raised, options.period)
+        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, options.cutoffs)
         _update_sizes(session, raised, ledger)
         pause_point("analyze.write")  # tests only (feedback.faults): killed here, nothing of this run shows
         run = session.get(AnalysisRun, run_id)

@@ -7,14 +7,20 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.causes.recurrence import Grain, compute_ledger
+from feedback.analysis.scales import Cutoffs
 from feedback.models import CauseLedger
 
 
 def write_ledger(
-    session: Session, run_id: int, feedback: pl.DataFrame, raised: pl.DataFrame, grain: Grain
+    session: Session,
+    run_id: int,
+    feedback: pl.DataFrame,
+    raised: pl.DataFrame,
+    grain: Grain,
+    cutoffs: Cutoffs,
 ) -> pl.DataFrame:
     """Replace the ledger with one computed from ``feedback`` and the causes ``raised`` in it."""
-    ledger = compute_ledger(feedback, raised, grain)
+    ledger = compute_ledger(feedback, raised, grain, cutoffs)
     session.execute(delete(CauseLedger))
     rows = [{**row, "run_id": run_id} for row in ledger.iter_rows(named=True)]
     if rows:

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from feedback.errors import NotFound
 from feedback.models import Cause, CauseAssignment, CauseEvent, CauseStatus, Department
+from feedback.services.access import Caller
 from feedback.services.causes.analyze import last_complete_run
 from feedback.services.causes.decisions import get_cause
 from feedback.services.causes.ledger import latest_ledger, ledger_of
+from feedback.services.privacy import exposure
 
 
 class LedgerOut(msgspec.Struct):
@@ -231,3 +233,13 @@ def run_status(session: Session) -> dict[str, Any] | None:
         return None
     total = session.scalar(select(func.count()).select_from(CauseAssignment))
     return {"run": run.id, "finished_at": run.finished_at, "assignments": total}
+
+
+def read_causes(session: Session, caller: Caller, statuses: tuple[str, ...]) -> list[CauseOut]:
+    """The causes ``caller`` may see (their department's, for a head), verbatims redacted for them."""
+    return exposure.causes(caller, list_causes(session, caller.scope(), statuses))
+
+
+def read_cause(session: Session, caller: Caller, key: str) -> CauseDetailOut:
+    """One cause if ``caller`` may see it (else NotFound), verbatims redacted for them."""
+    return exposure.cause_detail(caller, cause_detail(session, key, caller.scope()))

@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
 from feedback.models import Answer, Department, Question, QuestionKind, Response
+from feedback.models.context import CONTEXT_TEXT_FIELDS, context_column
+from feedback.services.access import Caller
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
+from feedback.services.dissatisfied import dissatisfied_response
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+from feedback.services.privacy import exposure
 
-NEGATIVE_POLARITY = -0.05
 METRIC_COLUMNS = (
     "period",
     "metric",
@@ -296,8 +299,8 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         select(
             Response.submitted_at,
             Department.slug,
-            Response.channel,
-            Response.product,
+            context_column(Response, "channel"),
+            context_column(Response, "product"),
             Response.nps,
             Response.csat,
             Response.ces,
@@ -318,17 +321,10 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         if name == "department":
             ids = [_department_id(session, v) for v in values]
             query = query.where(Response.department_id.in_(ids))
-        elif name in ("channel", "product", "team", "agent", "contractor", "region"):
-            query = query.where(getattr(Response, name).in_(values))
+        elif name in CONTEXT_TEXT_FIELDS:
+            query = query.where(context_column(Response, name).in_(values))
     if panel.negative_only:
-        query = query.where(
-            or_(
-                Response.nps <= 6,
-                Response.csat <= 3,
-                Response.ces <= 3,
-                and_(Answer.polarity.is_not(None), Answer.polarity < NEGATIVE_POLARITY),
-            )
-        )
+        query = query.where(dissatisfied_response())
     rows = [tuple(r) for r in session.execute(query)]
     return pl.DataFrame(rows, schema=VERBATIM_SCHEMA, orient="row")
 
@@ -379,3 +375,10 @@ def dashboard_data(
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)
     return [by_id[p.id] for p in spec.panels]
+
+
+def read_dashboard(
+    session: Session, caller: Caller, spec: DashboardSpec, page: PageFilters, min_n: int
+) -> list[PanelData]:
+    """Every panel's data as ``caller`` may see it: scoped to their department, redacted for them."""
+    return exposure.panels(caller, dashboard_data(session, spec, page, caller.scope(), min_n))

@@ -1,8 +1,8 @@
 """Alerts between digests: a crisis should not wait for Monday.
 
-Every few minutes (the scheduler), for each owned cause and for each department's negative responses
-(NPS 0-6, CSAT 1-2 or CES 1-3: the rule of analysis/causes/negative.py), the count of the last
-FEEDBACK_ALERT_WINDOW_H hours is compared with its rate over the FEEDBACK_ALERT_BASELINE_DAYS before
+Every few minutes (the scheduler), for each owned cause and for each department's dissatisfied responses
+(the one rule of analysis/scales.py: a low score, or negative comments without any score), the count of the
+last FEEDBACK_ALERT_WINDOW_H hours is compared with its rate over the FEEDBACK_ALERT_BASELINE_DAYS before
 (analysis/spikes.py: Poisson tail, a minimum count, at least 3x the usual level). A spike alerts the owning
 department's heads and channels at once, with verbatims (redacted) and action links.
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback.analysis.causes.negative import CES_LOW, CSAT_LOW, NPS_LOW
 from feedback.analysis.redact import redact
+from feedback.analysis.scales import Cutoffs
 from feedback.analysis.spikes import Spike, detect_spike
 from feedback.config import Settings
 from feedback.db import transaction
@@ -49,6 +49,7 @@ from feedback.services.digests.links import action_links
 from feedback.services.digests.outbox import deliver_due
 from feedback.services.digests.recipients import department_targets, enqueue
 from feedback.services.digests.render import alert_payload, render_alert
+from feedback.services.dissatisfied import dissatisfied_response
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,9 @@ class Candidate:
     spike: Spike
 
 
-def _negative() -> Any:
-    return or_(Response.nps <= NPS_LOW, Response.csat <= CSAT_LOW, Response.ces <= CES_LOW)
-
-
-def _counts(session: Session, start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
+def _counts(
+    session: Session, start: datetime, end: datetime, cutoffs: Cutoffs
+) -> tuple[dict[int, int], dict[int, int]]:
     """(cause id -> items, department id -> negative responses) in [start, end)."""
     causes = session.execute(
         select(CauseAssignment.cause_id, func.count())
@@ -78,7 +77,7 @@ def _counts(session: Session, start: datetime, end: datetime) -> tuple[dict[int,
             Response.submitted_at >= start,
             Response.submitted_at < end,
             Response.department_id.is_not(None),
-            _negative(),
+            dissatisfied_response(cutoffs),
         )
         .group_by(Response.department_id)
     )
@@ -89,10 +88,10 @@ def find_spikes(session: Session, settings: Settings, now: datetime) -> list[Can
     window = timedelta(hours=settings.alert_window_h)
     baseline_start = now - timedelta(days=settings.alert_baseline_days)
     baseline_hours = (now - window - baseline_start).total_seconds() / 3600
-    recent_causes, recent_negative = _counts(session, now - window, now)
+    recent_causes, recent_negative = _counts(session, now - window, now, settings.cutoffs)
     if not recent_causes and not recent_negative:
         return []
-    usual_causes, usual_negative = _counts(session, baseline_start, now - window)
+    usual_causes, usual_negative = _counts(session, baseline_start, now - window, settings.cutoffs)
     owned = select(Cause.id, Cause.department_id).where(
         Cause.status == CauseStatus.ACTIVE, Cause.department_id.is_not(None)
     )
@@ -122,7 +121,9 @@ def find_spikes(session: Session, settings: Settings, now: datetime) -> list[Can
     return found
 
 
-def _negative_verbatims(session: Session, department_id: int, start: datetime, end: datetime) -> list[str]:
+def _negative_verbatims(
+    session: Session, department_id: int, start: datetime, end: datetime, cutoffs: Cutoffs
+) -> list[str]:
     texts = session.scalars(
         select(Answer.text)
         .join(Response, Response.id == Answer.response_id)
@@ -131,7 +132,7 @@ def _negative_verbatims(session: Session, department_id: int, start: datetime, e
             Response.department_id == department_id,
             Response.submitted_at >= start,
             Response.submitted_at < end,
-            _negative(),
+            dissatisfied_response(cutoffs),
             Question.kind == QuestionKind.TEXT,
             and_(Answer.text.is_not(None), Answer.text != ""),
         )
@@ -162,7 +163,7 @@ def _compose(session: Session, settings: Settings, burst: list[Candidate], now: 
     else:
         title = f"[feedback] Spike in unhappy customers: {department.name}"
         summary = f"{spike.count} negative answers in the last {hours:g} hours; {usual}."
-        verbatims = _negative_verbatims(session, department.id, start, now)
+        verbatims = _negative_verbatims(session, department.id, start, now, settings.cutoffs)
     summary += f" The chance of so many by bad luck is {spike.p_value:.1e}."
     also = [(session.get(Cause, c.cause_id), c.spike.count) for c in others if c.cause_id is not None]
     if also:

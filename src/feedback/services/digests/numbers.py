@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from feedback.analysis.metrics import METRICS, Period
 from feedback.services.metrics import MetricsQuery, compute_metrics, period_start
 
-HEADLINE = ("nps", "csat", "ces", "volume")
+HEADLINE = ("nps", "csat", "ces", "dissatisfied", "volume")
 TREND_PERIODS = 12
 
 
@@ -61,7 +61,8 @@ def _float(value: Any) -> float | None:
 def headlines(
     session: Session, slugs: Sequence[str], start: datetime, end: datetime, tz: str, min_n: int
 ) -> dict[str, list[Headline]]:
-    """NPS, CSAT, CES and volume of each department over [start, end), against the window just before."""
+    """NPS, CSAT, CES, dissatisfied % and volume of each department over [start, end), against the window
+    just before."""
     query = MetricsQuery(
         metrics=HEADLINE,
         by=("department",),

@@ -36,8 +36,8 @@ MARK_COLORS = {
 }
 ACTION_LABELS = list(LABELS.items())
 ADVERBS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
-DIGITS = {"nps": 0, "csat": 0, "ces": 1, "volume": 0}
-UNITS = {"csat": "%"}
+DIGITS = {"nps": 0, "csat": 0, "ces": 1, "dissatisfied": 0, "volume": 0}
+UNITS = {"csat": "%", "dissatisfied": "%"}
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -1,7 +1,8 @@
 """Reading mentions back, newest first, filtered, and scoped to what the caller may see.
 
-Sentiment classes follow the stored polarity: negative below -0.05, positive above +0.05, neutral
-between (and mentions without a score). ``before_id`` pages: the next page starts after that mention.
+Sentiment classes follow the stored polarity and the vocabulary's cut-off (FEEDBACK_NEGATIVE_POLARITY,
+analysis/scales.py): negative below it (-0.05), positive above its mirror (+0.05), neutral between (and
+mentions without a score). ``before_id`` pages: the next page starts after that mention.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import msgspec
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from feedback.config import get_settings
 from feedback.errors import InvalidInput
 from feedback.models import Department, Mention
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
-NEUTRAL_BAND = 0.05
 _S = TypeVar("_S", bound=Select[Any])
 
 
@@ -79,14 +82,14 @@ def _filtered(query: _S, f: MentionFilter, department_id: int | None) -> _S:
         query = query.where(Mention.posted_at < f.until)
     if f.product:
         query = query.where(Mention.product == f.product)
+    cutoffs = get_settings().cutoffs
+    negative, positive = cutoffs.negative_polarity, cutoffs.positive_polarity
     if f.sentiment == SentimentClass.NEGATIVE:
-        query = query.where(Mention.polarity < -NEUTRAL_BAND)
+        query = query.where(Mention.polarity < negative)
     elif f.sentiment == SentimentClass.POSITIVE:
-        query = query.where(Mention.polarity > NEUTRAL_BAND)
+        query = query.where(Mention.polarity > positive)
     elif f.sentiment == SentimentClass.NEUTRAL:
-        query = query.where(
-            or_(Mention.polarity.is_(None), Mention.polarity.between(-NEUTRAL_BAND, NEUTRAL_BAND))
-        )
+        query = query.where(or_(Mention.polarity.is_(None), Mention.polarity.between(negative, positive)))
     if f.noise == NoiseFilter.EXCLUDE:
         query = query.where(Mention.noise.is_(None))
     elif f.noise == NoiseFilter.ONLY:
@@ -138,3 +141,8 @@ def list_mentions(session: Session, f: MentionFilter, *, department_id: int | No
         )
         for m in session.scalars(query)
     ]
+
+
+def read_mentions(session: Session, caller: Caller, f: MentionFilter) -> list[MentionOut]:
+    """The mentions ``caller`` may see (routed to their department for a head), redacted for them."""
+    return exposure.mentions(caller, list_mentions(session, f, department_id=caller.scope()))

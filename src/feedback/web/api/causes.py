@@ -13,7 +13,6 @@ from feedback.errors import FieldError, InvalidInput
 from feedback.models import CauseStatus, Role
 from feedback.services.causes import decisions, query
 from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
-from feedback.services.privacy import exposure
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -76,7 +75,7 @@ class CauseController(Controller):
     ) -> list[CauseOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return exposure.causes(caller, query.list_causes(session, caller.scope(), _statuses(status)))
+            return query.read_causes(session, caller, _statuses(status))
 
     @get(
         "/runs/latest",
@@ -98,7 +97,7 @@ class CauseController(Controller):
     ) -> CauseDetailOut:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return exposure.cause_detail(caller, query.cause_detail(session, key, caller.scope()))
+            return query.read_cause(session, caller, key)
 
     @post(sync_to_thread=True, status_code=201, summary="Add a cause to the taxonomy (admin)")
     def create(

@@ -20,9 +20,7 @@ class DepartmentController(Controller):
     def list(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> list[DepartmentOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            rows = departments.list_departments(session)
-            scope = caller.scope()
-            return [departments.to_out(d, session) for d in rows if scope is None or d.id == scope]
+            return departments.read_departments(session, caller)
 
     @post(sync_to_thread=True, summary="Create or update a department, its digests, heads, channels (admin)")
     def put(

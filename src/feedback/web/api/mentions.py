@@ -17,10 +17,9 @@ from feedback.services.mentions.query import (
     MentionOut,
     NoiseFilter,
     SentimentClass,
-    list_mentions,
+    read_mentions,
 )
 from feedback.services.mentions.rules import IngestOptions
-from feedback.services.privacy import exposure
 from feedback.web.api.params import RowId
 from feedback.web.auth import READERS, authorize
 from feedback.web.limits import RATE_LIMIT, WEBHOOK
@@ -89,4 +88,4 @@ class MentionController(Controller):
         )
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return exposure.mentions(caller, list_mentions(session, selection, department_id=caller.scope()))
+            return read_mentions(session, caller, selection)

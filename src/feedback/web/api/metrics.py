@@ -1,27 +1,31 @@
 """/api/metrics: satisfaction metrics with n, intervals, change and targets; /api/metrics/drivers."""
 
+import inspect
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from feedback.analysis.drivers import DriverResult
 from feedback.db import transaction
 from feedback.errors import InvalidInput
 from feedback.services.metrics import (
+    DIMENSIONS,
+    SOURCE_DIMENSIONS,
     DriversQuery,
     MetricsQuery,
-    compute_drivers,
-    compute_metrics,
     parse_by,
     parse_filters,
     parse_metrics,
     parse_period,
     parse_time,
     parse_tz,
+    read_drivers,
+    read_metrics,
 )
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
@@ -57,8 +61,23 @@ class MetricsOut(msgspec.Struct):
     rows: list[MetricRowOut]
 
 
-def _filters(**values: str | None) -> dict[str, tuple[str, ...]]:
-    return parse_filters(values)
+Filters = dict[str, tuple[str, ...]]
+
+
+def filters_from_query(names: Sequence[str]) -> Provide:
+    """A dependency reading one query parameter per dimension in ``names`` (``?channel=phone,chat``), made
+    from the dimension list itself (services/metrics.py, from models/context.py) so a new context field is
+    a filter here, and documented in the API schema, without a line in this file."""
+
+    def read(**values: str | None) -> Filters:
+        return parse_filters(values)
+
+    parameters = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Text) for n in names
+    ]
+    read.__signature__ = inspect.Signature(parameters, return_annotation=Filters)  # type: ignore[attr-defined]
+    read.__annotations__ = {**{n: Text for n in names}, "return": Filters}
+    return Provide(read, sync_to_thread=False)
 
 
 class MetricsController(Controller):
@@ -68,11 +87,13 @@ class MetricsController(Controller):
     @get(
         sync_to_thread=True,
         summary="Metrics by period and dimension, each with n, 95% interval, change, target",
+        dependencies={"filters": filters_from_query(DIMENSIONS)},
     )
     def metrics(
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
+        filters: NamedDependency[Filters],
         metric: Text = None,
         by: Text = None,
         period: Text = None,
@@ -80,15 +101,6 @@ class MetricsController(Controller):
         since: Text = None,
         until: Text = None,
         min_n: MinN = None,
-        department: Text = None,
-        channel: Text = None,
-        product: Text = None,
-        team: Text = None,
-        agent: Text = None,
-        contractor: Text = None,
-        region: Text = None,
-        survey: Text = None,
-        source: Text = None,
     ) -> MetricsOut:
         zone = parse_tz(tz)
         query = MetricsQuery(
@@ -98,22 +110,12 @@ class MetricsController(Controller):
             tz=zone,
             since=parse_time(since, "since"),
             until=parse_time(until, "until"),
-            filters=_filters(
-                department=department,
-                channel=channel,
-                product=product,
-                team=team,
-                agent=agent,
-                contractor=contractor,
-                region=region,
-                survey=survey,
-                source=source,
-            ),
+            filters=filters,
             min_n=min_n or ctx.settings.metrics_min_n,
         )
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            result = compute_metrics(session, query, caller.scope())
+            result = read_metrics(session, caller, query)
         rows = [
             MetricRowOut(
                 period=r["period"],
@@ -147,11 +149,13 @@ class MetricsController(Controller):
         "/drivers",
         sync_to_thread=True,
         summary="How a metric moves with handle time, wait time, first-contact resolution or channel",
+        dependencies={"filters": filters_from_query(SOURCE_DIMENSIONS["responses"])},
     )
     def drivers(
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
+        filters: NamedDependency[Filters],
         metric: Text = "nps",
         driver: Text = "handle_time",
         bands: Text = None,
@@ -159,14 +163,6 @@ class MetricsController(Controller):
         since: Text = None,
         until: Text = None,
         min_n: MinN = None,
-        department: Text = None,
-        channel: Text = None,
-        product: Text = None,
-        team: Text = None,
-        agent: Text = None,
-        contractor: Text = None,
-        region: Text = None,
-        survey: Text = None,
     ) -> DriverResult:
         try:
             cuts = tuple(float(b) for b in (bands or "").split(",") if b.strip())
@@ -180,18 +176,9 @@ class MetricsController(Controller):
             tz=zone,
             since=parse_time(since, "since"),
             until=parse_time(until, "until"),
-            filters=_filters(
-                department=department,
-                channel=channel,
-                product=product,
-                team=team,
-                agent=agent,
-                contractor=contractor,
-                region=region,
-                survey=survey,
-            ),
+            filters=filters,
             min_n=min_n or ctx.settings.metrics_min_n,
         )
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            return compute_drivers(session, query, caller.scope())
+            return read_drivers(session, caller, query)

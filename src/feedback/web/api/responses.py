@@ -1,7 +1,7 @@
 """/api/surveys/{slug}/responses: submit (public, idempotent) and read (scoped)."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from feedback.db import transaction
 from feedback.models import utcnow
+from feedback.models.context import CONTEXT, ContextKind
 from feedback.services import surveys
-from feedback.services.privacy import exposure
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
 from feedback.web.auth import READERS, authorize
@@ -20,19 +20,16 @@ from feedback.web.state import AnyRequest, AppContext
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 
 
-class ContextIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """The interaction this response is about (for responses without an invitation)."""
-
-    department: Short | None = None
-    channel: Short | None = None
-    product: Short | None = None
-    team: Short | None = None
-    agent: Short | None = None
-    contractor: Short | None = None
-    region: Short | None = None
-    handle_time_s: int | None = None
-    wait_time_s: int | None = None
-    first_contact_resolved: bool | None = None
+_CONTEXT_TYPES: dict[ContextKind, Any] = {"text": Short | None, "seconds": int | None, "flag": bool | None}
+if TYPE_CHECKING:
+    ContextIn = msgspec.Struct
+else:  # the interaction a response is about (without an invitation): the department and models/context.py's
+    ContextIn = msgspec.defstruct(
+        "ContextIn",
+        [("department", Short | None, None), *((f.name, _CONTEXT_TYPES[f.kind], None) for f in CONTEXT)],
+        forbid_unknown_fields=True,
+        omit_defaults=True,
+    )
 
 
 class ResponseIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,5 +89,4 @@ class ResponseController(Controller):
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             survey = surveys.get_survey(session, slug)
-            found = list_responses(session, survey, department_id=caller.scope(), limit=limit, before=before)
-            return exposure.answers(caller, found)
+            return list_responses(session, survey, caller, limit=limit, before=before)

@@ -8,7 +8,6 @@ from litestar.params import FromQuery, QueryParameter
 
 from feedback.db import transaction
 from feedback.services.metrics import parse_time
-from feedback.services.privacy import exposure
 from feedback.services.sentiment import (
     DisagreementOut,
     UnscoredOut,
@@ -43,15 +42,14 @@ class SentimentController(Controller):
         model = model_at(ctx.settings.sentiment_model)
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            found = find_disagreements(
+            return find_disagreements(
                 session,
                 model,
-                scope=caller.scope(),
+                caller,
                 since=parse_time(since, "since"),
                 until=parse_time(until, "until"),
                 limit=limit,
             )
-        return exposure.texts(caller, found, "text")
 
     @get(
         "/unscored",
@@ -70,13 +68,12 @@ class SentimentController(Controller):
         model = model_at(ctx.settings.sentiment_model)
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            unscored = score_unscored(
+            return score_unscored(
                 session,
                 model,
                 kind,
-                scope=caller.scope(),
+                caller,
                 since=parse_time(since, "since"),
                 until=parse_time(until, "until"),
                 limit=limit,
             )
-        return exposure.texts(caller, unscored, "text")

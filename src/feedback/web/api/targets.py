@@ -5,7 +5,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from feedback.db import transaction
-from feedback.models import Department, Role
+from feedback.models import Role
 from feedback.services import targets
 from feedback.services.targets import TargetOut, TargetSpec
 from feedback.web.auth import READERS, authorize
@@ -23,9 +23,7 @@ class TargetController(Controller):
     def list_targets(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> list[TargetOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            scope = caller.scope()
-            own = session.get(Department, scope) if scope is not None else None
-            return targets.list_targets(session, own.slug if own is not None else None)
+            return targets.read_targets(session, caller)
 
     @post(sync_to_thread=True, summary="Set the target for a metric of a department or contractor (admin)")
     def put(

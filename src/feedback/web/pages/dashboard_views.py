@@ -21,7 +21,6 @@ import polars as pl
 from plotly.offline import get_plotlyjs_version  # type: ignore[import-untyped, unused-ignore]
 
 from feedback.analysis.figures import (
-    DIMENSION_LABELS,
     breakdown_figure,
     cause_trend_figure,
     causes_figure,
@@ -109,7 +108,7 @@ def _metric_rows(data: PanelData) -> tuple[tuple[str, ...], list[list[Cell]]]:
     if spec.period is not None:
         columns.append("period")
     if spec.breakdown:
-        columns.append(DIMENSION_LABELS.get(spec.breakdown, spec.breakdown))
+        columns.append(spec.breakdown)
     columns += ["metric", "value", "95% interval", "n", "change", "target"]
     rows = []
     for r in data.frame.iter_rows(named=True):

@@ -29,7 +29,7 @@ from feedback.services.dashboards.access import (
 from feedback.services.dashboards.cache import cache_for, data_fingerprint
 from feedback.services.dashboards.filters import FILTER_NAMES, PageFilters
 from feedback.services.dashboards.library import load_library
-from feedback.services.dashboards.panels import PanelData, dashboard_data
+from feedback.services.dashboards.panels import PanelData, read_dashboard
 from feedback.services.dashboards.spec import DashboardSpec
 from feedback.services.dashboards.tables import FORMATS, to_bytes
 from feedback.services.privacy import exposure
@@ -64,7 +64,7 @@ def dashboard_result(
     cache = cache_for(ctx.settings.database_url, ctx.settings.dashboard_cache_s)
 
     def compute() -> Result:
-        data = exposure.panels(caller, dashboard_data(session, spec, filters, caller.scope(), min_n))
+        data = read_dashboard(session, caller, spec, filters, min_n)
         return data, panel_views(data, min_n)
 
     return cache.get_or_compute(key, data_fingerprint(session), compute)

@@ -194,6 +194,14 @@ def poll_feed(
     return result
 
 
+def http_client() -> httpx.Client:
+    """The HTTP client polls use (a timeout, redirects followed, a User-Agent naming the program)."""
+    from feedback import __version__
+
+    headers = {"User-Agent": f"feedback/{__version__} (social listening)"}
+    return httpx.Client(timeout=30.0, follow_redirects=True, headers=headers)
+
+
 def poll_all(
     session_factory: sessionmaker[Session], config: PollerConfig, client: httpx.Client, now: datetime
 ) -> list[PollResult]:
