@@ -23,6 +23,7 @@ from feedback.services.metrics import (
     parse_time,
     parse_tz,
 )
+from feedback.web.api.params import TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -77,8 +78,8 @@ class MetricsController(Controller):
         by: Text = None,
         period: Text = None,
         tz: Text = None,
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         min_n: MinN = None,
         department: Text = None,
         channel: Text = None,
@@ -156,8 +157,8 @@ class MetricsController(Controller):
         driver: Text = "handle_time",
         bands: Text = None,
         tz: Text = None,
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         min_n: MinN = None,
         department: Text = None,
         channel: Text = None,

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from feedback.db import transaction
-from feedback.services.metrics import parse_time
+from feedback.services.metrics import parse_utc_time
 from feedback.services.privacy import exposure
 from feedback.services.sentiment import (
     DisagreementOut,
@@ -16,6 +16,7 @@ from feedback.services.sentiment import (
     model_at,
     score_unscored,
 )
+from feedback.web.api.params import TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -36,8 +37,8 @@ class SentimentController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         limit: Limit = 100,
     ) -> list[DisagreementOut]:
         model = model_at(ctx.settings.sentiment_model)
@@ -47,8 +48,8 @@ class SentimentController(Controller):
                 session,
                 model,
                 scope=caller.scope(),
-                since=parse_time(since, "since"),
-                until=parse_time(until, "until"),
+                since=parse_utc_time(since, "since"),
+                until=parse_utc_time(until, "until"),
                 limit=limit,
             )
         return exposure.texts(caller, found, "text")
@@ -63,8 +64,8 @@ class SentimentController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         kind: FromQuery[Literal["comment", "mention"]] = "comment",
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         limit: Limit = 100,
     ) -> list[UnscoredOut]:
         model = model_at(ctx.settings.sentiment_model)
@@ -75,8 +76,8 @@ class SentimentController(Controller):
                 model,
                 kind,
                 scope=caller.scope(),
-                since=parse_time(since, "since"),
-                until=parse_time(until, "until"),
+                since=parse_utc_time(since, "since"),
+                until=parse_utc_time(until, "until"),
                 limit=limit,
             )
         return exposure.texts(caller, unscored, "text")
