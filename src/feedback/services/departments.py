@@ -231,6 +231,17 @@ def get_department(session: Session, slug: str, field: str | None = None) -> Dep
     return department
 
 
+def get_visible_department(session: Session, slug: str, scope: int | None) -> Department:
+    """``get_department`` for a caller who sees only department ``scope`` (None: every one): another
+    department is as unknown as one that does not exist, and the 404 names no other department."""
+    if scope is None:
+        return get_department(session, slug)
+    department = session.scalar(select(Department).where(Department.slug == slug, Department.id == scope))
+    if department is None:
+        raise NotFound(f"unknown department {slug!r}")
+    return department
+
+
 def list_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.slug)))
 

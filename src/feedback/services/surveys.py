@@ -168,9 +168,11 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
     return survey
 
 
-def get_survey(session: Session, slug: str) -> Survey:
+def get_survey(session: Session, slug: str, scope: int | None = None) -> Survey:
+    """The survey with this slug; for a caller who sees only department ``scope``, another department's
+    survey is as unknown as one that does not exist (the same 404), so nothing is learnt of it."""
     survey = session.scalar(select(Survey).where(Survey.slug == slug).options(selectinload(Survey.questions)))
-    if survey is None:
+    if survey is None or (scope is not None and survey.department_id != scope):
         raise NotFound(f"no survey {slug!r}")
     return survey
 

@@ -94,6 +94,6 @@ class ResponseController(Controller):
         moment = parse_utc_time(before, "before")
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            survey = surveys.get_survey(session, slug)
+            survey = surveys.get_survey(session, slug, caller.scope())
             found = list_responses(session, survey, department_id=caller.scope(), limit=limit, before=moment)
             return exposure.answers(caller, found)

@@ -8,10 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from feedback.db import transaction
-from feedback.errors import NotFound
-from feedback.models import Role, Survey, SurveyStatus
+from feedback.models import Role, SurveyStatus
 from feedback.services import surveys
-from feedback.services.access import Caller
 from feedback.services.surveys import SurveyOut, SurveySpec
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
@@ -19,12 +17,6 @@ from feedback.web.state import AnyRequest, AppContext
 
 class SurveyPatch(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["open", "closed"]
-
-
-def _visible(caller: Caller, survey: Survey) -> None:
-    scope = caller.scope()
-    if scope is not None and survey.department_id != scope:
-        raise NotFound(f"no survey {survey.slug!r}")
 
 
 class SurveyController(Controller):
@@ -53,8 +45,7 @@ class SurveyController(Controller):
     def one(self, request: AnyRequest, ctx: NamedDependency[AppContext], slug: FromPath[str]) -> SurveyOut:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            survey = surveys.get_survey(session, slug)
-            _visible(caller, survey)
+            survey = surveys.get_survey(session, slug, caller.scope())
             return surveys.describe(session, survey, ctx.settings.base_url)
 
     @patch("/{slug:str}", sync_to_thread=True, summary="Open or close a survey (admin)")
