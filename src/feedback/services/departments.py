@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import DeliveryChannel, Department, DepartmentHead
 from feedback.services.digests.cron import check_schedule
-from feedback.services.specs import convert
+from feedback.services.specs import Name, convert
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["support"])]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
@@ -32,7 +32,7 @@ TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["E
 
 
 class HeadSpec(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     email: Email
 
 
@@ -48,7 +48,7 @@ class ChannelSpec(msgspec.Struct, forbid_unknown_fields=True):
 
 class DepartmentSpec(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     timezone: TimeZone | None = None
     digest_schedule: Annotated[str, msgspec.Meta(max_length=100, examples=["0 8 * * mon"])] | None = None
     noise_budget: Annotated[int, msgspec.Meta(ge=1, le=50)] | None = None
