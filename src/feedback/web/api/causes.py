@@ -24,7 +24,7 @@ STATUSES = ",".join(s.value for s in CauseStatus)
 
 class CauseIn(msgspec.Struct, forbid_unknown_fields=True):
     id: str
-    name: Name
+    name: str  # checked with the rest by parse_cause: every problem at once, a 422
     department: str | None = None
     description: str = ""
     keywords: Phrases = []
