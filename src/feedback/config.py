@@ -100,6 +100,11 @@ class Settings:
     # Hostile input (web/limits.py, web/formguard.py). Rate limits are counted per web worker process.
     bulk_max_body_bytes: int = field(default_factory=lambda: int(_env("BULK_MAX_BODY_BYTES", str(8 << 20))))
     max_import_bytes: int = field(default_factory=lambda: int(_env("MAX_IMPORT_BYTES", str(256 << 20))))
+    # Slow clients (web/slow_clients.py): a request's headers, and its body, must arrive within these
+    # seconds (0: no limit); a connection idle between requests is closed after keep_alive_s.
+    header_timeout_s: float = field(default_factory=lambda: float(_env("HEADER_TIMEOUT_S", "10")))
+    body_timeout_s: float = field(default_factory=lambda: float(_env("BODY_TIMEOUT_S", "30")))
+    keep_alive_s: int = field(default_factory=lambda: int(_env("KEEP_ALIVE_S", "5")))
     trusted_proxies: tuple[str, ...] = field(
         default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip())
     )

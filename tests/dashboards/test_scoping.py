@@ -152,3 +152,28 @@ def test_no_dashboard_page_or_download_shows_a_department_head_another_departmen
                     spec.name,
                     panel.id,
                 )
+
+
+# Each route that reads (or acts on) one object by its key, with department B's key in it.
+PER_OBJECT = [
+    ("GET", "/api/surveys/{}", f"{B}-survey"),
+    ("GET", "/api/surveys/{}/responses", f"{B}-survey"),
+    ("GET", "/api/causes/{}", f"{B}-refunds"),
+    ("GET", "/api/departments/{}/digest/preview?charts=false", B),
+    ("GET", "/api/problems/{}", f"{B}-refunds"),
+    ("POST", "/api/problems/{}/acknowledge", f"{B}-refunds"),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "key"), PER_OBJECT)
+def test_another_departments_object_is_answered_as_if_it_did_not_exist(
+    client: Any, sessions: Any, seeded: None, method: str, template: str, key: str
+) -> None:
+    head = factories.bearer(factories.token(sessions, Role.DEPARTMENT_HEAD, A))
+    unknown_key = "no-such-thing"
+    other = client.request(method, template.format(key), headers=head)
+    unknown = client.request(method, template.format(unknown_key), headers=head)
+    assert other.status_code == unknown.status_code == 404, (other.text, unknown.text)
+    assert other.json()["detail"].replace(key, unknown_key) == unknown.json()["detail"]
+    assert other.headers.keys() == unknown.headers.keys()
+    assert B not in unknown.text.replace(unknown_key, "")  # an unknown key's answer lists no department

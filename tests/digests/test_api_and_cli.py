@@ -145,7 +145,8 @@ def test_digests_through_the_api_admins_send_heads_read_their_own(smtp_env, clie
     preview = client.get("/api/departments/billing/digest/preview?charts=false", headers=head)
     assert preview.status_code == 200 and preview.headers["content-type"].startswith("text/html")
     assert "<h1" in preview.text and "Billing" in preview.text
-    assert client.get("/api/departments/support/digest/preview?charts=false", headers=head).status_code == 403
+    # Another department is as unknown as one that does not exist (issue 12, item 9).
+    assert client.get("/api/departments/support/digest/preview?charts=false", headers=head).status_code == 404
     assert client.get("/api/digests/runs?state=bogus", headers=admin).status_code == 422
 
 

@@ -12,6 +12,21 @@ import hashlib
 import html
 import re
 
+# Names and titles are text, not control characters (Unicode category Cc: C0, DEL, C1); long free text
+# (a survey's intro) may also hold tabs and line breaks. The patterns suit msgspec and OpenAPI alike: the
+# look-ahead keeps Python's ``$`` from accepting a final line break.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$(?!\n)"
+LONG_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$(?!\n)"
+NO_CONTROL_CHARACTERS = "text without control characters (such as a bell, an escape or a line break)"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character_error(text: str) -> str | None:
+    """What is wrong with a name or title holding a control character; None if it holds none."""
+    found = _CONTROL.search(text)
+    return None if found is None else f"expected {NO_CONTROL_CHARACTERS}, found U+{ord(found[0]):04X}"
+
+
 URL_TOKEN = "<url>"  # noqa: S105 - a placeholder word, not a secret
 USER_TOKEN = "@user"  # noqa: S105 - a placeholder word, not a secret
 

@@ -40,9 +40,11 @@ def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from feedback.db import schema_problem
+    from feedback.web.slow_clients import server_options
 
+    settings = get_settings()
     # Workers never migrate: `feedback db upgrade` runs once per deploy, before any worker starts.
-    problem = schema_problem(get_settings().database_url)
+    problem = schema_problem(settings.database_url)
     if problem is not None:
         raise click.ClickException(f"not serving: {problem}")
     uvicorn.run(
@@ -51,9 +53,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,  # X-Forwarded-For is read by the app, from FEEDBACK_TRUSTED_PROXIES only
+        **server_options(settings),  # slow clients are cut off
     )
 
 

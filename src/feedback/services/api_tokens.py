@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from feedback.analysis.text import control_character_error
 from feedback.errors import InvalidInput, Unauthorized
 from feedback.models import ApiToken, Role, utcnow
 from feedback.services.access import Caller
@@ -17,6 +18,8 @@ __all__ = ["Caller", "authenticate", "create_token", "revoke_token"]
 
 def create_token(session: Session, name: str, role: Role, department: str | None = None) -> str:
     """A new API token; only its hash is stored, so this is the one time it can be read."""
+    if problem := control_character_error(name) if name.strip() else "a token needs a name":
+        raise InvalidInput.on("name", problem)
     department_id = None
     if role == Role.DEPARTMENT_HEAD:
         if not department:

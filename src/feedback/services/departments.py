@@ -21,7 +21,7 @@ from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import DeliveryChannel, Department, DepartmentHead
 from feedback.services.access import Caller
 from feedback.services.digests.cron import check_schedule
-from feedback.services.specs import convert
+from feedback.services.specs import Name, convert
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["support"])]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
@@ -33,7 +33,7 @@ TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["E
 
 
 class HeadSpec(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     email: Email
 
 
@@ -49,7 +49,7 @@ class ChannelSpec(msgspec.Struct, forbid_unknown_fields=True):
 
 class DepartmentSpec(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     timezone: TimeZone | None = None
     digest_schedule: Annotated[str, msgspec.Meta(max_length=100, examples=["0 8 * * mon"])] | None = None
     noise_budget: Annotated[int, msgspec.Meta(ge=1, le=50)] | None = None
@@ -229,6 +229,17 @@ def get_department(session: Session, slug: str, field: str | None = None) -> Dep
         known = ", ".join(session.scalars(select(Department.slug).order_by(Department.slug)).all())
         message = f"unknown department {slug!r} (known: {known or 'none yet'})"
         raise InvalidInput.on(field, message) if field else NotFound(message)
+    return department
+
+
+def get_visible_department(session: Session, slug: str, scope: int | None) -> Department:
+    """``get_department`` for a caller who sees only department ``scope`` (None: every one): another
+    department is as unknown as one that does not exist, and the 404 names no other department."""
+    if scope is None:
+        return get_department(session, slug)
+    department = session.scalar(select(Department).where(Department.slug == slug, Department.id == scope))
+    if department is None:
+        raise NotFound(f"unknown department {slug!r}")
     return department
 
 

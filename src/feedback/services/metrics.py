@@ -514,13 +514,28 @@ def _driver_frame(
     return frame
 
 
+TIME_RULE = (
+    "an ISO 8601 date or time: 2026-11-01, 2026-11-01T08:00:00Z or 2026-11-01T09:00:00+01:00; a time without"
+    " a zone is UTC (in /api/metrics, the report's tz), a date alone is its midnight"
+)
+
+
 def parse_time(text: str | None, field_name: str) -> datetime | None:
-    """An ISO date or time ("2026-11-01", "2026-11-01T08:00", with or without a zone)."""
-    if not text:
+    """An ISO date or time ("2026-11-01", "2026-11-01T08:00", with or without a zone; without one it is
+    returned naive, to be read in a zone with ``aware``). Anything else is a 422 naming ``field_name``."""
+    if not text or not text.strip():
         return None
     try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise InvalidInput.on(
             field_name, "expected an ISO date or time, e.g. 2026-11-01 or 2026-11-01T08:00Z"
         ) from None
+    if not 1900 <= moment.year <= 2999:
+        raise InvalidInput.on(field_name, "expected a time between the years 1900 and 2999")
+    return moment
+
+
+def parse_utc_time(text: str | None, field_name: str) -> datetime | None:
+    """``parse_time`` with a time without a zone read as UTC: the rule of every time in a query."""
+    return aware(parse_time(text, field_name))

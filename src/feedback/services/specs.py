@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
+from feedback.analysis.text import LONG_TEXT_PATTERN, NAME_PATTERN, NO_CONTROL_CHARACTERS
 from feedback.errors import FieldError, InvalidInput
 
 T = TypeVar("T")
@@ -17,11 +18,20 @@ _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _REGEX = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$")
 PATTERN_HINTS = {
+    NAME_PATTERN: NO_CONTROL_CHARACTERS,
+    LONG_TEXT_PATTERN: "text without control characters other than tabs and line breaks",
     r"^[a-z0-9][a-z0-9_-]{0,63}$": (
         "lowercase letters, digits, '-' or '_', at most 64, e.g. 'customer-support'"
     ),
     r"^[a-z][a-z0-9_]{0,63}$": "a lowercase identifier: letters, digits and '_', starting with a letter",
 }
+
+
+# Names and titles (no control character), and long free text (tabs and line breaks allowed).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+Prompt = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=NAME_PATTERN)]
+Label = Annotated[str, msgspec.Meta(max_length=100, pattern=NAME_PATTERN)]
+LongText = Annotated[str, msgspec.Meta(max_length=2000, pattern=LONG_TEXT_PATTERN)]
 
 
 def _field_path(message: str, prefix: str) -> tuple[str, str]:
@@ -30,12 +40,19 @@ def _field_path(message: str, prefix: str) -> tuple[str, str]:
     return explain(path, _PATH.sub("", message), prefix)
 
 
+def _unescaped(pattern: str) -> str:
+    """A pattern as written, from the validator's message (which doubles its backslashes)."""
+    return pattern.replace("\\\\", "\\")
+
+
 def explain(path: str, text: str, prefix: str = "") -> tuple[str, str]:
     """A validator's (path, message) made readable: unknown fields named in the path, patterns in words."""
     if unknown := _UNKNOWN.match(text):
         path, text = f"{path}.{unknown.group('name')}".lstrip("."), "unknown field"
-    elif (regex := _REGEX.match(text)) and regex.group("pattern") in PATTERN_HINTS:
-        text = "expected " + PATTERN_HINTS[regex.group("pattern")]
+    elif (regex := _REGEX.match(text)) and (
+        pattern := regex.group("pattern").replace("\\\\", "\\")
+    ) in PATTERN_HINTS:
+        text = "expected " + PATTERN_HINTS[pattern]
     full = ".".join(p for p in (prefix, path) if p).replace(".[", "[")
     return full or "body", text
 

@@ -53,6 +53,10 @@ class SurveyDef:
         )
 
 
+# What any question can take: a score is a number (or its digits), a choice and a text are text.
+ANSWER_TYPES = (str, int, float, bool, type(None))
+
+
 @dataclass(frozen=True)
 class CleanAnswer:
     question: QuestionDef
@@ -74,6 +78,16 @@ class Submission:
     token: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+
+    def shape_errors(self) -> list[FieldError]:
+        """One error per answer or context value that no question takes: a list or an object (of any
+        depth). Checked before a submission is queued, so nothing nested ever reaches the writer."""
+        return [
+            FieldError(f"{prefix}{key}", "expected a number or a text, not a list or an object")
+            for prefix, values in (("answers.", self.answers), ("context.", self.context))
+            for key, value in values.items()
+            if not isinstance(value, ANSWER_TYPES)
+        ]
 
     def request_hash(self) -> str:
         """A fingerprint of what was asked, to tell a true retry from a reused idempotency key."""

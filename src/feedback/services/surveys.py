@@ -16,20 +16,19 @@ from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import Slug, get_department
-from feedback.services.specs import convert
+from feedback.services.specs import Label, LongText, Name, Prompt, convert
 
 Key = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["nps"])]
-Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class QuestionSpec(msgspec.Struct, forbid_unknown_fields=True):
     key: Key
     type: Literal["nps", "csat", "ces", "choice", "text"]
-    prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    prompt: Prompt
     required: bool = False
-    choices: list[Text200] | None = None
-    low_label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-    high_label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    choices: list[Name] | None = None
+    low_label: Label | None = None
+    high_label: Label | None = None
     max_length: Annotated[int, msgspec.Meta(ge=1, le=20000)] | None = None
 
 
@@ -37,12 +36,12 @@ class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     """A survey definition: the same shape in a TOML file and in the JSON API."""
 
     slug: Slug
-    title: Text200
+    title: Name
     department: Slug
     questions: Annotated[list[QuestionSpec], msgspec.Meta(min_length=1, max_length=50)]
     status: Literal["open", "closed"] = "open"
-    intro: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-    thank_you: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    intro: LongText = ""
+    thank_you: LongText = ""
     anonymous_link: bool = False
 
 
@@ -169,9 +168,11 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
     return survey
 
 
-def get_survey(session: Session, slug: str) -> Survey:
+def get_survey(session: Session, slug: str, scope: int | None = None) -> Survey:
+    """The survey with this slug; for a caller who sees only department ``scope``, another department's
+    survey is as unknown as one that does not exist (the same 404), so nothing is learnt of it."""
     survey = session.scalar(select(Survey).where(Survey.slug == slug).options(selectinload(Survey.questions)))
-    if survey is None:
+    if survey is None or (scope is not None and survey.department_id != scope):
         raise NotFound(f"no survey {slug!r}")
     return survey
 

@@ -7,6 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from feedback.analysis.text import control_character_error
 from feedback.errors import InvalidInput, Unauthorized
 from feedback.models import Role, User, utcnow
 from feedback.services.access import Caller
@@ -25,6 +26,8 @@ def create_user(
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput.on("email", "not an e-mail address")
+    if problem := control_character_error(name):
+        raise InvalidInput.on("name", problem)
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidInput.on("password", f"at least {MIN_PASSWORD_CHARS} characters")
     if session.scalar(select(User.id).where(User.email == email)) is not None:

@@ -35,12 +35,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback.errors import FeedbackError, FieldError, ServiceUnavailable
+from feedback.errors import FeedbackError, FieldError, InvalidInput, ServiceUnavailable
 from feedback.services.responses import Outcome, Stored, SurveyCache, store_batch
 from feedback.services.submissions import Submission
 
@@ -121,15 +122,29 @@ class ResponseWriter:
             if self.mode == "process" and url
             else None
         )
-        self._thread = threading.Thread(target=self._run, name="response-writer", daemon=True)
+        self._lock = threading.Lock()
+        self._started = self._stopping = False
+        self._thread = self._new_thread()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="response-writer-supervisor", daemon=True
+        )
+        self._in_hand: list[_Item] = []
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name="response-writer", daemon=True)
 
     def start(self) -> None:
         if self._child is not None:
             self._child.start()
-        self._thread.start()
+        with self._lock:
+            self._started = True
+            self._thread.start()
+        self._supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Store everything already queued, then end the thread (and the child process)."""
+        with self._lock:
+            self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
         if self._child is not None:
@@ -137,12 +152,34 @@ class ResponseWriter:
 
     def alive(self) -> bool:
         """False while the child process is gone (it is being replaced)."""
+        self._replace_dead_thread()
         return self._thread.is_alive() and (self._child is None or self._child.alive())
+
+    def _replace_dead_thread(self) -> None:
+        """Start a new writer thread if the one we had ended without being asked to (killed by anything)."""
+        with self._lock:
+            if not self._started or self._stopping or self._thread.is_alive():
+                return
+            log.error("the response writer thread ended unexpectedly; starting another")
+            self._thread = self._new_thread()
+            self._thread.start()
+
+    def _supervise(self, every: float = 1.0) -> None:
+        while not self._stopping:
+            time.sleep(every)
+            try:
+                self._replace_dead_thread()
+            except Exception:  # e.g. no thread can be started right now: try again at the next tick
+                log.exception("replacing the response writer thread failed")
 
     async def submit(self, submission: Submission) -> Stored:
         """Stored outcome once durable; raises the FeedbackError that says why not. A request that waits
         longer than ``timeout_s`` (a database that hangs) gets ServiceUnavailable: its answer may still be
-        stored, and a retry with the same Idempotency-Key then replays it."""
+        stored, and a retry with the same Idempotency-Key then replays it. An answer no question can take
+        (a list, an object) is refused here, before it is queued."""
+        if errors := submission.shape_errors():
+            raise InvalidInput.of(errors)
+        self._replace_dead_thread()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Stored] = loop.create_future()
         self._queue.put((submission, (loop, future)))
@@ -154,15 +191,30 @@ class ResponseWriter:
 
     def _run(self) -> None:
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch, stopping = _drain(self._queue, first, self._batch_max)
-            if self._child is not None:
-                self._child.send(batch)
-            else:
-                self._write(batch)
+        try:
+            while not stopping:
+                try:
+                    first = self._queue.get(timeout=1.0)
+                except queue.Empty:
+                    continue
+                if first is _STOP:
+                    break
+                batch, stopping = _drain(self._queue, first, self._batch_max)
+                self._in_hand = batch
+                try:
+                    if self._child is not None:
+                        self._child.send(batch)
+                    else:
+                        self._write(batch)
+                except Exception as exc:  # a bug must fail this batch's requests, not end the writer
+                    log.exception("passing a batch of %d responses on failed", len(batch))
+                    _settle([waiter for _, waiter in batch], [exc] * len(batch))
+                self._in_hand = []
+        finally:  # ended by anything else (the thread was killed): its requests are told at once
+            lost, self._in_hand = self._in_hand, []
+            if lost:
+                failure = ServiceUnavailable("the response writer restarted; retry shortly")
+                _settle([waiter for _, waiter in lost], [failure] * len(lost))
 
     def _write(self, batch: list[_Item]) -> None:
         def store(submissions: Sequence[Submission]) -> list[Outcome]:
@@ -210,6 +262,11 @@ def _encode(outcome: Outcome | BaseException) -> Stored | _Failure | BaseExcepti
 
 def _decode(outcome: Stored | _Failure | BaseException) -> Outcome | BaseException:
     return outcome.error() if isinstance(outcome, _Failure) else outcome
+
+
+def _pickle(message: object) -> bytes:
+    """The bytes ``Connection.send`` would send (it pickles the same way)."""
+    return bytes(ForkingPickler.dumps(message))
 
 
 def _child_main(
@@ -358,9 +415,32 @@ class _Child:
             for key, (_, waiter) in zip(keys, batch, strict=True):
                 self._pending[key] = waiter
             requests = self._requests
+        message = [(key, submission) for key, (submission, _) in zip(keys, batch, strict=True)]
+        try:
+            payload = _pickle(message)
+        except Exception:  # one submission cannot be pickled: send the others, fail that one
+            if len(message) > 1:
+                for key, item in zip(keys, batch, strict=True):
+                    self._send_one(key, item, requests)
+                return
+            log.exception("a submission could not be passed to the writer process")
+            self._fail(keys, RuntimeError("this submission could not be passed to the writer"))
+            return
+        self._send_bytes(payload, keys, requests)
+
+    def _send_one(self, key: int, item: _Item, requests: Connection | None) -> None:
+        try:
+            payload = _pickle([(key, item[0])])
+        except Exception:
+            log.exception("a submission could not be passed to the writer process")
+            self._fail([key], RuntimeError("this submission could not be passed to the writer"))
+            return
+        self._send_bytes(payload, [key], requests)
+
+    def _send_bytes(self, payload: bytes, keys: Sequence[int], requests: Connection | None) -> None:
         try:
             assert requests is not None
-            requests.send([(key, submission) for key, (submission, _) in zip(keys, batch, strict=True)])
+            requests.send_bytes(payload)
         except (OSError, ValueError):  # the child is gone; the receiver starts another
             self._fail(keys)
 
@@ -390,10 +470,11 @@ class _Child:
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))  # no busy loop if it dies at once
             self.start()
 
-    def _fail(self, keys: Sequence[int]) -> None:
+    def _fail(self, keys: Sequence[int], error: BaseException | None = None) -> None:
         with self._lock:
             waiters = [w for w in (self._pending.pop(k, None) for k in keys) if w is not None]
-        _settle(waiters, [ServiceUnavailable("the response writer restarted; retry shortly")] * len(waiters))
+        error = error or ServiceUnavailable("the response writer restarted; retry shortly")
+        _settle(waiters, [error] * len(waiters))
 
     def stop(self, timeout: float) -> None:
         """Let the child store what it holds, then wait for it and for its outcomes."""

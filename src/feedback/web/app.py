@@ -22,7 +22,7 @@ from feedback.services.writer import ResponseWriter
 from feedback.web.api.causes import CauseController
 from feedback.web.api.departments import DepartmentController
 from feedback.web.api.digests import DigestController
-from feedback.web.api.guards import reject_nul_characters
+from feedback.web.api.guards import reject_deep_json, reject_nul_characters
 from feedback.web.api.invitations import InvitationController
 from feedback.web.api.mentions import MentionController
 from feedback.web.api.metrics import MetricsController
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[reject_nul_characters],
+        guards=[reject_deep_json, reject_nul_characters],
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

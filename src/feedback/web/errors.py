@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,6 +33,12 @@ class ErrorOut(msgspec.Struct):
     status_code: int
     detail: str
     errors: list[FieldErrorOut] = []
+
+
+class InternalErrorOut(ErrorOut):
+    """A 500: ``request_id`` finds its traceback in the log."""
+
+    request_id: str = ""
 
 
 def _wants_html(request: AnyRequest) -> bool:
@@ -82,7 +89,27 @@ def validation_error(request: AnyRequest, exc: ValidationException) -> Response[
 def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
     if exc.status_code == 413:
         return _answer(request, 413, body_too_large(request), [])
+    if exc.status_code >= 500 and exc.status_code != 503:
+        return unexpected_error(request, exc)
     return _answer(request, exc.status_code, str(exc.detail), [])
+
+
+def unexpected_error(request: AnyRequest, exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback under a request id, which the 500 answer carries too."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error(
+        "unexpected error in %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    detail = f"an unexpected error happened; it was logged with request id {request_id}"
+    headers = {"X-Request-Id": request_id}
+    if _wants_html(request):
+        return _answer(request, 500, detail, [], headers)
+    body = InternalErrorOut(500, detail, [], request_id)
+    return Response(body, status_code=500, media_type=MediaType.JSON, headers=headers)
 
 
 def database_down(request: AnyRequest, exc: OperationalError) -> Response[Any]:
@@ -100,6 +127,7 @@ EXCEPTION_HANDLERS = {
     ValidationException: validation_error,
     HTTPException: http_error,
     OperationalError: database_down,
+    Exception: unexpected_error,
 }
 
 

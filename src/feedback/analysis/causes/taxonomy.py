@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from feedback.analysis.text import control_character_error
 from feedback.errors import FieldError, InvalidInput
 
 CAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -73,6 +74,8 @@ def parse_cause(raw: Any, where: str, errors: list[FieldError]) -> CauseSpec | N
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors.append(FieldError(f"{where}.name", "expected a name of 1 to 200 characters"))
+    elif problem := control_character_error(name):
+        errors.append(FieldError(f"{where}.name", problem))
     department = raw.get("department")
     if department is not None and not isinstance(department, str):
         errors.append(FieldError(f"{where}.department", "expected a department's slug"))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback.analysis.metrics import METRICS, Period
+from feedback.analysis.text import control_character_error
 from feedback.errors import FieldError, InvalidInput
 from feedback.models import Role
 from feedback.services.metrics import DIMENSIONS, SOURCE_DIMENSIONS
@@ -121,6 +122,9 @@ def _text(raw: Any, name: str, errors: _Errors, required: bool = True) -> str:
         return ""
     if not isinstance(raw, str) or (required and not raw.strip()):
         errors.add(name, "expected text")
+        return ""
+    if problem := control_character_error(raw.strip()):
+        errors.add(name, problem)
         return ""
     return raw.strip()
 

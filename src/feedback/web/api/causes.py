@@ -13,17 +13,17 @@ from feedback.errors import FieldError, InvalidInput
 from feedback.models import CauseStatus, Role
 from feedback.services.causes import decisions, query
 from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
+from feedback.services.specs import Name
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
-Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Phrases = Annotated[list[Annotated[str, msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=200)]
 STATUSES = ",".join(s.value for s in CauseStatus)
 
 
 class CauseIn(msgspec.Struct, forbid_unknown_fields=True):
     id: str
-    name: str
+    name: str  # checked with the rest by parse_cause: every problem at once, a 422
     department: str | None = None
     description: str = ""
     keywords: Phrases = []
@@ -31,7 +31,7 @@ class CauseIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CausePatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    name: Short | None = None
+    name: Name | None = None
     department: str | None = None
     description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
     keywords: Phrases | None = None
@@ -40,7 +40,7 @@ class CausePatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
 
 class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
     department: str
-    name: Short | None = None
+    name: Name | None = None
     id: str | None = None  # a new id for the cause (default: keep candidate-N)
 
 

@@ -1,5 +1,6 @@
 """/api/digests (the execution log, send now), a department's digest preview, /api/problems (the loop)."""
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -9,16 +10,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from feedback.db import transaction
-from feedback.errors import Forbidden, InvalidInput
+from feedback.errors import InvalidInput, NotFound
 from feedback.models import Role
 from feedback.services.causes.decisions import get_cause
-from feedback.services.departments import get_department
+from feedback.services.departments import get_department, get_visible_department
 from feedback.services.digests import log, loop, resend, schedule
 from feedback.services.digests.log import AlertOut, DeliveryOut, RunOut
 from feedback.services.digests.loop import ActionResult, ProblemOut
 from feedback.web.api.params import RowId
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
+
+logger = logging.getLogger(__name__)
 
 Limit = Annotated[int, QueryParameter(description="most rows, newest first", ge=1, le=1000)]
 State = Annotated[str | None, QueryParameter(name="state", description="only rows in this state")]
@@ -151,11 +154,13 @@ class DigestController(Controller):
     ) -> Response[str]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            department = get_department(session, slug)
-            if not caller.may_see(department.id):
-                raise Forbidden("a department head sees only their own department's digest")
+            get_visible_department(session, slug, caller.scope())
         html, warnings = schedule.preview(ctx.sessions, ctx.settings, slug, datetime.now(UTC), charts=charts)
-        headers = {"X-Feedback-Warnings": "; ".join(warnings)[:1000]} if warnings else None
+        # A warning's text (a chart's error) may hold any character: it goes to the log, and the header
+        # says only how many there are (a control character in a header would break the answer).
+        for warning in warnings:
+            logger.warning("digest preview for %s: %s", slug, warning)
+        headers = {"X-Feedback-Warnings": str(len(warnings))} if warnings else None
         return Response(html, media_type=MediaType.HTML, headers=headers)
 
     @get(
@@ -202,6 +207,6 @@ class DigestController(Controller):
             caller = authorize(request, session, Role.ADMIN, Role.DEPARTMENT_HEAD)
             found = get_cause(session, cause)
             if caller.role != Role.ADMIN and found.department_id != caller.scope():
-                raise Forbidden("only the head of the department that owns this cause, or an admin")
+                raise NotFound(f"no cause {cause!r}")  # as if unknown: nothing learnt of other departments
             note = data.note if data is not None else None
             return loop.act(session, ctx.settings, found, action, caller.name, datetime.now(UTC), note)

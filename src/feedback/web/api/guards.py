@@ -1,10 +1,15 @@
-"""Refuse text with a NUL character before a handler sees it.
+"""Refuse text with a NUL character, and JSON nested too deeply, before a handler sees it.
 
 PostgreSQL cannot store NUL (``\\u0000``) in text, SQLite would store it silently, and no name, answer or
 filter legitimately contains one: such input gets a 422 naming the field, the same on both databases.
 Checked: every query and path parameter, and JSON bodies sent to /api/.
+
+No body the API takes nests deeper than a few levels; one nested ~1,000 levels deep would exhaust the JSON
+decoder's recursion (a 500) or whatever walks it later (pickling, hashing). A body nested deeper than
+MAX_JSON_DEPTH is a 400 before it is decoded.
 """
 
+import re
 from collections import deque
 from contextlib import suppress
 from typing import Any
@@ -14,12 +19,15 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from feedback.errors import FieldError, InvalidInput
+from feedback.errors import FeedbackError, FieldError, InvalidInput
 
 NUL = "\x00"
 MESSAGE = "must not contain a NUL character (\\u0000)"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_ERRORS = 20
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def _shown(name: str) -> str:
@@ -69,3 +77,30 @@ async def reject_nul_characters(connection: ASGIConnection[Any, Any, Any, Any], 
                 errors += nul_fields(msgspec.json.decode(body))
     if errors:
         raise InvalidInput.of(errors[:MAX_ERRORS])
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether brackets in ``body`` (outside its strings) nest deeper than ``limit``. Cheap for the usual
+    body: one with fewer opening brackets than the limit cannot nest that deep, and is not scanned."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+async def reject_deep_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for the whole app: a JSON body under /api/ nested deeper than MAX_JSON_DEPTH is a 400."""
+    if (
+        isinstance(connection, Request)
+        and connection.method in BODY_METHODS
+        and connection.url.path.startswith("/api/")
+        and json_depth_exceeds(await connection.body())
+    ):
+        raise FeedbackError(
+            f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels; no request here needs that",
+            [FieldError("body", f"nested deeper than {MAX_JSON_DEPTH} levels")],
+        )

@@ -1,6 +1,5 @@
 """/api/mentions: signed webhook batches in (per source), and reads for readers (scoped)."""
 
-from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -20,7 +19,8 @@ from feedback.services.mentions.query import (
     read_mentions,
 )
 from feedback.services.mentions.rules import IngestOptions
-from feedback.web.api.params import RowId
+from feedback.services.metrics import parse_utc_time
+from feedback.web.api.params import RowId, TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.limits import RATE_LIMIT, WEBHOOK
 from feedback.web.state import AnyRequest, AppContext
@@ -68,8 +68,8 @@ class MentionController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         source: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: TimeText = None,
+        until: TimeText = None,
         product: FromQuery[str | None] = None,
         sentiment: FromQuery[SentimentClass | None] = None,
         noise: FromQuery[NoiseFilter] = NoiseFilter.INCLUDE,
@@ -78,8 +78,8 @@ class MentionController(Controller):
     ) -> list[MentionOut]:
         selection = MentionFilter(
             source=source,
-            since=since,
-            until=until,
+            since=parse_utc_time(since, "since"),
+            until=parse_utc_time(until, "until"),
             product=product,
             sentiment=sentiment,
             noise=noise,

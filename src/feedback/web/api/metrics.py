@@ -27,6 +27,7 @@ from feedback.services.metrics import (
     read_drivers,
     read_metrics,
 )
+from feedback.web.api.params import TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -98,8 +99,8 @@ class MetricsController(Controller):
         by: Text = None,
         period: Text = None,
         tz: Text = None,
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         min_n: MinN = None,
     ) -> MetricsOut:
         zone = parse_tz(tz)
@@ -160,8 +161,8 @@ class MetricsController(Controller):
         driver: Text = "handle_time",
         bands: Text = None,
         tz: Text = None,
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         min_n: MinN = None,
     ) -> DriverResult:
         try:

@@ -6,14 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from feedback.db import transaction
 from feedback.models import utcnow
 from feedback.models.context import CONTEXT, ContextKind
 from feedback.services import surveys
+from feedback.services.metrics import parse_utc_time
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
+from feedback.web.api.params import TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -84,9 +86,10 @@ class ResponseController(Controller):
         ctx: NamedDependency[AppContext],
         slug: FromPath[str],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        before: FromQuery[datetime | None] = None,
+        before: TimeText = None,
     ) -> list[ResponseOut]:
+        moment = parse_utc_time(before, "before")
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            survey = surveys.get_survey(session, slug)
-            return list_responses(session, survey, caller, limit=limit, before=before)
+            survey = surveys.get_survey(session, slug, caller.scope())  # another department's: 404
+            return list_responses(session, survey, caller, limit=limit, before=moment)

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
 from feedback.db import transaction
-from feedback.services.metrics import parse_time
+from feedback.services.metrics import parse_utc_time
 from feedback.services.sentiment import (
     DisagreementOut,
     UnscoredOut,
@@ -15,6 +15,7 @@ from feedback.services.sentiment import (
     model_at,
     score_unscored,
 )
+from feedback.web.api.params import TimeText
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -35,8 +36,8 @@ class SentimentController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         limit: Limit = 100,
     ) -> list[DisagreementOut]:
         model = model_at(ctx.settings.sentiment_model)
@@ -46,8 +47,8 @@ class SentimentController(Controller):
                 session,
                 model,
                 caller,
-                since=parse_time(since, "since"),
-                until=parse_time(until, "until"),
+                since=parse_utc_time(since, "since"),
+                until=parse_utc_time(until, "until"),
                 limit=limit,
             )
 
@@ -61,8 +62,8 @@ class SentimentController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         kind: FromQuery[Literal["comment", "mention"]] = "comment",
-        since: Text = None,
-        until: Text = None,
+        since: TimeText = None,
+        until: TimeText = None,
         limit: Limit = 100,
     ) -> list[UnscoredOut]:
         model = model_at(ctx.settings.sentiment_model)
@@ -73,7 +74,7 @@ class SentimentController(Controller):
                 model,
                 kind,
                 caller,
-                since=parse_time(since, "since"),
-                until=parse_time(until, "until"),
+                since=parse_utc_time(since, "since"),
+                until=parse_utc_time(until, "until"),
                 limit=limit,
             )
