@@ -39,7 +39,7 @@ from feedback.web.pages.actions import ActionPages
 from feedback.web.pages.dashboards import DashboardPages
 from feedback.web.pages.login import LoginPages
 from feedback.web.pages.surveys import SurveyPages
-from feedback.web.session import csrf_config, session_config
+from feedback.web.session import csrf_config
 from feedback.web.state import AppContext
 
 HERE = Path(__file__).parent
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        middleware=[session_config(settings).middleware, RateLimitMiddleware(limits)],
+        middleware=[RateLimitMiddleware(limits)],
         csrf_config=csrf_config(settings),
     )
     document_errors(app)

@@ -9,8 +9,9 @@ from litestar.response import Redirect, Template
 
 from feedback.db import transaction
 from feedback.errors import Unauthorized
+from feedback.services.logins import end_session, start_session
 from feedback.services.users import check_password
-from feedback.web.auth import SESSION_USER
+from feedback.web.session import SESSION_COOKIE, session_cookie
 from feedback.web.state import AnyRequest, AppContext
 
 
@@ -54,16 +55,21 @@ class LoginPages(Controller):
         try:
             with transaction(ctx.sessions) as session:
                 user = check_password(session, email, data.get("password", ""))
-                user_id = user.id
+                previous = request.cookies.get(SESSION_COOKIE)
+                if previous:
+                    end_session(session, previous)
+                token = start_session(session, user.id)
         except Unauthorized as error:
             ctx.limits.login_failed(email, address)
             return Template("login.html", context={**context, "error": error.message}, status_code=401)
         ctx.limits.login_succeeded(email)
-        request.clear_session()
-        request.set_session({SESSION_USER: user_id})
-        return Redirect(next_path, status_code=303)
+        return Redirect(next_path, status_code=303, cookies=[session_cookie(ctx.settings, token)])
 
-    @post("/logout", sync_to_thread=False)
-    def logout(self, request: AnyRequest) -> Redirect:
-        request.clear_session()
-        return Redirect("/login", status_code=303)
+    @post("/logout", sync_to_thread=True)
+    def logout(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> Redirect:
+        """The session ends on the server: a copy of the cookie opens nothing afterwards."""
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with transaction(ctx.sessions) as session:
+                end_session(session, token)
+        return Redirect("/login", status_code=303, cookies=[session_cookie(ctx.settings, "")])
