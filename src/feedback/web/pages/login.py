@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from feedback.db import transaction
 from feedback.errors import Unauthorized
+from feedback.services.login_throttle import attempt_succeeded, claim_attempt
 from feedback.services.logins import end_session, start_session
 from feedback.services.users import check_password
 from feedback.web.session import SESSION_COOKIE, session_cookie
@@ -44,9 +45,10 @@ class LoginPages(Controller):
         email, next_path = data.get("email", ""), safe_next(data.get("next"))
         address = ctx.limits.client(request.scope)
         context = {"title": "Sign in", "next": next_path, "email": email}
-        # Locked after too many failures, for this account or from this address: even the right
-        # password waits, or guessing would go on.
-        wait = ctx.limits.login_wait(email, address)
+        # Counted before the password is checked, in its own transaction: a burst of guesses is cut at the
+        # limit, and while locked even the right password waits, or guessing would go on.
+        with transaction(ctx.sessions) as session:
+            wait = claim_attempt(session, ctx.settings, email, address)
         if wait:
             context["error"] = f"Too many failed sign-ins. Please try again in {_minutes(wait)}."
             return Template(
@@ -55,14 +57,13 @@ class LoginPages(Controller):
         try:
             with transaction(ctx.sessions) as session:
                 user = check_password(session, email, data.get("password", ""))
+                attempt_succeeded(session, ctx.settings, email, address)
                 previous = request.cookies.get(SESSION_COOKIE)
                 if previous:
                     end_session(session, previous)
                 token = start_session(session, user.id)
         except Unauthorized as error:
-            ctx.limits.login_failed(email, address)
             return Template("login.html", context={**context, "error": error.message}, status_code=401)
-        ctx.limits.login_succeeded(email)
         return Redirect(next_path, status_code=303, cookies=[session_cookie(ctx.settings, token)])
 
     @post("/logout", sync_to_thread=True)
