@@ -31,7 +31,7 @@ from feedback.web.api.responses import ResponseController
 from feedback.web.api.sentiment import SentimentController
 from feedback.web.api.surveys import SurveyController
 from feedback.web.api.targets import TargetController
-from feedback.web.errors import EXCEPTION_HANDLERS, document_errors
+from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
@@ -39,6 +39,7 @@ from feedback.web.pages.actions import ActionPages
 from feedback.web.pages.dashboards import DashboardPages
 from feedback.web.pages.login import LoginPages
 from feedback.web.pages.surveys import SurveyPages
+from feedback.web.schema import StrictStructSchemaPlugin
 from feedback.web.session import csrf_config
 from feedback.web.state import AppContext
 
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         middleware=[RateLimitMiddleware(limits)],
         csrf_config=csrf_config(settings),
+        plugins=[StrictStructSchemaPlugin()],
     )
     document_errors(app)
+    app.before_send.append(allowed_methods(app))
     return app

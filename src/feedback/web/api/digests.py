@@ -1,12 +1,12 @@
 """/api/digests (the execution log, send now), a department's digest preview, /api/problems (the loop)."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from feedback.db import transaction
 from feedback.errors import Forbidden, InvalidInput
@@ -16,7 +16,7 @@ from feedback.services.departments import get_department
 from feedback.services.digests import log, loop, schedule
 from feedback.services.digests.log import AlertOut, DeliveryOut, RunOut
 from feedback.services.digests.loop import ActionResult, ProblemOut
-from feedback.web.api.params import RowId
+from feedback.web.api.params import DepartmentSlug, RowId
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -48,7 +48,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         state_: State = None,
         limit: Limit = 50,
     ) -> list[RunOut]:
@@ -61,7 +61,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         state_: State = None,
         run: RowId = None,
         limit: Limit = 100,
@@ -75,7 +75,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         limit: Limit = 50,
     ) -> list[AlertOut]:
         with transaction(ctx.sessions) as session:
@@ -153,7 +153,7 @@ class DigestController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         cause: FromPath[str],
-        action: FromPath[str],
+        action: FromPath[Literal["acknowledge", "in_progress", "fixed"]],
         data: JSONBody[ActionIn | None] = None,
     ) -> ActionResult:
         if action not in loop.NEW_STATE:

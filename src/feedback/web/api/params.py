@@ -1,8 +1,32 @@
-"""Query parameter types shared by the API handlers."""
+"""Query parameter types shared by the API handlers: what the OpenAPI schema declares is what is accepted."""
 
+import re
+from collections.abc import Iterable
 from typing import Annotated
 
 from litestar.params import QueryParameter
 
 MAX_ROW_ID = 2**31 - 1  # integer ids (PostgreSQL ``integer``) never exceed this; larger ones cannot be sent
 RowId = Annotated[int | None, QueryParameter(required=False, ge=1, le=MAX_ROW_ID)]
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# An ISO 8601 date, or a date and time (a zone is optional); not a bare number.
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+
+# A department named by its slug; an empty value is no department, so it is refused, not "all".
+DepartmentSlug = Annotated[
+    str | None,
+    QueryParameter(required=False, min_length=1, max_length=64, pattern=SLUG_PATTERN),
+]
+Time = Annotated[
+    str | None,
+    QueryParameter(
+        required=False, max_length=40, pattern=TIME_PATTERN, description="ISO date or time, e.g. 2026-11-01"
+    ),
+]
+
+
+def choices_pattern(choices: Iterable[str]) -> str:
+    """A comma-separated list of ``choices`` (at least one), as a regular expression for the schema."""
+    one = "|".join(re.escape(c) for c in choices)
+    return rf"^(?:{one})(?:,(?:{one}))*$"
