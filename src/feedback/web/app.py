@@ -29,6 +29,7 @@ from feedback.web.api.metrics import MetricsController
 from feedback.web.api.privacy import PrivacyController
 from feedback.web.api.responses import ResponseController
 from feedback.web.api.sentiment import SentimentController
+from feedback.web.api.strict import strict_json_bodies
 from feedback.web.api.surveys import SurveyController
 from feedback.web.api.targets import TargetController
 from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[reject_nul_characters],
+        guards=[reject_nul_characters, strict_json_bodies],
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

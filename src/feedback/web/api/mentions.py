@@ -1,6 +1,5 @@
 """/api/mentions: signed webhook batches in (per source), and reads for readers (scoped)."""
 
-from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -21,7 +20,7 @@ from feedback.services.mentions.query import (
 )
 from feedback.services.mentions.rules import IngestOptions
 from feedback.services.privacy import exposure
-from feedback.web.api.params import RowId
+from feedback.web.api.params import RowId, Time, utc_time
 from feedback.web.auth import READERS, authorize
 from feedback.web.limits import RATE_LIMIT, WEBHOOK
 from feedback.web.state import AnyRequest, AppContext
@@ -69,8 +68,8 @@ class MentionController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         source: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: Time = None,
+        until: Time = None,
         product: FromQuery[str | None] = None,
         sentiment: FromQuery[SentimentClass | None] = None,
         noise: FromQuery[NoiseFilter] = NoiseFilter.INCLUDE,
@@ -79,8 +78,8 @@ class MentionController(Controller):
     ) -> list[MentionOut]:
         selection = MentionFilter(
             source=source,
-            since=since,
-            until=until,
+            since=utc_time(since, "since"),
+            until=utc_time(until, "until"),
             product=product,
             sentiment=sentiment,
             noise=noise,

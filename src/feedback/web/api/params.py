@@ -2,16 +2,22 @@
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar.params import QueryParameter
+
+from feedback.services.metrics import parse_time
 
 MAX_ROW_ID = 2**31 - 1  # integer ids (PostgreSQL ``integer``) never exceed this; larger ones cannot be sent
 RowId = Annotated[int | None, QueryParameter(required=False, ge=1, le=MAX_ROW_ID)]
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 # An ISO 8601 date, or a date and time (a zone is optional); not a bare number.
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+TIME_PATTERN = (
+    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 # A department named by its slug; an empty value is no department, so it is refused, not "all".
 DepartmentSlug = Annotated[
@@ -30,3 +36,9 @@ def choices_pattern(choices: Iterable[str]) -> str:
     """A comma-separated list of ``choices`` (at least one), as a regular expression for the schema."""
     one = "|".join(re.escape(c) for c in choices)
     return rf"^(?:{one})(?:,(?:{one}))*$"
+
+
+def utc_time(text: str | None, field_name: str) -> datetime | None:
+    """A ``Time`` parameter as a datetime; a time without a zone is UTC."""
+    found = parse_time(text, field_name)
+    return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from feedback.db import transaction
 from feedback.models import utcnow
@@ -14,6 +14,7 @@ from feedback.services import surveys
 from feedback.services.privacy import exposure
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
+from feedback.web.api.params import Time, utc_time
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -87,10 +88,12 @@ class ResponseController(Controller):
         ctx: NamedDependency[AppContext],
         slug: FromPath[str],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        before: FromQuery[datetime | None] = None,
+        before: Time = None,
     ) -> list[ResponseOut]:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             survey = surveys.get_survey(session, slug)
-            found = list_responses(session, survey, department_id=caller.scope(), limit=limit, before=before)
+            found = list_responses(
+                session, survey, department_id=caller.scope(), limit=limit, before=utc_time(before, "before")
+            )
             return exposure.answers(caller, found)
