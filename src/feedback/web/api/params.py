@@ -8,16 +8,13 @@ from typing import Annotated
 from litestar.params import QueryParameter
 
 from feedback.services.metrics import parse_time
+from feedback.services.specs import TIME_PATTERN
 
 MAX_ROW_ID = 2**31 - 1  # integer ids (PostgreSQL ``integer``) never exceed this; larger ones cannot be sent
 RowId = Annotated[int | None, QueryParameter(required=False, ge=1, le=MAX_ROW_ID)]
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-# An ISO 8601 date, or a date and time (a zone is optional); not a bare number.
-TIME_PATTERN = (
-    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-)
+
 
 # A department named by its slug; an empty value is no department, so it is refused, not "all".
 DepartmentSlug = Annotated[
