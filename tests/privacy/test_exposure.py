@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from feedback.analysis.personal import redact_personal
+from feedback.analysis.redact import redact
 from feedback.db import transaction
 from feedback.models import Cause, Department, Response, Role
 from tests import factories
@@ -19,14 +20,28 @@ from tests.factories import bearer
 from tests.privacy.data import mention, respond
 
 EMAIL, PHONE, HANDLE = "jane.doe@example.com", "+49 30 1234 5678", "@jane_doe"
-WORDS = f"Nobody called back. Reach me at {EMAIL} or {PHONE}, cc {HANDLE}. Slow refund, still waiting"
+# What executives and department heads once saw unredacted (issue 12), inside a complaint.
+MORE = (
+    "jörg.piivictim@müller.de",
+    "030/98765432",
+    "2001:db8::7334",
+    "https://x.com/piivictim/status/1234",
+    "u/piivictim",
+    "x AT example DOT org",
+    "123-4567",
+)
+WORDS = (
+    f"Nobody called back. Reach me at {EMAIL} or {PHONE}, cc {HANDLE}. Also {', '.join(MORE)}."
+    " Slow refund, still waiting"
+)
 
 
-def test_redact_personal_replaces_identifiers_and_keeps_the_complaint() -> None:
-    assert redact_personal(WORDS) == (
-        "Nobody called back. Reach me at [email] or [phone], cc [handle]. Slow refund, still waiting"
+def test_redact_replaces_identifiers_and_keeps_the_complaint() -> None:
+    assert redact(WORDS) == (
+        "Nobody called back. Reach me at [email] or [phone], cc [handle]. Also [email], [phone], [ip],"
+        " [profile], [handle], [email], [phone]. Slow refund, still waiting"
     )
-    assert redact_personal("order 12345, 3 items, 20.11.2026") == "order 12345, 3 items, 20.11.2026"
+    assert redact("order 12345, 3 items, 20.11.2026") == "order 12345, 3 items, 20.11.2026"
 
 
 @pytest.fixture
@@ -47,7 +62,8 @@ def seeded(sessions: Any) -> dict[str, int]:
 
 
 def _leaks(text: str) -> list[str]:
-    return [s for s in (EMAIL, PHONE, HANDLE, "jane_doe", "social.example/p/9") if s in text]
+    secrets = (EMAIL, PHONE, HANDLE, "jane_doe", "social.example/p/9", "piivictim", "müller")
+    return [s for s in (*secrets, *MORE) if s in text or html.escape(s) in text]
 
 
 @pytest.mark.parametrize("role", [Role.EXECUTIVE, Role.DEPARTMENT_HEAD])
@@ -64,6 +80,18 @@ def test_readers_get_the_api_listings_redacted(client, sessions, seeded, role: R
         assert answer.status_code == 200, answer.text
         assert _leaks(answer.text) == [], path
         assert "Slow refund, still waiting" in answer.text, path  # the complaint itself is still readable
+    # Everything else a reader can fetch that may quote customers' words.
+    for path in (
+        "/api/sentiment/disagreements",
+        "/api/sentiment/unscored?kind=comment",
+        "/api/sentiment/unscored?kind=mention",
+        f"/api/departments/{dashboards.A}/digest/preview?charts=false",
+        "/api/digests/alerts",
+        "/api/problems",
+    ):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 200, (path, answer.text)
+        assert _leaks(answer.text) == [], path
     mentions = client.get("/api/mentions?limit=1000", headers=headers).json()
     assert {m["author"] for m in mentions} == {"[redacted]"} and {m["url"] for m in mentions} == {None}
 

@@ -31,4 +31,38 @@ def users_create(email: str, name: str, role: str, department: str | None, passw
         click.echo(f"user {user.email} ({user.role}) created")
 
 
+@users.command("set-password")
+@click.argument("email")
+@click.password_option(help="at least 12 characters (asked for when not given)")
+def users_set_password(email: str, password: str) -> None:
+    """Give a login a new password; every session it has ends."""
+    from feedback.services.users import set_password
+
+    with transaction(open_sessions()) as session:
+        user = set_password(session, email, password)
+        click.echo(f"user {user.email}: password changed, signed out everywhere")
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Stop a login from signing in; every session it has ends now."""
+    from feedback.services.users import disable_user
+
+    with transaction(open_sessions()) as session:
+        user = disable_user(session, email)
+        click.echo(f"user {user.email} disabled, signed out everywhere")
+
+
+@users.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Let a disabled login sign in again."""
+    from feedback.services.users import enable_user
+
+    with transaction(open_sessions()) as session:
+        user = enable_user(session, email)
+        click.echo(f"user {user.email} enabled")
+
+
 COMMANDS = [users]

@@ -26,6 +26,7 @@ from feedback.models.digest import (
     RunStatus,
 )
 from feedback.models.invitation import Invitation
+from feedback.models.login import LoginSession, LoginThrottle
 from feedback.models.mention import FeedCursor, Mention
 from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
@@ -58,6 +59,8 @@ __all__ = [
     "FeedCursor",
     "FollowupState",
     "Invitation",
+    "LoginSession",
+    "LoginThrottle",
     "Mention",
     "Question",
     "QuestionKind",

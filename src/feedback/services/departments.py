@@ -28,7 +28,8 @@ Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_l
 EnvName = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{0,127}$", examples=["FEEDBACK_WEBHOOK_SECRET"])
 ]
-Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=1000)]
+# No whitespace or control character; spelled out so that Python and the schema's ECMA regex agree.
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$", max_length=1000)]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/Berlin"])]
 
 

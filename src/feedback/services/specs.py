@@ -17,6 +17,12 @@ _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _REGEX = re.compile(r"^Expected `str` matching regex '(?P<pattern>.*)'$")
+_CHOICES = re.compile(r"^\^\(\?:(?P<one>[\w|]+)\)(?:\(\?:,\(\?:(?P=one)\)\)\*)?\$$")  # web/api/params.py
+# An ISO 8601 date, or a date and time (a zone is optional); not a bare number (query parameters).
+TIME_PATTERN = (
+    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 PATTERN_HINTS = {
     NAME_PATTERN: NO_CONTROL_CHARACTERS,
     LONG_TEXT_PATTERN: "text without control characters other than tabs and line breaks",
@@ -24,6 +30,7 @@ PATTERN_HINTS = {
         "lowercase letters, digits, '-' or '_', at most 64, e.g. 'customer-support'"
     ),
     r"^[a-z][a-z0-9_]{0,63}$": "a lowercase identifier: letters, digits and '_', starting with a letter",
+    TIME_PATTERN: "an ISO date or time, e.g. 2026-11-01 or 2026-11-01T08:00Z",
 }
 
 
@@ -53,6 +60,11 @@ def explain(path: str, text: str, prefix: str = "") -> tuple[str, str]:
         pattern := regex.group("pattern").replace("\\\\", "\\")
     ) in PATTERN_HINTS:
         text = "expected " + PATTERN_HINTS[pattern]
+    elif regex and (choices := _CHOICES.match(regex.group("pattern"))):
+        several = "(?:," in regex.group("pattern")
+        text = ("expected a comma-separated list of: " if several else "expected one of: ") + ", ".join(
+            choices.group("one").split("|")
+        )
     full = ".".join(p for p in (prefix, path) if p).replace(".[", "[")
     return full or "body", text
 

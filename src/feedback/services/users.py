@@ -1,4 +1,7 @@
-"""People who log in: create them, check their password (Argon2id), and know who they are."""
+"""People who log in: create, disable and re-password them, check passwords (Argon2id), know who they are.
+
+Disabling a user or changing their password ends every session they have (services/logins.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.text import control_character_error
-from feedback.errors import InvalidInput, Unauthorized
+from feedback.errors import InvalidInput, NotFound, Unauthorized
 from feedback.models import Role, User, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import get_department
+from feedback.services.logins import end_user_sessions
 
 MIN_PASSWORD_CHARS = 12
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -28,8 +32,7 @@ def create_user(
         raise InvalidInput.on("email", "not an e-mail address")
     if problem := control_character_error(name):
         raise InvalidInput.on("name", problem)
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput.on("password", f"at least {MIN_PASSWORD_CHARS} characters")
+    _check_strength(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise InvalidInput.on("email", "a user with this e-mail exists already")
     department_id = None
@@ -46,6 +49,42 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    return user
+
+
+def _check_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput.on("password", f"at least {MIN_PASSWORD_CHARS} characters")
+
+
+def get_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {email.strip().lower()!r}")
+    return user
+
+
+def set_password(session: Session, email: str, password: str) -> User:
+    """A new password; every session the user has ends (whoever knew the old one is signed out)."""
+    _check_strength(password)
+    user = get_user(session, email)
+    user.password_hash = _hasher.hash(password)
+    end_user_sessions(session, user.id)
+    return user
+
+
+def disable_user(session: Session, email: str) -> User:
+    """The user can no longer sign in, and every session they have ends now."""
+    user = get_user(session, email)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    end_user_sessions(session, user.id)
+    return user
+
+
+def enable_user(session: Session, email: str) -> User:
+    user = get_user(session, email)
+    user.disabled_at = None
     return user
 
 

@@ -29,9 +29,10 @@ from feedback.web.api.metrics import MetricsController
 from feedback.web.api.privacy import PrivacyController
 from feedback.web.api.responses import ResponseController
 from feedback.web.api.sentiment import SentimentController
+from feedback.web.api.strict import strict_json_bodies
 from feedback.web.api.surveys import SurveyController
 from feedback.web.api.targets import TargetController
-from feedback.web.errors import EXCEPTION_HANDLERS, document_errors
+from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
@@ -39,7 +40,8 @@ from feedback.web.pages.actions import ActionPages
 from feedback.web.pages.dashboards import DashboardPages
 from feedback.web.pages.login import LoginPages
 from feedback.web.pages.surveys import SurveyPages
-from feedback.web.session import csrf_config, session_config
+from feedback.web.schema import StrictStructSchemaPlugin
+from feedback.web.session import csrf_config
 from feedback.web.state import AppContext
 
 HERE = Path(__file__).parent
@@ -107,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[reject_deep_json, reject_nul_characters],
+        guards=[reject_deep_json, reject_nul_characters, strict_json_bodies],
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
@@ -118,8 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        middleware=[session_config(settings).middleware, RateLimitMiddleware(limits)],
+        middleware=[RateLimitMiddleware(limits)],
         csrf_config=csrf_config(settings),
+        plugins=[StrictStructSchemaPlugin()],
     )
     document_errors(app)
+    app.before_send.append(allowed_methods(app))
     return app

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 from feedback.models import Role
 from feedback.services.access import Caller
 from feedback.services.api_tokens import authenticate
+from feedback.services.logins import session_user
 from feedback.services.users import caller_for
+from feedback.web.session import SESSION_COOKIE
 from feedback.web.state import AnyRequest
 
 
@@ -20,7 +22,6 @@ def authorize(request: AnyRequest, session: Session, *roles: Role) -> Caller:
 
 
 READERS = (Role.ADMIN, Role.EXECUTIVE, Role.DEPARTMENT_HEAD)
-SESSION_USER = "uid"
 
 
 class LoginRequired(Exception):
@@ -33,8 +34,9 @@ class LoginRequired(Exception):
 
 def logged_in(request: AnyRequest, session: Session, *roles: Role) -> Caller:
     """The person logged in on this browser, who must hold one of ``roles`` (any role if none)."""
-    user_id = request.session.get(SESSION_USER) if request.scope.get("session") is not None else None
-    caller = caller_for(session, int(user_id)) if isinstance(user_id, int) else None
+    token = request.cookies.get(SESSION_COOKIE)
+    user_id = session_user(session, token) if token else None
+    caller = caller_for(session, user_id) if user_id is not None else None
     if caller is None:
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query)

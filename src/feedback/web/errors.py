@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.routes import HTTPRoute
+from litestar.types import Message, Scope
 from sqlalchemy.exc import OperationalError
 
 from feedback.errors import FeedbackError, FieldError, TooManyRequests
@@ -91,7 +93,8 @@ def http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
         return _answer(request, 413, body_too_large(request), [])
     if exc.status_code >= 500 and exc.status_code != 503:
         return unexpected_error(request, exc)
-    return _answer(request, exc.status_code, str(exc.detail), [])
+    # The exception's headers travel with it: a 405 names the methods the path allows (Allow, RFC 9110).
+    return _answer(request, exc.status_code, str(exc.detail), [], exc.headers)
 
 
 def unexpected_error(request: AnyRequest, exc: Exception) -> Response[Any]:
@@ -156,3 +159,25 @@ def document_errors(app: Litestar) -> None:
         if isinstance(route, HTTPRoute) and route.path.startswith("/api/"):
             for handler in route.route_handlers:
                 handler.responses = {**specs, **(handler.responses or {})}
+
+
+def allowed_methods(app: Litestar) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A ``before_send`` hook: an OPTIONS answer's ``Allow`` lists every method of its path.
+
+    Litestar builds the automatic OPTIONS answer from the first handler registered for a path, so
+    ``/api/causes`` answered ``Allow: OPTIONS, POST`` while it serves GET as well; 405s were right.
+    """
+    methods: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            methods.setdefault(route.path_format, set()).update(route.methods)
+    allow = {path: ", ".join(sorted(found)).encode() for path, found in methods.items()}
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if scope.get("method") == "OPTIONS" and message["type"] == "http.response.start":
+            value = allow.get(scope.get("path_template", ""))
+            if value is not None:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"] = [*headers, (b"allow", value)]
+
+    return before_send

@@ -1,9 +1,10 @@
-"""Limits on hostile input: request body sizes, and rate limits per client address, survey and account.
+"""Limits on hostile input: request body sizes, and rate limits per client address and survey.
 
 Rate limits are fixed windows counted in the memory of each web worker process: no database write per
 request, and a refused request costs nothing. With ``feedback serve --workers 4`` (or several machines)
 a client can make up to four times a limit before every worker refuses it; the limits are meant to stop
-floods and password guessing, not to meter. A handler opts in with ``opt={RATE_LIMIT: <kind>}``.
+floods, not to meter. A handler opts in with ``opt={RATE_LIMIT: <kind>}``. Sign-in attempts are counted
+in the database instead, shared by all workers (services/login_throttle.py).
 
 The client's address is the peer's, unless the peer is one of FEEDBACK_TRUSTED_PROXIES: then it is the
 last X-Forwarded-For address that none of those proxies added. IPv6 clients count per /64 network.
@@ -72,19 +73,6 @@ class FixedWindows:
                 self._prune(now)
         return end - now if count + 1 > rate.count else 0.0
 
-    def wait(self, bucket: str, key: str, rate: Rate) -> float:
-        """Seconds until one more request is within the rate (0: now), without counting one."""
-        if rate.count == 0:
-            return 0.0
-        now = self._clock()
-        with self._lock:
-            end, count = self._windows.get((bucket, key), (0.0, 0))
-        return end - now if now < end and count >= rate.count else 0.0
-
-    def reset(self, bucket: str, key: str) -> None:
-        with self._lock:
-            self._windows.pop((bucket, key), None)
-
     def _prune(self, now: float) -> None:
         """Forget ended windows; if that is not enough, the oldest half (a flood of distinct keys)."""
         self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
@@ -136,7 +124,7 @@ def _seconds(wait: float) -> int:
 
 
 class Limits:
-    """The app's rate limits: survey pages, webhooks, sign-in failures (see the module docstring)."""
+    """The app's rate limits: survey pages and webhooks (see the module docstring)."""
 
     def __init__(self, settings: Settings, windows: FixedWindows | None = None) -> None:
         self.settings = settings
@@ -163,21 +151,6 @@ class Limits:
         if wait:
             seconds = _seconds(wait)
             raise TooManyRequests(f"{what}; please try again in {seconds} seconds", seconds)
-
-    def login_wait(self, email: str, ip: str) -> int:
-        """Seconds before this account may try to sign in from this address again (0: now)."""
-        s = self.settings
-        account = self.windows.wait("login-account", email.strip().lower(), s.login_failures_account)
-        address = self.windows.wait("login-ip", ip, s.login_failures_ip)
-        wait = max(account, address)
-        return _seconds(wait) if wait else 0
-
-    def login_failed(self, email: str, ip: str) -> None:
-        self.windows.hit("login-account", email.strip().lower(), self.settings.login_failures_account)
-        self.windows.hit("login-ip", ip, self.settings.login_failures_ip)
-
-    def login_succeeded(self, email: str) -> None:
-        self.windows.reset("login-account", email.strip().lower())
 
 
 class RateLimitMiddleware(ASGIMiddleware):

@@ -1,27 +1,30 @@
-"""Logins for people: a signed, encrypted session cookie, CSRF protection on their forms."""
+"""Logins for people: a session cookie holding a random id (the session lives in the database,
+services/logins.py), CSRF protection on their forms."""
 
 from __future__ import annotations
 
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.datastructures import Cookie
 
 from feedback.config import Settings
 from feedback.keys import derive_key
+from feedback.services.logins import SESSION_HOURS
 
-SESSION_HOURS = 12
+SESSION_COOKIE = "feedback_session"
 # Public survey pages and the token-authenticated API carry no login, so CSRF does not apply there.
 CSRF_EXEMPT = ["^/api/", "^/s/", "^/p/", "^/thanks/", "^/schema"]
 
 
-def session_config(settings: Settings) -> CookieBackendConfig:
-    return CookieBackendConfig(
-        secret=derive_key(settings, "session"),  # 32 bytes: AES-256-GCM
-        key="feedback_session",
-        max_age=SESSION_HOURS * 3600,
+def session_cookie(settings: Settings, token: str) -> Cookie:
+    """The cookie that carries a session id: HTTP only, same-site, secure behind HTTPS."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        max_age=SESSION_HOURS * 3600 if token else 0,
+        path="/",
         secure=settings.base_url.startswith("https://"),
         httponly=True,
         samesite="lax",
-        exclude=["^/api/", "^/s/", "^/p/", "^/static/"],  # no login there
     )
 
 

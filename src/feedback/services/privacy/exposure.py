@@ -1,10 +1,11 @@
 """Who may see customers' personal data, and the redacted view everyone else gets.
 
 The rule: only the ``admin`` role sees personal identifiers (e-mail addresses, customer ids, authors'
-handles, post URLs, and e-mails, phone numbers, card numbers, IBANs, IP addresses and @handles
-inside free text). Executives and department heads read the same rows with those replaced
-(``[redacted]``, ``[email]``, ``[handle]``, ...): enough to act on a complaint, not to know who made it.
-Every API listing and dashboard page, download and export goes through these functions.
+handles, post URLs, and inside free text everything analysis/redact.py finds: e-mails, phone numbers,
+card numbers, IBANs, IP addresses, social-media profile links and handles). Executives and department
+heads read the same rows with those replaced (``[redacted]``, ``[email]``, ``[profile]``, ...): enough to
+act on a complaint, not to know who made it. Every API listing and dashboard page, download and export
+goes through these functions; digests and alerts quote texts through the same ``redact``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 import polars as pl
 
-from feedback.analysis.personal import redact_personal
+from feedback.analysis.redact import redact
 from feedback.models import Role
 from feedback.services.access import Caller
 
@@ -40,7 +41,7 @@ def texts(caller: Caller, items: Sequence[_T], *fields: str) -> list[_T]:
         msgspec.structs.replace(
             item,
             **{
-                name: redact_personal(value) if isinstance(value := getattr(item, name), str) else value
+                name: redact(value) if isinstance(value := getattr(item, name), str) else value
                 for name in fields
             },
         )
@@ -57,25 +58,33 @@ def mentions(caller: Caller, items: Sequence[_T]) -> list[_T]:
             m,
             author=REDACTED if getattr(m, "author") is not None else None,  # noqa: B009
             url=None,
-            text=redact_personal(getattr(m, "text")),  # noqa: B009
-            text_norm=redact_personal(getattr(m, "text_norm")),  # noqa: B009
+            text=redact(getattr(m, "text")),  # noqa: B009
+            text_norm=redact(getattr(m, "text_norm")),  # noqa: B009
         )
         for m in items
     ]
 
 
 def answers(caller: Caller, responses: Sequence[_T]) -> list[_T]:
-    """Responses whose text answers are redacted, for readers without the right."""
+    """Responses whose text answers and context are redacted, for readers without the right."""
     if sees_personal_data(caller):
         return list(responses)
     return [
-        msgspec.structs.replace(r, answers=texts(caller, getattr(r, "answers"), "value"))  # noqa: B009
+        msgspec.structs.replace(
+            r,
+            answers=texts(caller, getattr(r, "answers"), "value"),  # noqa: B009
+            # Context can come from a public link's query string: whatever was typed there too.
+            context={
+                k: redact(v) if isinstance(v, str) else v
+                for k, v in getattr(r, "context").items()  # noqa: B009
+            },
+        )
         for r in responses
     ]
 
 
 def quotes(caller: Caller, values: Sequence[str]) -> list[str]:
-    return list(values) if sees_personal_data(caller) else [redact_personal(v) for v in values]
+    return list(values) if sees_personal_data(caller) else [redact(v) for v in values]
 
 
 def _series(data: pl.DataFrame, name: str, value: Callable[[Any], Any]) -> pl.Series:
@@ -94,9 +103,9 @@ def frame(caller: Caller, data: pl.DataFrame) -> pl.DataFrame:
         elif name in ("url", "email", "customer_id"):
             changed.append(pl.Series(name, [None] * data.height, dtype=dtype))
         elif name in ("text", "text_norm") and dtype == pl.String:
-            changed.append(_series(data, name, redact_personal))
+            changed.append(_series(data, name, redact))
         elif name == "verbatims" and isinstance(dtype, pl.List):
-            changed.append(_series(data, name, lambda values: [redact_personal(v) for v in values]))
+            changed.append(_series(data, name, lambda values: [redact(v) for v in values]))
     return data.with_columns(changed) if changed else data
 
 

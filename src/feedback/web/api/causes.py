@@ -14,6 +14,7 @@ from feedback.models import CauseStatus, Role
 from feedback.services.causes import decisions, query
 from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
 from feedback.services.specs import Name
+from feedback.web.api.params import choices_pattern
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -70,7 +71,11 @@ class CauseController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         status: Annotated[
-            str, QueryParameter(description=f"comma-separated: {STATUSES}")
+            str,
+            QueryParameter(
+                description=f"comma-separated: {STATUSES}",
+                pattern=choices_pattern(s.value for s in CauseStatus),
+            ),
         ] = "active,candidate",
     ) -> list[CauseOut]:
         with transaction(ctx.sessions) as session:

@@ -2,12 +2,12 @@
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from feedback.db import transaction
 from feedback.errors import InvalidInput, NotFound
@@ -17,7 +17,7 @@ from feedback.services.departments import get_department, get_visible_department
 from feedback.services.digests import log, loop, resend, schedule
 from feedback.services.digests.log import AlertOut, DeliveryOut, RunOut
 from feedback.services.digests.loop import ActionResult, ProblemOut
-from feedback.web.api.params import RowId
+from feedback.web.api.params import DepartmentSlug, RowId
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -66,7 +66,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         state_: State = None,
         limit: Limit = 50,
     ) -> list[RunOut]:
@@ -79,7 +79,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         state_: State = None,
         run: RowId = None,
         limit: Limit = 100,
@@ -93,7 +93,7 @@ class DigestController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        department: FromQuery[str | None] = None,
+        department: DepartmentSlug = None,
         limit: Limit = 50,
     ) -> list[AlertOut]:
         with transaction(ctx.sessions) as session:
@@ -198,7 +198,7 @@ class DigestController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         cause: FromPath[str],
-        action: FromPath[str],
+        action: FromPath[Literal["acknowledge", "in_progress", "fixed"]],
         data: JSONBody[ActionIn | None] = None,
     ) -> ActionResult:
         if action not in loop.NEW_STATE:

@@ -28,7 +28,7 @@ class InvitationIn(ContextIn, forbid_unknown_fields=True, omit_defaults=True):
 
 class InvitationsIn(msgspec.Struct, forbid_unknown_fields=True):
     invitations: Annotated[list[InvitationIn], msgspec.Meta(min_length=1, max_length=10_000)]
-    expires_in_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] | None = None
+    expires_in_days: Annotated[float, msgspec.Meta(ge=0.01, le=3650)] | None = None
 
 
 class LinkOut(msgspec.Struct):

@@ -20,7 +20,7 @@ from feedback.services.mentions.query import (
 )
 from feedback.services.mentions.rules import IngestOptions
 from feedback.services.metrics import parse_utc_time
-from feedback.web.api.params import RowId, TimeText
+from feedback.web.api.params import RowId, Time
 from feedback.web.auth import READERS, authorize
 from feedback.web.limits import RATE_LIMIT, WEBHOOK
 from feedback.web.state import AnyRequest, AppContext
@@ -68,8 +68,8 @@ class MentionController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         source: FromQuery[str | None] = None,
-        since: TimeText = None,
-        until: TimeText = None,
+        since: Time = None,
+        until: Time = None,
         product: FromQuery[str | None] = None,
         sentiment: FromQuery[SentimentClass | None] = None,
         noise: FromQuery[NoiseFilter] = NoiseFilter.INCLUDE,

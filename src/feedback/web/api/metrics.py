@@ -3,14 +3,15 @@
 import inspect
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from feedback.analysis.drivers import DriverResult
+from feedback.analysis.drivers import DRIVERS, OUTCOMES, DriverResult
+from feedback.analysis.metrics import METRICS
 from feedback.db import transaction
 from feedback.errors import InvalidInput
 from feedback.services.metrics import (
@@ -27,11 +28,18 @@ from feedback.services.metrics import (
     read_drivers,
     read_metrics,
 )
-from feedback.web.api.params import TimeText
+from feedback.web.api.params import Time, choices_pattern
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
 Text = Annotated[str | None, QueryParameter(required=False, max_length=2000)]
+MetricNames = Annotated[
+    str | None, QueryParameter(required=False, pattern=choices_pattern((*METRICS, "all")), max_length=2000)
+]
+Dimensions = Annotated[str | None, QueryParameter(required=False, pattern=choices_pattern(DIMENSIONS))]
+Period = Annotated[Literal["day", "week", "month"] | None, QueryParameter(required=False)]
+Outcome = Annotated[str, QueryParameter(pattern=f"^(?:{'|'.join(OUTCOMES)})$")]
+Driver = Annotated[str, QueryParameter(pattern=f"^(?:{'|'.join(DRIVERS)})$")]
 MinN = Annotated[int | None, QueryParameter(required=False, ge=1, le=1_000_000)]
 
 
@@ -95,12 +103,12 @@ class MetricsController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         filters: NamedDependency[Filters],
-        metric: Text = None,
-        by: Text = None,
-        period: Text = None,
+        metric: MetricNames = None,
+        by: Dimensions = None,
+        period: Period = None,
         tz: Text = None,
-        since: TimeText = None,
-        until: TimeText = None,
+        since: Time = None,
+        until: Time = None,
         min_n: MinN = None,
     ) -> MetricsOut:
         zone = parse_tz(tz)
@@ -157,12 +165,12 @@ class MetricsController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         filters: NamedDependency[Filters],
-        metric: Text = "nps",
-        driver: Text = "handle_time",
+        metric: Outcome = "nps",
+        driver: Driver = "handle_time",
         bands: Text = None,
         tz: Text = None,
-        since: TimeText = None,
-        until: TimeText = None,
+        since: Time = None,
+        until: Time = None,
         min_n: MinN = None,
     ) -> DriverResult:
         try:

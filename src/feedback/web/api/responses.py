@@ -15,7 +15,7 @@ from feedback.services import surveys
 from feedback.services.metrics import parse_utc_time
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
-from feedback.web.api.params import TimeText
+from feedback.web.api.params import Time
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -86,7 +86,7 @@ class ResponseController(Controller):
         ctx: NamedDependency[AppContext],
         slug: FromPath[str],
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        before: TimeText = None,
+        before: Time = None,
     ) -> list[ResponseOut]:
         moment = parse_utc_time(before, "before")
         with transaction(ctx.sessions) as session:

@@ -15,7 +15,7 @@ from feedback.services.sentiment import (
     model_at,
     score_unscored,
 )
-from feedback.web.api.params import TimeText
+from feedback.web.api.params import Time
 from feedback.web.auth import READERS, authorize
 from feedback.web.state import AnyRequest, AppContext
 
@@ -36,8 +36,8 @@ class SentimentController(Controller):
         self,
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
-        since: TimeText = None,
-        until: TimeText = None,
+        since: Time = None,
+        until: Time = None,
         limit: Limit = 100,
     ) -> list[DisagreementOut]:
         model = model_at(ctx.settings.sentiment_model)
@@ -62,8 +62,8 @@ class SentimentController(Controller):
         request: AnyRequest,
         ctx: NamedDependency[AppContext],
         kind: FromQuery[Literal["comment", "mention"]] = "comment",
-        since: TimeText = None,
-        until: TimeText = None,
+        since: Time = None,
+        until: Time = None,
         limit: Limit = 100,
     ) -> list[UnscoredOut]:
         model = model_at(ctx.settings.sentiment_model)

@@ -9,8 +9,10 @@ from litestar.response import Redirect, Template
 
 from feedback.db import transaction
 from feedback.errors import Unauthorized
+from feedback.services.login_throttle import attempt_succeeded, claim_attempt
+from feedback.services.logins import end_session, start_session
 from feedback.services.users import check_password
-from feedback.web.auth import SESSION_USER
+from feedback.web.session import SESSION_COOKIE, session_cookie
 from feedback.web.state import AnyRequest, AppContext
 
 
@@ -43,9 +45,10 @@ class LoginPages(Controller):
         email, next_path = data.get("email", ""), safe_next(data.get("next"))
         address = ctx.limits.client(request.scope)
         context = {"title": "Sign in", "next": next_path, "email": email}
-        # Locked after too many failures, for this account or from this address: even the right
-        # password waits, or guessing would go on.
-        wait = ctx.limits.login_wait(email, address)
+        # Counted before the password is checked, in its own transaction: a burst of guesses is cut at the
+        # limit, and while locked even the right password waits, or guessing would go on.
+        with transaction(ctx.sessions) as session:
+            wait = claim_attempt(session, ctx.settings, email, address)
         if wait:
             context["error"] = f"Too many failed sign-ins. Please try again in {_minutes(wait)}."
             return Template(
@@ -54,16 +57,20 @@ class LoginPages(Controller):
         try:
             with transaction(ctx.sessions) as session:
                 user = check_password(session, email, data.get("password", ""))
-                user_id = user.id
+                attempt_succeeded(session, ctx.settings, email, address)
+                previous = request.cookies.get(SESSION_COOKIE)
+                if previous:
+                    end_session(session, previous)
+                token = start_session(session, user.id)
         except Unauthorized as error:
-            ctx.limits.login_failed(email, address)
             return Template("login.html", context={**context, "error": error.message}, status_code=401)
-        ctx.limits.login_succeeded(email)
-        request.clear_session()
-        request.set_session({SESSION_USER: user_id})
-        return Redirect(next_path, status_code=303)
+        return Redirect(next_path, status_code=303, cookies=[session_cookie(ctx.settings, token)])
 
-    @post("/logout", sync_to_thread=False)
-    def logout(self, request: AnyRequest) -> Redirect:
-        request.clear_session()
-        return Redirect("/login", status_code=303)
+    @post("/logout", sync_to_thread=True)
+    def logout(self, request: AnyRequest, ctx: NamedDependency[AppContext]) -> Redirect:
+        """The session ends on the server: a copy of the cookie opens nothing afterwards."""
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with transaction(ctx.sessions) as session:
+                end_session(session, token)
+        return Redirect("/login", status_code=303, cookies=[session_cookie(ctx.settings, "")])
