@@ -116,7 +116,8 @@ def test_a_normal_client_is_served_on_one_connection(server) -> None:  # type: i
         for _ in range(3):  # keep-alive: each request of the connection gets its own header timer
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             answer = read_response(sock)
-            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'"writer":"ok"}'), answer
+            assert answer.startswith(b"HTTP/1.1 200") and b'"writer":"ok"' in answer, answer
+            assert answer.endswith(b"}"), answer  # the whole body came
             time.sleep(HEADER_TIMEOUT / 2)
 
 
