@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.types import TypeEngine
 
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
-from feedback.models import Invitation, Survey, SurveyStatus, utcnow
+from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
 from feedback.models.context import CONTEXT_FIELDS, CONTEXT_TEXT_FIELDS
 from feedback.services.context import (
     CONTEXT_INPUT_FIELDS,
@@ -396,11 +396,20 @@ def open_invitation(session: Session, token: str) -> tuple[Survey, Invitation]:
     assert survey is not None
     if survey.status != SurveyStatus.OPEN:
         raise Gone("This survey is closed. Thank you for your interest.")
-    if invitation.responded_at is not None:
+    if invitation.responded_at is not None and partial_response(session, invitation) is None:
         raise Conflict("You have already answered this survey. Thank you!")
     if invitation.expires_at is not None and invitation.expires_at <= utcnow():
         raise Gone("This survey link has expired.")
     return survey, invitation
+
+
+def partial_response(session: Session, invitation: Invitation) -> Response | None:
+    """What the customer saved so far (the score clicked in the e-mail), while Send has not completed it."""
+    return session.scalar(
+        select(Response)
+        .where(Response.invitation_id == invitation.id, Response.complete.is_(False))
+        .options(selectinload(Response.answers))
+    )
 
 
 def public_survey(session: Session, key: str) -> Survey:

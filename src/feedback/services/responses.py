@@ -11,11 +11,11 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -42,10 +42,16 @@ _INVITATIONS = cast(Table, Invitation.__table__)
 _SURVEYS = cast(Table, Survey.__table__)
 
 # Built once: a statement built per batch costs more Python time than the batch's inserts.
-_INVITATIONS_BY_HASH = select(
-    *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
-    *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
-).where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
+_INVITATIONS_BY_HASH = (
+    select(
+        *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
+        *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
+        _RESPONSES.c.id.label("response_id"),
+        _RESPONSES.c.complete.label("response_complete"),
+    )
+    .outerjoin(_RESPONSES, _RESPONSES.c.invitation_id == _INVITATIONS.c.id)
+    .where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
+)
 _SURVEY_ROWS = select(_SURVEYS.c.id, _SURVEYS.c.slug, _SURVEYS.c.public_key, _SURVEYS.c.updated_at).where(
     or_(
         _SURVEYS.c.id.in_(bindparam("ids", expanding=True)),
@@ -68,6 +74,18 @@ _INSERT_ANSWERS = insert(_ANSWERS)
 _MARK_ANSWERED = (
     update(_INVITATIONS).where(_INVITATIONS.c.id == bindparam("iid")).values(responded_at=bindparam("at"))
 )
+# A partial response is updated in place (a new score, or Send completing it), never once it is complete.
+_UPDATE_PARTIAL = (
+    update(_RESPONSES)
+    .where(_RESPONSES.c.id == bindparam("rid"), _RESPONSES.c.complete.is_(False))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("via", "complete", "language", "nps", "csat", "ces", *CONTEXT_FIELDS)
+        }
+    )
+)
+_DROP_ANSWERS = delete(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("rid"))
 
 
 def new_response_id() -> uuid.UUID:
@@ -196,9 +214,15 @@ def _store(
             if invitation is not None:
                 if invitation.expires_at is not None and invitation.expires_at <= sub.submitted_at:
                     raise Gone(f"this invitation expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC")
-                if invitation.responded_at is not None or invitation.id in used_invitations:
+                if invitation.response_complete or invitation.id in used_invitations:
                     raise Conflict("this invitation was already answered; one response per invitation")
+            if sub.partial:
+                if invitation is None:
+                    raise InvalidInput.on("token", "only an invitation's response can be saved in parts")
+                survey = _nothing_required(survey)
             clean, errors = validate_answers(survey, sub.answers, max_text_chars)
+            if sub.partial and not clean and not errors:
+                errors.append(FieldError("answers", "nothing to save: no answer was given"))
             context: dict[str, Any] = {}
             if sub.context:
                 if departments is None:
@@ -211,14 +235,17 @@ def _store(
             outcomes.append(error)
             continue
 
+        partial_id = None
         if invitation is not None:
             for name in CONTEXT_FIELDS:
                 if getattr(invitation, name) is not None:
                     context[name] = getattr(invitation, name)
             used_invitations.add(invitation.id)
-            answered.append({"iid": invitation.id, "at": sub.submitted_at})
+            partial_id = invitation.response_id
+            if invitation.responded_at is None:
+                answered.append({"iid": invitation.id, "at": sub.submitted_at})
         context.setdefault("department_id", survey.department_id)
-        response_id = new_response_id()
+        response_id = partial_id or new_response_id()
         scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
         for answer in clean:
             answer_row: dict[str, Any] = {
@@ -239,19 +266,30 @@ def _store(
             if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
                 scores[answer.question.kind] = answer.score
             answers.append(answer_row)
-        responses.append(
-            {
-                "id": response_id,
-                "survey_id": survey.id,
-                "invitation_id": invitation.id if invitation else None,
-                "via": sub.via,
-                "submitted_at": sub.submitted_at,
-                "idempotency_key": sub.idempotency_key,
-                "request_hash": request_hash,
-                **scores,
-                **{name: context.get(name) for name in CONTEXT_FIELDS},
-            }
-        )
+        values: dict[str, Any] = {
+            "via": sub.via,
+            "complete": not sub.partial,
+            "language": sub.language,
+            **scores,
+            **{name: context.get(name) for name in CONTEXT_FIELDS},
+        }
+        if partial_id is None:
+            responses.append(
+                {
+                    "id": response_id,
+                    "survey_id": survey.id,
+                    "invitation_id": invitation.id if invitation else None,
+                    "submitted_at": sub.submitted_at,
+                    "idempotency_key": sub.idempotency_key,
+                    "request_hash": request_hash,
+                    **values,
+                }
+            )
+        elif connection.execute(_UPDATE_PARTIAL, {"rid": partial_id, **values}).rowcount != 1:
+            # Another process completed it since we looked: retried alone, this becomes a Conflict.
+            raise IntegrityError("UPDATE responses", None, Exception("the partial response was completed"))
+        else:
+            connection.execute(_DROP_ANSWERS, {"rid": partial_id})
         stored = Stored(response_id, survey.slug, sub.submitted_at)
         if sub.idempotency_key:
             earlier[(survey.id, sub.idempotency_key)] = (request_hash, stored)
@@ -264,6 +302,11 @@ def _store(
     if answered:
         connection.execute(_MARK_ANSWERED, answered)
     return outcomes
+
+
+def _nothing_required(survey: SurveyDef) -> SurveyDef:
+    """The survey as a partial response sees it: each answer is checked, none is required yet."""
+    return replace(survey, questions=tuple(replace(q, required=False) for q in survey.questions))
 
 
 def _locate(

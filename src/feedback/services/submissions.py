@@ -74,6 +74,8 @@ class Submission:
     token: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    partial: bool = False  # only the score clicked in an e-mail: nothing required yet; Send completes it
+    language: str | None = None  # the language the survey was shown in
 
     def request_hash(self) -> str:
         """A fingerprint of what was asked, to tell a true retry from a reused idempotency key."""

@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from feedback import __version__
 from feedback.config import Settings, get_settings
 from feedback.db import make_engine, make_sessionmaker
+from feedback.i18n import SOURCE_LANGUAGE, gettext_for
 from feedback.services.writer import ResponseWriter
 from feedback.web.api.causes import CauseController
 from feedback.web.api.departments import DepartmentController
@@ -48,6 +49,11 @@ HERE = Path(__file__).parent
 @get("/", include_in_schema=False, sync_to_thread=False)
 def home() -> Redirect:
     return Redirect("/dashboards")
+
+
+def _english_by_default(engine: JinjaTemplateEngine) -> None:
+    """Pages that pass no ``_`` of their own (a language's gettext) show the English text."""
+    engine.engine.globals["_"] = gettext_for(SOURCE_LANGUAGE)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -109,7 +115,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         guards=[reject_nul_characters],
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_english_by_default
+        ),
         openapi_config=OpenAPIConfig(
             title="feedback",
             version=__version__,
