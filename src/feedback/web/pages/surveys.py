@@ -120,7 +120,7 @@ def _form(
         followup = _("Sorry to hear that. What went wrong?") if unhappy(survey, values) else None
         for q in questions:
             if q["kind"] == QuestionKind.TEXT:
-                q["hint"], q["prompt"] = q["prompt"], followup or _("Great to hear! What did we do well?")
+                q["prompt"] = followup or _("Great to hear! What did we do well?")
                 q["focus"] = True
                 break
     title = survey_text(survey, language, "title")
