@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.errors import InvalidInput, Unauthorized
-from feedback.models import Role, User, utcnow
+from feedback.models import Department, Role, User, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import get_department
 
@@ -44,6 +44,16 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def list_users(session: Session) -> list[tuple[User, str | None]]:
+    """Every login with its department's slug, by e-mail."""
+    query = (
+        select(User, Department.slug)
+        .outerjoin(Department, Department.id == User.department_id)
+        .order_by(User.email)
+    )
+    return [(user, slug) for user, slug in session.execute(query)]
 
 
 def check_password(session: Session, email: str, password: str) -> User:

@@ -9,7 +9,6 @@ from pathlib import Path
 from litestar import Litestar, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -32,6 +31,7 @@ from feedback.web.api.responses import ResponseController
 from feedback.web.api.sentiment import SentimentController
 from feedback.web.api.surveys import SurveyController
 from feedback.web.api.targets import TargetController
+from feedback.web.apidocs import OfflineSwaggerUI, swagger_assets
 from feedback.web.errors import EXCEPTION_HANDLERS, document_errors
 from feedback.web.formguard import FormGuard
 from feedback.web.health import health, ready
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),
+            swagger_assets(),
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Customer-satisfaction surveys and the feedback loop after the score.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerUI()],
         ),
         request_max_body_size=settings.max_body_bytes,
         middleware=[session_config(settings).middleware, RateLimitMiddleware(limits)],
