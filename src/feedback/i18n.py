@@ -24,6 +24,11 @@ SOURCE_LANGUAGE = "en"  # the language of the msgids
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for translation, translate later")
+    """Marks a message for extraction where it is defined; it is translated where it is shown."""
+    return message
+
+
 class Gettext(Protocol):
     def __call__(self, message: str, **values: Any) -> str: ...
 

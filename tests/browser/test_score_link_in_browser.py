@@ -134,9 +134,9 @@ def test_without_javascript_a_button_saves_the_score_and_a_low_score_gets_its_ow
     assert (kept["nps"], kept["complete"]) == (5, False)
 
 
-def serious_violations_without_js(browser: Browser, url: str, size: str) -> list[str]:
+def serious_violations_without_js(chromium: Browser, url: str, size: str) -> list[str]:
     """axe needs JavaScript: the same page, opened where scripts run but the save script is blocked."""
-    context, page = new_page(browser, **SIZES[size])
+    context, page = new_page(chromium, **SIZES[size])
     try:
         page.route("**/static/survey.js", lambda route: route.abort())
         page.goto(url)

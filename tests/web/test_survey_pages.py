@@ -107,7 +107,7 @@ def test_a_clicked_score_is_stored_only_by_the_pages_own_post_and_counted_once(c
     from feedback.services.metrics import MetricsQuery, compute_metrics
 
     factories.survey(sessions)
-    [token, other] = factories.invite(sessions, [{"email": "ann@example.com"}, {"email": "bob@example.com"}])
+    [token, _other] = factories.invite(sessions, [{"email": "ann@example.com"}, {"email": "bob@example.com"}])
     for _ in range(3):  # a scanner fetching the link (no JavaScript)
         scanned = client.get(f"/s/{token}?nps=2", headers=HTML)
         assert scanned.status_code == 200 and "Save my 2" in scanned.text
@@ -138,7 +138,6 @@ def test_a_clicked_score_is_stored_only_by_the_pages_own_post_and_counted_once(c
         assert (complete.id, complete.nps, complete.complete) == (partial.id, 4, True)
         result = compute_metrics(session, MetricsQuery(metrics=("response_rate",)))
     assert [(r["value"], r["n"]) for r in result.table.iter_rows(named=True)] == [(50.0, 2)]
-
 
 
 def test_a_partial_save_checks_its_answer(client, sessions) -> None:

@@ -18,6 +18,7 @@ from feedback.db import transaction
 from feedback.errors import Conflict, FeedbackError, Gone, InvalidInput, NotFound
 from feedback.i18n import (
     LANGUAGE_TAG,
+    N_,
     SOURCE_LANGUAGE,
     Gettext,
     catalogue_languages,
@@ -46,6 +47,12 @@ log = logging.getLogger(__name__)
 Form = URLEncodedBody[dict[str, str]]
 CONTEXT_PREFIX = "ctx_"
 LANGUAGE_FIELD = "lang"
+# Answer errors the page shows in the customer's language (others stay as the checks word them).
+ANSWER_ERRORS = (
+    N_("an answer is required"),
+    N_("this survey has no such question"),
+    N_("nothing to save: no answer was given"),
+)
 RESERVED = {"via", LANGUAGE_FIELD} | FIELDS
 
 
@@ -191,7 +198,8 @@ def _link_unusable(error: FeedbackError, accept_language: str) -> Template:
     elif isinstance(error, Gone):
         title, message = _("This survey is closed"), _("We are no longer collecting answers to this survey.")
     else:
-        return _message(_("This link is not valid"), _(error.message), language, error.status_code)
+        message = _("Please check that the whole link was copied from the e-mail.")
+        return _message(_("This survey link is not valid"), message, language, error.status_code)
     next_step = _("To tell us something, reply to the e-mail that brought you here; a person reads it.")
     return _message(title, message, language, error.status_code, next_step)
 
