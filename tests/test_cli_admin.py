@@ -153,3 +153,29 @@ def test_analyze_shows_progress_within_its_stages_and_separates_thousands(
     assert "━" in stages and "100%" in stages
     assert "assigning and discovering causes in 1,050 negative items" in stages
     assert "writing results" in stages
+
+
+def test_a_survey_file_with_translations_and_invitations_with_languages(
+    cli, tmp_path: Path, sessions
+) -> None:
+    cli("departments", "add", "delivery", "Delivery")
+    survey = tmp_path / "delivery.toml"
+    survey.write_text(
+        'language = "en"\n'
+        + SURVEY_TOML
+        + '\n[translations.pt]\ntitle = "Como foi a entrega?"\n'
+        + '[translations.pt.questions.csat]\nprompt = "Ficou satisfeito com a entrega?"\n'
+    )
+    cli("surveys", "load", str(survey))
+    assert re.split(r"\s{2,}", cli("surveys", "list").output.splitlines()[1])[4] == "en,pt"
+    people = tmp_path / "people.csv"
+    people.write_text("email,language\nana@example.com,pt\nbob@example.com,\nzoe@example.com,Deutsch\n")
+    refused = cli("invitations", "import", "after-delivery", str(people), ok=False)
+    assert "line 4: language: expected a language tag such as pt or pt-BR, not 'Deutsch'" in refused.output
+    people.write_text("email,language\nana@example.com,pt\nbob@example.com,\n")
+    cli("invitations", "import", "after-delivery", str(people), "--links", str(tmp_path / "links.csv"))
+    from feedback.models import Invitation
+
+    with sessions() as session:
+        stored = dict(session.execute(select(Invitation.email, Invitation.language)).all())
+    assert stored == {"ana@example.com": "pt", "bob@example.com": None}
