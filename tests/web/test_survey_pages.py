@@ -126,6 +126,9 @@ def test_a_clicked_score_is_stored_only_by_the_pages_own_post_and_counted_once(c
         result = compute_metrics(session, MetricsQuery(metrics=("nps", "response_rate", "volume")))
     values = {row["metric"]: (row["value"], row["n"]) for row in result.table.iter_rows(named=True)}
     assert values == {"nps": (-100.0, 1), "volume": (1, 1), "response_rate": (50.0, 2)}
+    admin = factories.bearer(factories.token(sessions))
+    [listed] = client.get("/api/surveys/support-followup/responses", headers=admin).json()
+    assert (listed["nps"], listed["complete"], listed["language"]) == (2, False, "en")
 
     done = client.post(f"/s/{token}", data={"nps": "4", "comment": "Too slow"}, follow_redirects=False)
     assert done.status_code == 303
