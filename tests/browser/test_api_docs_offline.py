@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from urllib.parse import urlsplit
 
 import httpx
@@ -53,3 +54,4 @@ def test_the_docs_render_with_every_request_beyond_this_machine_blocked(
     finally:
         context.close()
     assert blocked == []
+    assert "django" not in sys.modules  # the package that ships the files is never imported
