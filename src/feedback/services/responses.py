@@ -214,7 +214,8 @@ def _store(
             if invitation is not None:
                 if invitation.expires_at is not None and invitation.expires_at <= sub.submitted_at:
                     raise Gone(f"this invitation expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC")
-                if invitation.response_complete or invitation.id in used_invitations:
+                answered_before = invitation.responded_at is not None and invitation.response_id is None
+                if invitation.response_complete or answered_before or invitation.id in used_invitations:
                     raise Conflict("this invitation was already answered; one response per invitation")
             if sub.partial:
                 if invitation is None:
