@@ -23,3 +23,32 @@ def test_migrations_ship_inside_the_package() -> None:
     versions = files("feedback.migrations") / "versions"
     assert any(p.name.endswith(".py") for p in versions.iterdir())
     assert (files("feedback.web") / "templates" / "survey.html").is_file()
+
+
+def test_a_built_wheel_carries_the_compiled_message_catalogues(tmp_path: Path) -> None:
+    """The survey pages' translations reach an installed feedback: the .mo files are package data."""
+    import subprocess
+    import sys
+    import zipfile
+
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    [wheel] = tmp_path.glob("feedback-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for language in ("pt", "de"):
+        assert f"feedback/locale/{language}/LC_MESSAGES/messages.mo" in names

@@ -49,7 +49,7 @@ def test_a_person_taking_a_moment_is_never_bothered_by_the_bot_checks(
         page.get_by_role("textbox", name="What could we do better?").fill("Friendly and quick")
         page.wait_for_timeout(max(0, 2500 - (time.monotonic() - shown) * 1000))  # a person, reading
         page.get_by_role("button", name="Send my answers").click()
-        page.wait_for_url(re.compile(r"/thanks/support-followup$"))
+        page.wait_for_url(re.compile(r"/thanks/support-followup\?lang=en$"))
         assert stored(sessions) == [
             {"nps": 9, "via": "web", "invited": False, "comment": "Friendly and quick"}
         ]
@@ -72,7 +72,7 @@ def test_a_very_quick_person_is_asked_once_more_and_loses_nothing(
         assert stored(sessions) == []
         page.wait_for_timeout(2000)
         page.get_by_role("button", name="Send my answers").click()
-        page.wait_for_url(re.compile(r"/thanks/support-followup$"))
+        page.wait_for_url(re.compile(r"/thanks/support-followup\?lang=en$"))
         assert [r["nps"] for r in stored(sessions)] == [8]
     finally:
         context.close()

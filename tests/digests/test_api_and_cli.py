@@ -168,7 +168,28 @@ def test_the_command_line(smtp_env, database_url, sessions, tmp_path: Path, monk
     log = CliRunner().invoke(main, ["digests", "log"])
     assert log.exit_code == 0 and "support" in log.output and "sent" in log.output and "1 sent" in log.output
     deliveries = CliRunner().invoke(main, ["digests", "log", "--deliveries"])
-    assert "head@example.com" in deliveries.output and "tries 1" in deliveries.output
+    header, row = deliveries.output.splitlines()[:2]
+    assert header.split() == [
+        "ID",
+        "CREATED",
+        "STATE",
+        "PURPOSE",
+        "FOR",
+        "CHANNEL",
+        "RECIPIENT",
+        "TRIES",
+        "NEXT",
+        "TRY",
+    ]
+    assert "head@example.com" in row and row[header.index("TRIES") :].split()[0] == "1"
+    assert log.output.splitlines()[0].split() == [
+        "ID",
+        "SCHEDULED",
+        "DEPARTMENT",
+        "STATE",
+        "ITEMS",
+        "DELIVERIES",
+    ]
     smtp_env.stop()
     failed = CliRunner().invoke(main, ["digest", "send", "--department", "support"])
     assert failed.exit_code == 0 and "1 to retry" in failed.output

@@ -81,7 +81,7 @@ def test_get_shows_a_form_and_changes_nothing_post_acts_once(client, sessions) -
     done = client.post(path, data={"_csrf_token": _csrf(page.text), "note": "on it"})
     assert done.status_code == 200 and "Acknowledged" in done.text
     repeat = client.post(path, data={"_csrf_token": _csrf(page.text)})
-    assert "already acknowledged" in repeat.text
+    assert "Already done: this cause is acknowledged" in repeat.text and "<form" not in repeat.text
     with sessions() as session:
         assert session.scalar(select(CauseFollowup.state)) == "acknowledged"
         events = session.scalars(select(CauseEvent).where(CauseEvent.kind == "acknowledged")).all()
@@ -105,3 +105,26 @@ def test_the_pages_refuse_bad_links_without_acting(client, sessions) -> None:
     assert answer.status_code == 410 and "expired" in answer.text
     with sessions() as session:
         assert session.scalar(select(CauseFollowup)) is None
+
+
+def test_a_link_opened_again_says_what_was_already_done_instead_of_offering_it(client, sessions) -> None:
+    department = data.department(sessions)
+    cause = data.cause(sessions, "late-refunds", department, "Late refunds")
+    settings = Settings(secret_key="test-secret", base_url="http://testserver.local")
+    links = {
+        action: url.removeprefix("http://testserver.local")
+        for action, url in action_links(settings, cause, 3, datetime.now(UTC)).items()
+    }
+    page = client.get(links["in_progress"])
+    client.post(links["in_progress"], data={"_csrf_token": _csrf(page.text), "note": "new refund queue"})
+    for action in ("in_progress", "acknowledge"):  # the same link again, and one the new state makes moot
+        again = client.get(links[action])
+        assert again.status_code == 200 and "<form" not in again.text, action
+        assert "<h1>Already done</h1>" in again.text
+        said = re.search(
+            r"Already done: this cause is being fixed since (\S+ \S+) UTC \(([^)]*\))\)", again.text
+        )
+        assert said and "digest 3" in said.group(2), again.text
+        assert "Note: new refund queue" in again.text
+    still = client.get(links["fixed"])  # marking it fixed is still to do
+    assert "<form" in still.text and "Mark fixed?" in still.text and "Now: being fixed." in still.text

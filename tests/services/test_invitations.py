@@ -148,6 +148,7 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
         "handle_time_s": [None, "", "300", "1:30", "-5", "abc", "12.5"],
         "first_contact_resolved": [None, "", "yes", "No", "1", "maybe"],
         "expires_at": [None, "", "2030-01-01"],
+        "language": [None, " pt ", "Portuguese"],
     }
     deferred = 0
     for values in itertools.product(*choices.values()):
@@ -163,7 +164,12 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
         expected["department_id"] = 1
         expected.update(context)
         assert plain == (
-            (recipient["email"], recipient["customer_id"], recipient["interaction_id"]),
+            (
+                recipient["email"],
+                recipient["customer_id"],
+                recipient["interaction_id"],
+                recipient["language"],
+            ),
             expected,
         ), row
         assert recipient["expires_at"] is None

@@ -44,7 +44,7 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
         ({"slug": "Bad Slug!"}, "slug", "lowercase letters"),
         ({"questions": []}, "questions", "length >= 1"),
         ({"questions": [{"key": "q", "type": "stars", "prompt": "?"}]}, "questions[0].type", "Invalid enum"),
-        ({"questions": [{"key": "q", "type": "nps"}]}, "questions[0]", "prompt"),
+        ({"questions": [{"key": "q", "type": "nps"}]}, "questions[0].prompt", "required"),
         (
             {"questions": [{"key": "q", "type": "choice", "prompt": "?", "choices": ["a"]}]},
             "questions[0].choices",

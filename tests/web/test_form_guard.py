@@ -77,7 +77,7 @@ def test_a_filled_honeypot_is_thanked_and_nothing_is_stored(client, sessions) ->
         "form_stamp": stamp,
     }
     answer = client.post(f"/p/{survey.public_key}", data=data, headers=HTML)
-    assert answer.status_code == 200 and str(answer.url).endswith("/thanks/support-followup")
+    assert answer.status_code == 200 and str(answer.url).endswith("/thanks/support-followup?lang=en")
     assert "Thank you" in answer.text
     assert stored(sessions) == 0
 
@@ -101,7 +101,7 @@ def test_a_form_sent_faster_than_a_person_can_is_shown_again_then_stored(client,
     done = client.post(
         f"/p/{survey.public_key}", data={**data, "form_stamp": stamp_of(quick.text)}, follow_redirects=False
     )
-    assert done.status_code == 303 and done.headers["location"] == "/thanks/support-followup"
+    assert done.status_code == 303 and done.headers["location"] == "/thanks/support-followup?lang=en"
     with sessions() as session:
         response = session.scalars(select(Response)).one()
         assert (response.nps, response.channel) == (9, "web")

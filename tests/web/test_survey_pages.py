@@ -26,7 +26,8 @@ def test_the_invitation_page_is_an_accessible_form(client, sessions) -> None:
     assert len(re.findall(r'type="radio" name="ces"', html)) == 7
     assert '<label for="q-comment"' in html and 'id="q-comment"' in html
     assert "<legend" in html and "(Not at all likely)" in html
-    assert "<script" not in html  # works without JavaScript
+    # One optional script (save a clicked score, count characters); the browser tests run without it too.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/survey.js" defer>']
 
 
 def test_survey_text_is_escaped(client, sessions) -> None:
@@ -62,7 +63,7 @@ def test_one_click_score_link_prefills_and_the_form_completes(client, sessions) 
     done = client.post(
         f"/s/{token}", data={"nps": "9", "via": "email", "comment": "Great help"}, follow_redirects=False
     )
-    assert done.status_code == 303 and done.headers["location"] == "/thanks/support-followup"
+    assert done.status_code == 303 and done.headers["location"] == "/thanks/support-followup?lang=en"
     thanks = client.get(done.headers["location"])
     assert thanks.status_code == 200 and "Thank you" in thanks.text
     with sessions() as session:
@@ -98,3 +99,67 @@ def test_public_link_carries_context_from_the_embedding_page(client, sessions) -
     with sessions() as session:
         response = session.scalars(select(Response)).one()
         assert (response.channel, response.product, response.invitation_id) == ("web", "Pro plan", None)
+
+
+def test_a_clicked_score_is_stored_only_by_the_pages_own_post_and_counted_once(client, sessions) -> None:
+    """A mail scanner's GET stores nothing; the page's POST stores a partial response that metrics count
+    with its score and the response rate counts once; Send completes the same row."""
+    from feedback.services.metrics import MetricsQuery, compute_metrics
+
+    factories.survey(sessions)
+    [token, _other] = factories.invite(sessions, [{"email": "ann@example.com"}, {"email": "bob@example.com"}])
+    for _ in range(3):  # a scanner fetching the link (no JavaScript)
+        scanned = client.get(f"/s/{token}?nps=2", headers=HTML)
+        assert scanned.status_code == 200 and "Save my 2" in scanned.text
+    with sessions() as session:
+        assert session.scalars(select(Response)).all() == []
+
+    for _ in range(2):  # the page's POST, repeated: one row
+        saved = client.post(f"/s/{token}/score", data={"nps": "2", "lang": "en"}, follow_redirects=False)
+        assert saved.status_code == 303 and saved.headers["location"] == f"/s/{token}"
+    page = client.get(f"/s/{token}", headers=HTML)
+    assert "Thanks, your 2 is saved. Anything to add?" in page.text
+    assert "Sorry to hear that. What went wrong?" in page.text
+    with sessions() as session:
+        [partial] = session.scalars(select(Response)).all()
+        assert (partial.nps, partial.complete, partial.language) == (2, False, "en")
+        result = compute_metrics(session, MetricsQuery(metrics=("nps", "response_rate", "volume")))
+    values = {row["metric"]: (row["value"], row["n"]) for row in result.table.iter_rows(named=True)}
+    assert values == {"nps": (-100.0, 1), "volume": (1, 1), "response_rate": (50.0, 2)}
+    admin = factories.bearer(factories.token(sessions))
+    [listed] = client.get("/api/surveys/support-followup/responses", headers=admin).json()
+    assert (listed["nps"], listed["complete"], listed["language"]) == (2, False, "en")
+
+    done = client.post(f"/s/{token}", data={"nps": "4", "comment": "Too slow"}, follow_redirects=False)
+    assert done.status_code == 303
+    again = client.post(f"/s/{token}", data={"nps": "9"}, headers=HTML)
+    assert again.status_code == 409 and "already answered" in again.text
+    late = client.post(f"/s/{token}/score", data={"nps": "10"}, headers=HTML)
+    assert late.status_code == 409
+    with sessions() as session:
+        [complete] = session.scalars(select(Response)).all()
+        assert (complete.id, complete.nps, complete.complete) == (partial.id, 4, True)
+        result = compute_metrics(session, MetricsQuery(metrics=("response_rate",)))
+    assert [(r["value"], r["n"]) for r in result.table.iter_rows(named=True)] == [(50.0, 2)]
+
+
+def test_a_partial_save_checks_its_answer(client, sessions) -> None:
+    factories.survey(sessions)
+    [token] = factories.invite(sessions, [{"email": "ann@example.com"}])
+    bad = client.post(f"/s/{token}/score", data={"nps": "11"}, headers=HTML)
+    assert bad.status_code == 422 and "from 0 to 10" in bad.text
+    empty = client.post(f"/s/{token}/score", data={}, headers=HTML)
+    assert empty.status_code == 422
+    with sessions() as session:
+        assert session.scalars(select(Response)).all() == []
+
+
+def test_a_comment_over_the_limit_is_refused_whole_with_a_clear_422(client, sessions) -> None:
+    factories.survey(sessions)
+    [token] = factories.invite(sessions, [{"email": "ann@example.com"}])
+    page = client.get(f"/s/{token}", headers=HTML)
+    assert "maxlength" not in page.text  # pasted text is not cut by the browser; the counter tells
+    assert "Up to 500 characters" in page.text
+    answer = client.post(f"/s/{token}", data={"nps": "8", "comment": "z" * 501}, headers=HTML)
+    assert answer.status_code == 422 and "at most 500 characters, got 501" in answer.text
+    assert "z" * 501 in answer.text  # nothing they typed is lost

@@ -198,10 +198,19 @@ def taxonomy_load(file: Path) -> None:
 @click.option("--period", type=click.Choice(["week", "month"]), default=None, help="ledger period")
 @click.option("--since", type=click.DateTime(), default=None, help="only feedback from this date (UTC)")
 @discovery_options
-def analyze(engine: str | None, period: str | None, since: object, **knobs: float | None) -> None:
+@click.option(
+    "--progress/--no-progress",
+    "bars",
+    default=None,
+    help="progress bars on stderr (default: when stderr is a terminal; else one line per stage)",
+)
+def analyze(
+    engine: str | None, period: str | None, since: object, bars: bool | None, **knobs: float | None
+) -> None:
     """Find the root causes in all feedback and store them (safe to re-run; a failed run changes nothing)."""
     from datetime import UTC, datetime
 
+    from feedback.cli.progress import StageBars, StageLines
     from feedback.services.causes.analyze import AnalyzeOptions
     from feedback.services.causes.analyze import analyze as run_analysis
     from feedback.services.causes.query import unexplained_sentence
@@ -210,22 +219,20 @@ def analyze(engine: str | None, period: str | None, since: object, **knobs: floa
     options = AnalyzeOptions.from_settings(
         get_settings(), engine=engine, period=period, since=start, **_knobs(**knobs)
     )
-    began = time.perf_counter()
-    interactive = sys.stderr.isatty()
-
-    def progress(step: str) -> None:
-        click.echo(f"[{time.perf_counter() - began:6.1f}s] {step}", err=True, nl=True)
-
+    interactive = sys.stderr.isatty() if bars is None else bars
     if interactive:
         click.echo("analyzing feedback (Ctrl-C is safe: the last complete results stay)", err=True)
-    summary = run_analysis(open_sessions(), options, progress)
-    changes = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.changes.items())) or "no changes"
+        with StageBars() as progress:
+            summary = run_analysis(open_sessions(), options, progress)
+    else:
+        summary = run_analysis(open_sessions(), options, StageLines())
+    changes = ", ".join(f"{n:,} {kind}" for kind, n in sorted(summary.changes.items())) or "no changes"
     resolution = f", resolution {summary.resolution:.2g}" if summary.resolution else ""
     click.echo(
-        f"run {summary.run_id} complete ({summary.engine} engine{resolution}, {summary.seconds:.1f}s): "
-        f"{summary.items_total} feedback, {summary.items_negative} negative texts, "
-        f"{summary.items_assigned} assigned to known causes, {summary.items_clustered} in repeated clusters, "
-        f"{summary.causes_seen} causes seen; {changes}\n"
+        f"run {summary.run_id} complete ({summary.engine} engine{resolution}, {summary.seconds:,.1f}s): "
+        f"{summary.items_total:,} feedback, {summary.items_negative:,} negative texts, "
+        f"{summary.items_assigned:,} assigned to known causes, {summary.items_clustered:,} in repeated "
+        f"clusters, {summary.causes_seen:,} causes seen; {changes}\n"
         f"{unexplained_sentence(summary.items_unexplained, summary.coverage)}"
     )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,3 +38,22 @@ class FeedbackGroup(click.Group):
         except FeedbackError as error:
             fail(error)
             return None
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """Lines of a plain-text table: a header line, then one line per row, columns aligned."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [list(headers), *cells]
+    ]
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]], empty: str) -> None:
+    lines = table(headers, rows)
+    click.echo("\n".join(lines) if len(lines) > 1 else empty)

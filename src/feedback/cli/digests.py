@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from feedback.cli.common import open_sessions
+from feedback.cli.common import open_sessions, table, when
 from feedback.cli.surveys import departments
 from feedback.config import get_settings
 from feedback.db import transaction
@@ -91,8 +92,7 @@ def digest_send(slug: str) -> None:
             sys.exit(1 if d.failed else 0)
 
 
-def _time(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+_time = when
 
 
 @click.command("log")
@@ -106,31 +106,78 @@ def digests_log(slug: str | None, state: str | None, limit: int, deliveries: boo
 
     with open_sessions()() as session:
         if deliveries:
-            for d in list_deliveries(session, None, slug, state, None, limit):
-                where = f"run {d.run}" if d.run else f"alert {d.alert}"
-                line = f"{d.id:>6}  {_time(d.created_at)}  {d.state:<8} {d.purpose:<6} {where:<10} "
-                line += f"{d.channel:<7} "
-                line += f"{d.recipient}  tries {d.attempts}"
-                if d.state == "pending":
-                    line += f", next {_time(d.next_attempt_at)}"
-                if d.message_id and d.channel == "email":
-                    line += f"  {d.message_id}"
-                click.echo(line + (f"\n          last error: {d.last_error}" if d.last_error else ""))
-            return
-        for r in list_runs(session, None, slug, state, limit):
-            sent = ", ".join(f"{n} {s}" for s, n in sorted(r.deliveries.items())) or "no deliveries"
-            click.echo(
-                f"{r.id:>6}  {_time(r.scheduled_for)}  {r.department:<16} {r.state:<8} "
-                f"{r.items} item(s)  {sent}"
-                + (f"\n          error: {r.error}" if r.error else "")
-                + "".join(f"\n          warning: {w}" for w in r.warnings)
-                + (f"\n          admins alerted {_time(r.admin_alerted_at)}" if r.admin_alerted_at else "")
-                + (
-                    "\n          admins not alerted yet: their notice is queued or failing (--deliveries)"
-                    if r.admin_alerted_at is None and r.state in ("failed", "partial", "missed")
-                    else ""
+            found = list_deliveries(session, None, slug, state, None, limit)
+            deliveries_rows = [
+                (
+                    d.id,
+                    _time(d.created_at),
+                    d.state,
+                    d.purpose,
+                    f"run {d.run}" if d.run else f"alert {d.alert}",
+                    d.channel,
+                    d.recipient,
+                    d.attempts,
+                    _time(d.next_attempt_at) if d.state == "pending" else "-",
                 )
+                for d in found
+            ]
+            headers = (
+                "ID",
+                "CREATED",
+                "STATE",
+                "PURPOSE",
+                "FOR",
+                "CHANNEL",
+                "RECIPIENT",
+                "TRIES",
+                "NEXT TRY",
             )
+            notes = [
+                ([f"Message-ID: {d.message_id}"] if d.message_id and d.channel == "email" else [])
+                + ([f"last error: {d.last_error}"] if d.last_error else [])
+                for d in found
+            ]
+            _echo_log(headers, deliveries_rows, notes, "no deliveries")
+            return
+        runs = list_runs(session, None, slug, state, limit)
+    rows = [
+        (
+            r.id,
+            _time(r.scheduled_for),
+            r.department,
+            r.state,
+            f"{r.items:,}",
+            ", ".join(f"{n:,} {s}" for s, n in sorted(r.deliveries.items())) or "-",
+        )
+        for r in runs
+    ]
+    notes = [
+        ([f"error: {r.error}"] if r.error else [])
+        + [f"warning: {w}" for w in r.warnings]
+        + ([f"admins alerted {_time(r.admin_alerted_at)}"] if r.admin_alerted_at else [])
+        + (
+            ["admins not alerted yet: their notice is queued or failing (--deliveries)"]
+            if r.admin_alerted_at is None and r.state in ("failed", "partial", "missed")
+            else []
+        )
+        for r in runs
+    ]
+    _echo_log(
+        ("ID", "SCHEDULED", "DEPARTMENT", "STATE", "ITEMS", "DELIVERIES"), rows, notes, "no digest runs"
+    )
+
+
+def _echo_log(
+    headers: tuple[str, ...], rows: Sequence[Sequence[object]], notes: list[list[str]], empty: str
+) -> None:
+    """A table of the log, each row followed by its errors and warnings, indented."""
+    if not rows:
+        click.echo(empty)
+        return
+    header, *lines = table(headers, rows)
+    click.echo(header)
+    for line, extra in zip(lines, notes, strict=True):
+        click.echo(line + "".join(f"\n        {note}" for note in extra))
 
 
 @click.command("resend")

@@ -7,13 +7,19 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from feedback.cli.common import open_sessions
+from feedback.cli.common import echo_table, open_sessions
 from feedback.config import get_settings
 from feedback.db import transaction
-from feedback.errors import FeedbackError, TooLarge
+from feedback.errors import FeedbackError, InvalidInput, NotFound, TooLarge
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from feedback.models import Survey
 
 
 @click.group()
@@ -32,6 +38,22 @@ def departments_add(slug: str, name: str) -> None:
     with transaction(open_sessions()) as session:
         upsert_department(session, convert({"slug": slug, "name": name}, DepartmentSpec))
     click.echo(f"department {slug} saved")
+
+
+@departments.command("list")
+def departments_list() -> None:
+    """Every department: slug, name, time zone, surveys."""
+    from feedback.services.departments import list_departments
+    from feedback.services.surveys import list_surveys
+
+    with open_sessions()() as session:
+        owned: dict[int, int] = {}
+        for survey in list_surveys(session):
+            owned[survey.department_id] = owned.get(survey.department_id, 0) + 1
+        rows = [(d.slug, d.name, d.timezone, owned.get(d.id, 0)) for d in list_departments(session)]
+    echo_table(
+        ("SLUG", "NAME", "TIME ZONE", "SURVEYS"), rows, "no departments yet (feedback departments add)"
+    )
 
 
 @click.group()
@@ -62,6 +84,62 @@ def surveys_load(files: tuple[Path, ...]) -> None:
             )
 
 
+@surveys.command("list")
+def surveys_list() -> None:
+    """Every survey: slug, department, status, questions, languages, public link."""
+    from feedback.services.departments import list_departments
+    from feedback.services.survey_view import survey_languages
+    from feedback.services.surveys import list_surveys, public_link
+
+    base_url = get_settings().base_url
+    with open_sessions()() as session:
+        slugs = {d.id: d.slug for d in list_departments(session)}
+        rows = [
+            (
+                s.slug,
+                slugs.get(s.department_id, "-"),
+                s.status,
+                len(s.questions),
+                ",".join(survey_languages(s)),
+                public_link(s, base_url) or "-",
+                s.title,
+            )
+            for s in list_surveys(session)
+        ]
+    headers = ("SLUG", "DEPARTMENT", "STATUS", "QUESTIONS", "LANGUAGES", "PUBLIC LINK", "TITLE")
+    echo_table(headers, rows, "no surveys yet (feedback surveys load FILE.toml)")
+
+
+def survey_named(session: Session, slug: str) -> Survey:
+    """The survey with this slug, or an error that names the surveys there are."""
+    from feedback.services.surveys import get_survey, list_surveys
+
+    try:
+        return get_survey(session, slug)
+    except NotFound:
+        known = (
+            ", ".join(s.slug for s in list_surveys(session)) or "none yet (feedback surveys load FILE.toml)"
+        )
+        raise NotFound(f"no survey {slug!r}; surveys: {known}") from None
+
+
+SEMICOLON_HINT = (
+    "the header is separated by ';', not ','; save the file as CSV with commas "
+    "(in a spreadsheet: 'CSV UTF-8 (comma delimited)')"
+)
+
+
+def _semicolon_hint(error: InvalidInput, csv_file: Path) -> None:
+    """Add a hint when the file looks like a spreadsheet's ';'-separated export."""
+    with csv_file.open(encoding="utf-8-sig") as src:
+        header = src.readline()
+    if ";" in header and "," not in header:
+        error.message = f"{error.message}; {SEMICOLON_HINT}"
+        error.errors = (
+            [*error.errors, type(error.errors[0])("line 1", SEMICOLON_HINT)] if error.errors else []
+        )
+
+
 @click.group()
 def invitations() -> None:
     """Invitations."""
@@ -88,7 +166,6 @@ def invitations_import(
     Rows already invited (same recipient and interaction_id) are skipped, so re-running is safe.
     """
     from feedback.services.invitations import NewLink, expiry_in, import_invitations, read_csv_rows
-    from feedback.services.surveys import get_survey
 
     settings = get_settings()
     size = csv_file.stat().st_size
@@ -124,7 +201,7 @@ def invitations_import(
             with transaction(open_sessions()) as session:
                 report = import_invitations(
                     session,
-                    get_survey(session, survey),
+                    survey_named(session, survey),
                     read_csv_rows(src),
                     base_url=settings.base_url,
                     on_link=keep,
@@ -135,6 +212,10 @@ def invitations_import(
             os.replace(tmp_name, links_path)  # links appear only once the invitations are committed
         else:
             os.unlink(tmp_name)
+    except InvalidInput as error:
+        os.unlink(tmp_name)
+        _semicolon_hint(error, csv_file)
+        raise
     except BaseException:
         os.unlink(tmp_name)
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from feedback.cli.common import open_sessions
+from feedback.cli.common import echo_table, open_sessions, when
 from feedback.db import transaction
 from feedback.models import Role
 
@@ -38,6 +38,19 @@ def tokens_revoke(name: str) -> None:
     with transaction(open_sessions()) as session:
         count = revoke_token(session, name)
     click.echo(f"{count} token(s) revoked")
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """Every token: name, role, department, created, revoked (the tokens themselves cannot be shown)."""
+    from feedback.services.api_tokens import list_tokens
+
+    with open_sessions()() as session:
+        rows = [
+            (t.name, t.role, slug or "-", when(t.created_at), when(t.revoked_at))
+            for t, slug in list_tokens(session)
+        ]
+    echo_table(("NAME", "ROLE", "DEPARTMENT", "CREATED", "REVOKED"), rows, "no tokens yet")
 
 
 COMMANDS = [tokens]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from feedback.cli.common import open_sessions
+from feedback.cli.common import echo_table, open_sessions, when
 from feedback.db import transaction
 from feedback.models import Role
 
@@ -63,6 +63,19 @@ def users_enable(email: str) -> None:
     with transaction(open_sessions()) as session:
         user = enable_user(session, email)
         click.echo(f"user {user.email} enabled")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every login: e-mail, name, role, department, last login, disabled."""
+    from feedback.services.users import list_users
+
+    with open_sessions()() as session:
+        rows = [
+            (u.email, u.name, u.role, slug or "-", when(u.last_login_at), when(u.disabled_at))
+            for u, slug in list_users(session)
+        ]
+    echo_table(("EMAIL", "NAME", "ROLE", "DEPARTMENT", "LAST LOGIN", "DISABLED"), rows, "no users yet")
 
 
 COMMANDS = [users]

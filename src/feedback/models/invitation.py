@@ -24,6 +24,7 @@ class Invitation(InteractionContext, Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
     interaction_id: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))  # the customer's, e.g. "pt"; else the browser's
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

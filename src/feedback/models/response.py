@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.models.base import Base, UTCDateTime
@@ -31,6 +42,9 @@ class Response(InteractionContext, Base):
     nps: Mapped[int | None] = mapped_column(SmallInteger)
     csat: Mapped[int | None] = mapped_column(SmallInteger)
     ces: Mapped[int | None] = mapped_column(SmallInteger)
+    # False while only the score clicked in an e-mail is saved; Send completes the same row.
+    complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    language: Mapped[str | None] = mapped_column(String(16))  # the language the page was shown in
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 

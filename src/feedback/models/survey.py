@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -43,6 +44,9 @@ class Survey(Base):
     status: Mapped[SurveyStatus] = mapped_column(String(16), default=SurveyStatus.OPEN)
     # Key of the anonymous public link (/p/<key>); None when the survey has none.
     public_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # {"pt": {"title": ..., "intro": ..., "thank_you": ..., "questions": {"nps": {"prompt": ...}}}}
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 
 from feedback.analysis.text import control_character_error
 from feedback.errors import InvalidInput, Unauthorized
-from feedback.models import ApiToken, Role, utcnow
+from feedback.models import ApiToken, Department, Role, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import get_department
 from feedback.services.tokens import hash_token, new_token
 
 TOKEN_PREFIX = "fbk_"  # noqa: S105 (a public prefix, not a secret)
-__all__ = ["Caller", "authenticate", "create_token", "revoke_token"]
+__all__ = ["Caller", "authenticate", "create_token", "list_tokens", "revoke_token"]
 
 
 def create_token(session: Session, name: str, role: Role, department: str | None = None) -> str:
@@ -51,3 +51,13 @@ def revoke_token(session: Session, name: str) -> int:
     for row in rows:
         row.revoked_at = utcnow()
     return len(rows)
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str | None]]:
+    """Every token (never its secret) with its department's slug, newest first."""
+    query = (
+        select(ApiToken, Department.slug)
+        .outerjoin(Department, Department.id == ApiToken.department_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [(token, slug) for token, slug in session.execute(query)]

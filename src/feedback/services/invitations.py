@@ -21,13 +21,18 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.types import TypeEngine
 
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
-from feedback.models import Invitation, Survey, SurveyStatus, utcnow
+from feedback.i18n import LANGUAGE_TAG
+from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
 from feedback.models.context import CONTEXT, CONTEXT_FIELDS
-from feedback.services.context import CONTEXT_INPUT_FIELDS, parse_context, parse_field
+from feedback.services.context import (
+    CONTEXT_INPUT_FIELDS,
+    parse_context,
+    parse_field,
+)
 from feedback.services.departments import department_slugs
 from feedback.services.tokens import hash_token, new_token
 
-RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at")
+RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
 COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -115,12 +120,24 @@ def _clean_recipient(row: Mapping[str, Any], where: str) -> tuple[dict[str, Any]
         values["expires_at"] = _parse_expiry(row.get("expires_at"))
     except ValueError as exc:
         errors.append(FieldError(f"{where}expires_at", str(exc)))
+    language = row.get("language")
+    values["language"] = _language(language)
+    if values["language"] is None and language is not None and str(language).strip():
+        errors.append(
+            FieldError(f"{where}language", f"expected a language tag such as pt or pt-BR, not {language!r}")
+        )
     return values, errors
+
+
+def _language(value: Any) -> str | None:
+    """A valid language tag (``pt``, ``pt-BR``), else None."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if len(text) <= 16 and LANGUAGE_TAG.match(text) else None
 
 
 def _plain_row(
     row: Mapping[str, Any], departments: Mapping[str, int], default_department: int
-) -> tuple[tuple[str | None, str | None, str | None], dict[str, Any]] | None:
+) -> tuple[tuple[str | None, str | None, str | None, str | None], dict[str, Any]] | None:
     """The recipient and context of a plainly valid row, as _clean_recipient and parse_context would
     clean them; None when anything needs a closer look (they then check the row and name the errors).
     """
@@ -140,6 +157,9 @@ def _plain_row(
     expiry = get("expires_at")
     if expiry is not None and (type(expiry) is not str or expiry.strip()):
         return None
+    language = get("language")
+    if language is not None and (type(language) is not str or (language.strip() and not _language(language))):
+        return None
     context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
     context["department_id"] = default_department
     for spec in CONTEXT:
@@ -158,7 +178,7 @@ def _plain_row(
         if slug not in departments:
             return None
         context["department_id"] = departments[slug]
-    return (email, customer_id, interaction_id), context
+    return (email, customer_id, interaction_id, _language(language)), context
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -181,6 +201,7 @@ class _Inserter:
         "customer_id",
         "interaction_id",
         "expires_at",
+        "language",
         *CONTEXT_FIELDS,
     )
 
@@ -309,7 +330,7 @@ def import_invitations(
             for line, row in rows:
                 plain = _plain_row(row, departments, department_id) if plain_rows else None
                 if plain is not None:
-                    (email, customer_id, interaction_id), context = plain
+                    (email, customer_id, interaction_id, language), context = plain
                     expiry = expires_at
                 else:
                     prefix = where(line)
@@ -323,10 +344,11 @@ def import_invitations(
                         if not skip_invalid:
                             pending.clear()  # nothing will be stored; keep reading only to report every error
                         continue
-                    email, customer_id, interaction_id = (
+                    email, customer_id, interaction_id, language = (
                         recipient["email"],
                         recipient["customer_id"],
                         recipient["interaction_id"],
+                        recipient["language"],
                     )
                     context = dict.fromkeys(CONTEXT_FIELDS)
                     context["department_id"] = department_id
@@ -353,6 +375,7 @@ def import_invitations(
                     customer_id,
                     interaction_id,
                     expiry,
+                    language,
                     *(context[name] for name in CONTEXT_FIELDS),
                 ]
                 link = NewLink(line, email, customer_id, interaction_id, link_for(base_url, token))
@@ -389,11 +412,20 @@ def open_invitation(session: Session, token: str) -> tuple[Survey, Invitation]:
     assert survey is not None
     if survey.status != SurveyStatus.OPEN:
         raise Gone("This survey is closed. Thank you for your interest.")
-    if invitation.responded_at is not None:
+    if invitation.responded_at is not None and partial_response(session, invitation) is None:
         raise Conflict("You have already answered this survey. Thank you!")
     if invitation.expires_at is not None and invitation.expires_at <= utcnow():
         raise Gone("This survey link has expired.")
     return survey, invitation
+
+
+def partial_response(session: Session, invitation: Invitation) -> Response | None:
+    """What the customer saved so far (the score clicked in the e-mail), while Send has not completed it."""
+    return session.scalar(
+        select(Response)
+        .where(Response.invitation_id == invitation.id, Response.complete.is_(False))
+        .options(selectinload(Response.answers))
+    )
 
 
 def public_survey(session: Session, key: str) -> Survey:

@@ -35,6 +35,8 @@ class ResponseOut(msgspec.Struct):
     ces: int | None
     context: dict[str, Any]
     answers: list[AnswerOut]
+    complete: bool  # False: only the score clicked in an e-mail so far (a partial response)
+    language: str | None  # the language the survey was answered in
 
 
 def list_responses(
@@ -80,6 +82,8 @@ def list_responses(
                 r.ces,
                 context,
                 answers,
+                r.complete,
+                r.language,
             )
         )
     return exposure.answers(caller, out)

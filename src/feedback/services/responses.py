@@ -11,11 +11,11 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -44,10 +44,16 @@ _INVITATIONS = cast(Table, Invitation.__table__)
 _SURVEYS = cast(Table, Survey.__table__)
 
 # Built once: a statement built per batch costs more Python time than the batch's inserts.
-_INVITATIONS_BY_HASH = select(
-    *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
-    *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
-).where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
+_INVITATIONS_BY_HASH = (
+    select(
+        *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
+        *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
+        _RESPONSES.c.id.label("response_id"),
+        _RESPONSES.c.complete.label("response_complete"),
+    )
+    .outerjoin(_RESPONSES, _RESPONSES.c.invitation_id == _INVITATIONS.c.id)
+    .where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
+)
 _SURVEY_ROWS = select(_SURVEYS.c.id, _SURVEYS.c.slug, _SURVEYS.c.public_key, _SURVEYS.c.updated_at).where(
     or_(
         _SURVEYS.c.id.in_(bindparam("ids", expanding=True)),
@@ -70,6 +76,18 @@ _INSERT_ANSWERS = insert(_ANSWERS)
 _MARK_ANSWERED = (
     update(_INVITATIONS).where(_INVITATIONS.c.id == bindparam("iid")).values(responded_at=bindparam("at"))
 )
+# A partial response is updated in place (a new score, or Send completing it), never once it is complete.
+_UPDATE_PARTIAL = (
+    update(_RESPONSES)
+    .where(_RESPONSES.c.id == bindparam("rid"), _RESPONSES.c.complete.is_(False))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("via", "complete", "language", "nps", "csat", "ces", *CONTEXT_FIELDS)
+        }
+    )
+)
+_DROP_ANSWERS = delete(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("rid"))
 
 
 def new_response_id() -> uuid.UUID:
@@ -172,6 +190,7 @@ class _Rows:
     responses: list[dict[str, Any]]
     answers: list[dict[str, Any]]
     answered: list[dict[str, Any]]  # invitations to mark answered
+    partials: list[dict[str, Any]]  # partial responses updated in place (their answers replaced)
 
 
 def _store(
@@ -179,7 +198,7 @@ def _store(
 ) -> list[Outcome]:
     """Check each submission in order against the batch's lookups, then write every accepted one."""
     lookup = _look_up(session, subs, cache)
-    rows = _Rows([], [], [])
+    rows = _Rows([], [], [], [])
     used_invitations: set[int] = set()
     outcomes: list[Outcome] = []
     for sub in subs:
@@ -252,9 +271,16 @@ def _check(
     if invitation is not None:
         if invitation.expires_at is not None and invitation.expires_at <= sub.submitted_at:
             raise InvitationExpired.at(invitation.expires_at)
-        if invitation.responded_at is not None or invitation.id in used_invitations:
+        answered_before = invitation.responded_at is not None and invitation.response_id is None
+        if invitation.response_complete or answered_before or invitation.id in used_invitations:
             raise InvitationAlreadyAnswered.new()
+    if sub.partial:  # a score saved from a link, completed later by Send: nothing is required yet
+        if invitation is None:
+            raise InvalidInput.on("token", "only an invitation's response can be saved in parts")
+        survey = _nothing_required(survey)
     clean, errors = validate_answers(survey, sub.answers, max_text_chars)
+    if sub.partial and not clean and not errors:
+        errors.append(FieldError("answers", "nothing to save: no answer was given"))
     context: dict[str, Any] = {}
     if sub.context:
         if lookup.departments is None:
@@ -270,13 +296,16 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
     """The response's row (scores and context copied onto it), its answers' rows (comments scored for
     sentiment) and its invitation marked answered."""
     survey, invitation, context = accepted.survey, accepted.invitation, accepted.context
+    partial_id = None  # the invitation's partial response, completed or updated in place
     if invitation is not None:
         for name in CONTEXT_FIELDS:
             if getattr(invitation, name) is not None:
                 context[name] = getattr(invitation, name)
-        rows.answered.append({"iid": invitation.id, "at": sub.submitted_at})
+        partial_id = invitation.response_id
+        if invitation.responded_at is None:
+            rows.answered.append({"iid": invitation.id, "at": sub.submitted_at})
     context.setdefault("department_id", survey.department_id)
-    response_id = new_response_id()
+    response_id = partial_id or new_response_id()
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
     for answer in accepted.answers:
         answer_row: dict[str, Any] = {
@@ -297,30 +326,48 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
         if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
             scores[answer.question.kind] = answer.score
         rows.answers.append(answer_row)
-    rows.responses.append(
-        {
-            "id": response_id,
-            "survey_id": survey.id,
-            "invitation_id": invitation.id if invitation else None,
-            "via": sub.via,
-            "submitted_at": sub.submitted_at,
-            "idempotency_key": sub.idempotency_key,
-            "request_hash": accepted.request_hash,
-            **scores,
-            **{name: context.get(name) for name in CONTEXT_FIELDS},
-        }
-    )
+    values: dict[str, Any] = {
+        "via": sub.via,
+        "complete": not sub.partial,
+        "language": sub.language,
+        **scores,
+        **{name: context.get(name) for name in CONTEXT_FIELDS},
+    }
+    if partial_id is not None:
+        rows.partials.append({"rid": partial_id, **values})
+    else:
+        rows.responses.append(
+            {
+                "id": response_id,
+                "survey_id": survey.id,
+                "invitation_id": invitation.id if invitation else None,
+                "submitted_at": sub.submitted_at,
+                "idempotency_key": sub.idempotency_key,
+                "request_hash": accepted.request_hash,
+                **values,
+            }
+        )
     return Stored(response_id, survey.slug, sub.submitted_at)
 
 
 def _write(session: Session, rows: _Rows) -> None:
     connection = session.connection()
+    for partial in rows.partials:  # before the answers go in: a partial's old answers are replaced
+        if connection.execute(_UPDATE_PARTIAL, partial).rowcount != 1:
+            # Another process completed it since we looked: retried alone, this becomes a Conflict.
+            raise IntegrityError("UPDATE responses", None, Exception("the partial response was completed"))
+        connection.execute(_DROP_ANSWERS, {"rid": partial["rid"]})
     if rows.responses:
         connection.execute(_INSERT_RESPONSES, rows.responses)
     if rows.answers:
         connection.execute(_INSERT_ANSWERS, rows.answers)
     if rows.answered:
         connection.execute(_MARK_ANSWERED, rows.answered)
+
+
+def _nothing_required(survey: SurveyDef) -> SurveyDef:
+    """The survey as a partial response sees it: each answer is checked, none is required yet."""
+    return replace(survey, questions=tuple(replace(q, required=False) for q in survey.questions))
 
 
 def _locate(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import msgspec
+import msgspec.structs
 
 from feedback.analysis.text import LONG_TEXT_PATTERN, NAME_PATTERN, NO_CONTROL_CHARACTERS
 from feedback.errors import FieldError, InvalidInput
@@ -76,3 +77,55 @@ def convert(data: Any, into: type[T], prefix: str = "") -> T:
     except msgspec.ValidationError as exc:
         field, message = _field_path(str(exc), prefix)
         raise InvalidInput.of([FieldError(field, message)]) from exc
+
+
+def convert_each(data: Any, into: type[T], prefix: str = "") -> T:
+    """Like ``convert``, but a failure names every bad field at once, not only the first: each top-level
+    field, and each item of a list of structs, is checked on its own."""
+    try:
+        return convert(data, into, prefix)
+    except InvalidInput as first:
+        if not isinstance(data, dict):
+            raise
+        errors = _each_error(data, into, prefix)
+        raise InvalidInput.of(errors or first.errors) from None
+
+
+def _join(prefix: str, key: object) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _each_error(data: dict[Any, Any], into: type[Any], prefix: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    fields = {f.encode_name: f for f in msgspec.structs.fields(into)}
+    for key, value in data.items():
+        where = _join(prefix, key)
+        if key not in fields:
+            errors.append(FieldError(where, "unknown field"))
+            continue
+        kind = fields[key].type
+        inner = _struct_items(kind)
+        if inner is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    errors.extend(_each_error(item, inner, f"{where}[{i}]"))
+        try:
+            msgspec.convert(value, kind, strict=False)
+        except msgspec.ValidationError as exc:
+            if not (inner is not None and errors and errors[-1].field.startswith(f"{where}[")):
+                errors.append(FieldError(*_field_path(str(exc), where)))
+    for name, f in fields.items():
+        if f.required and name not in data:
+            errors.append(FieldError(_join(prefix, name), "required"))
+    return errors
+
+
+def _struct_items(kind: Any) -> type[Any] | None:
+    """S when ``kind`` is list[S] (possibly Annotated) for a msgspec Struct S."""
+    while get_origin(kind) is Annotated:
+        kind = get_args(kind)[0]
+    if get_origin(kind) is list:
+        (item,) = get_args(kind)
+        if isinstance(item, type) and issubclass(item, msgspec.Struct):
+            return item
+    return None

@@ -78,6 +78,8 @@ class Submission:
     token: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    partial: bool = False  # only the score clicked in an e-mail: nothing required yet; Send completes it
+    language: str | None = None  # the language the survey was shown in
 
     def shape_errors(self) -> list[FieldError]:
         """One error per answer or context value that no question takes: a list or an object (of any

@@ -16,7 +16,7 @@ from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import Slug, get_department
-from feedback.services.specs import Label, LongText, Name, Prompt, convert
+from feedback.services.specs import Label, LongText, Name, Prompt, convert_each
 
 Key = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["nps"])]
 
@@ -32,6 +32,28 @@ class QuestionSpec(msgspec.Struct, forbid_unknown_fields=True):
     max_length: Annotated[int, msgspec.Meta(ge=1, le=20000)] | None = None
 
 
+Language = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=16, examples=["pt", "pt-BR"])
+]
+
+
+class QuestionTranslation(msgspec.Struct, forbid_unknown_fields=True):
+    """A question's texts in another language; the choices' labels in the question's order (answers keep
+    the default language's value)."""
+
+    prompt: Prompt | None = None
+    low_label: Label | None = None
+    high_label: Label | None = None
+    choices: list[Name] | None = None
+
+
+class SurveyTranslation(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    title: Name | None = None
+    intro: LongText | None = None
+    thank_you: LongText | None = None
+    questions: dict[str, QuestionTranslation] = {}
+
+
 class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     """A survey definition: the same shape in a TOML file and in the JSON API."""
 
@@ -43,6 +65,8 @@ class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     intro: LongText = ""
     thank_you: LongText = ""
     anonymous_link: bool = False
+    language: Language = "en"  # the language the texts above are in
+    translations: dict[Language, SurveyTranslation] = {}  # e.g. [translations.pt] in a TOML file
 
 
 class QuestionOut(msgspec.Struct):
@@ -65,6 +89,8 @@ class SurveyOut(msgspec.Struct):
     thank_you: str
     public_link: str | None
     questions: list[QuestionOut]
+    language: str
+    translations: dict[str, SurveyTranslation]
     created_at: datetime
     updated_at: datetime
 
@@ -86,13 +112,35 @@ def _check_semantics(spec: SurveySpec) -> None:
             errors.append(FieldError(f"{where}.choices", f"only choice questions have choices, not {q.type}"))
         if q.max_length is not None and q.type != "text":
             errors.append(FieldError(f"{where}.max_length", "only text questions have a max_length"))
+    errors.extend(_check_translations(spec))
     if errors:
         raise InvalidInput.of(errors)
 
 
+def _check_translations(spec: SurveySpec) -> list[FieldError]:
+    errors: list[FieldError] = []
+    questions = {q.key: q for q in spec.questions}
+    for language, translation in spec.translations.items():
+        where = f"translations.{language}"
+        if language == spec.language:
+            errors.append(FieldError(where, f"{language!r} is the survey's own language"))
+        for key, text in translation.questions.items():
+            question = questions.get(key)
+            if question is None:
+                errors.append(FieldError(f"{where}.questions.{key}", f"the survey has no question {key!r}"))
+            elif text.choices is not None and len(text.choices) != len(question.choices or []):
+                errors.append(
+                    FieldError(
+                        f"{where}.questions.{key}.choices",
+                        f"{len(text.choices)} label(s) for {len(question.choices or [])} choice(s)",
+                    )
+                )
+    return errors
+
+
 def parse_survey_spec(data: Any) -> SurveySpec:
-    """A validated spec from untrusted data, or InvalidInput naming each bad field."""
-    spec = convert(data, SurveySpec)
+    """A validated spec from untrusted data, or InvalidInput naming every bad field at once."""
+    spec = convert_each(data, SurveySpec)
     _check_semantics(spec)
     return spec
 
@@ -122,6 +170,8 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
     survey.title = spec.title
     survey.intro = spec.intro
     survey.thank_you = spec.thank_you
+    survey.language = spec.language
+    survey.translations = msgspec.to_builtins(spec.translations)
     survey.department_id = department.id
     survey.status = SurveyStatus(spec.status)
     if spec.anonymous_link and survey.public_key is None:
@@ -225,6 +275,8 @@ def describe(session: Session, survey: Survey, base_url: str) -> SurveyOut:
         ],
         created_at=survey.created_at,
         updated_at=survey.updated_at,
+        language=survey.language,
+        translations=msgspec.convert(survey.translations or {}, dict[str, SurveyTranslation]),
     )
 
 

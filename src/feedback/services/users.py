@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from feedback.analysis.text import control_character_error
 from feedback.errors import InvalidInput, NotFound, Unauthorized
-from feedback.models import Role, User, utcnow
+from feedback.models import Department, Role, User, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import get_department
 from feedback.services.logins import end_user_sessions
@@ -86,6 +86,16 @@ def enable_user(session: Session, email: str) -> User:
     user = get_user(session, email)
     user.disabled_at = None
     return user
+
+
+def list_users(session: Session) -> list[tuple[User, str | None]]:
+    """Every login with its department's slug, by e-mail."""
+    query = (
+        select(User, Department.slug)
+        .outerjoin(Department, Department.id == User.department_id)
+        .order_by(User.email)
+    )
+    return [(user, slug) for user, slug in session.execute(query)]
 
 
 def check_password(session: Session, email: str, password: str) -> User:

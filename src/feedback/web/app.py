@@ -9,7 +9,6 @@ from pathlib import Path
 from litestar import Litestar, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -18,6 +17,7 @@ from litestar.template import TemplateConfig
 from feedback import __version__
 from feedback.config import Settings, get_settings
 from feedback.db import make_engine, make_sessionmaker
+from feedback.i18n import SOURCE_LANGUAGE, gettext_for
 from feedback.services.writer import ResponseWriter
 from feedback.web.api.causes import CauseController
 from feedback.web.api.departments import DepartmentController
@@ -32,6 +32,7 @@ from feedback.web.api.sentiment import SentimentController
 from feedback.web.api.strict import strict_json_bodies
 from feedback.web.api.surveys import SurveyController
 from feedback.web.api.targets import TargetController
+from feedback.web.apidocs import OfflineSwaggerUI, swagger_assets
 from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
 from feedback.web.health import health, ready
@@ -50,6 +51,11 @@ HERE = Path(__file__).parent
 @get("/", include_in_schema=False, sync_to_thread=False)
 def home() -> Redirect:
     return Redirect("/dashboards")
+
+
+def _english_by_default(engine: JinjaTemplateEngine) -> None:
+    """Pages that pass no ``_`` of their own (a language's gettext) show the English text."""
+    engine.engine.globals["_"] = gettext_for(SOURCE_LANGUAGE)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -106,18 +112,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),
+            swagger_assets(),
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         guards=[reject_deep_json, reject_nul_characters, strict_json_bodies],
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_english_by_default
+        ),
         openapi_config=OpenAPIConfig(
             title="feedback",
             version=__version__,
             description="Customer-satisfaction surveys and the feedback loop after the score.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerUI()],
         ),
         request_max_body_size=settings.max_body_bytes,
         middleware=[RateLimitMiddleware(limits)],

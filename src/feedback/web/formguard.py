@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from feedback.config import Settings
+from feedback.i18n import N_
 from feedback.keys import derive_key
 
 STAMP_FIELD = "form_stamp"
@@ -29,8 +30,8 @@ HONEYPOT_FIELD = "hp_leave_empty"
 FIELDS = frozenset({STAMP_FIELD, HONEYPOT_FIELD})
 CLOCK_SKEW_S = 5.0  # a stamp from a worker whose clock runs slightly ahead is still accepted
 
-TOO_FAST = "That was quick! To keep automated spam out, please check your answers and send them again."
-STALE = "This page was open for a long time. Please check your answers and send them again."
+TOO_FAST = N_("That was quick! To keep automated spam out, please check your answers and send them again.")
+STALE = N_("This page was open for a long time. Please check your answers and send them again.")
 
 
 class Verdict(Enum):

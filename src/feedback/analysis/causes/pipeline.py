@@ -7,7 +7,7 @@ The CSV commands and ``feedback analyze`` both go through here: a file and the d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,14 @@ ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
     "default": {"neighbours": 10, "assign_threshold": 0.12},
     "embeddings": {"neighbours": 10, "assign_threshold": 0.35},
 }
+
+
+# (what is being done, steps done, steps in all): a step may advance in fractions (texts encoded so far).
+StepProgress = Callable[[str, float, int], None]
+
+
+def _no_progress(what: str, done: float, total: int) -> None:
+    """Progress nobody watches."""
 
 
 @dataclass(frozen=True)
@@ -109,11 +117,23 @@ def run_batch(
     params: CauseParams,
     *,
     discover: bool = True,
+    progress: StepProgress = _no_progress,
 ) -> BatchResult:
     """Assign ``texts`` to ``causes``; cluster those that fit none (any row order gives the same result)."""
+    steps = 4 if discover else 2
     canonical = canonicalize(texts)
     documents = [doc for cause in causes for doc in cause.documents()]
+    progress(f"fitting the text model to {len(canonical.texts):,} distinct texts", 0, steps)
     space = engine.fit([*canonical.texts, *documents])
+
+    def encoding(step: int, what: str) -> None:
+        def encoded(done: int, total: int) -> None:
+            progress(f"{what}: {done:,} of {total:,} texts encoded", step + done / max(total, 1), steps)
+
+        space.on_encoded = encoded
+
+    encoding(1, "assigning to known causes")
+    progress("assigning to known causes", 1, steps)
     assignment = assign_canonical(canonical, space, causes, params.threshold(engine.name))
     cluster_of_row = np.full(len(canonical.index), -1, dtype=np.int64)
     clusters: list[FoundCluster] = []
@@ -122,7 +142,10 @@ def run_batch(
     if discover and len(rest):
         rest_texts = [texts[i] for i in rest.tolist()]
         rest_canonical = canonicalize(rest_texts)
+        encoding(2, f"discovering causes in {len(rest_texts):,} unassigned texts")
+        progress(f"discovering causes in {len(rest_texts):,} unassigned texts", 2, steps)
         vectors = space.dense(rest_canonical.texts)
+        progress(f"clustering {len(rest_canonical.texts):,} texts", 3, steps)
         found = discover_in(rest_canonical, vectors, params.discover_params(engine.name))
         cluster_of_row[rest] = found.labels
         resolution = found.resolution
@@ -153,6 +176,8 @@ def run_batch(
                     similarity=np.clip(row_similarity[members], 0, 1).astype(np.float32),
                 )
             )
+    space.on_encoded = None
+    progress("done", steps, steps)
     return BatchResult(
         engine.name, engine.stable_space, assignment, cluster_of_row, clusters, space, resolution
     )

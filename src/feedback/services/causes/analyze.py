@@ -11,10 +11,10 @@ the first to finish writes; the other fails as superseded instead of creating th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -37,7 +37,17 @@ from feedback.services.causes.items import Items, read_items
 from feedback.services.causes.ledger import write_ledger
 from feedback.services.causes.taxonomy import active_causes, department_ids, spec_of
 
-Progress = Callable[[str], None]
+
+class Progress(Protocol):
+    """Told each stage of a run; within a long stage, also how far it is (``done`` of ``total`` steps)."""
+
+    def __call__(self, stage: str, done: float | None = None, total: int | None = None) -> None: ...
+
+
+def _quiet(stage: str, done: float | None = None, total: int | None = None) -> None:
+    """Progress nobody watches."""
+
+
 # Discovered causes a new cluster can be recognised as (an accepted one too: its items may fit it loosely).
 KNOWN_STATUSES = (CauseStatus.CANDIDATE, CauseStatus.DISMISSED, CauseStatus.MERGED, CauseStatus.ACTIVE)
 WRITE_LOCK = 7_253_001  # PostgreSQL advisory lock: two runs write one after the other, never interleaved
@@ -161,7 +171,7 @@ def analyze(
     engine = engine or pick_engine(options.engine)
     run_id = _start(sessions, engine.name, options)
     try:
-        summary = _run(sessions, run_id, options, engine, progress or (lambda _: None))
+        summary = _run(sessions, run_id, options, engine, progress or _quiet)
     except BaseException as error:
         with transaction(sessions) as session:
             run = session.get(AnalysisRun, run_id)
@@ -235,8 +245,13 @@ def _run(
     summary = RunSummary(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
     )
-    progress(f"assigning and discovering causes in {negatives.height:,} negative items")
-    batch = run_batch(negatives["text"].to_list(), specs, engine, options.cause_params())
+    stage = f"assigning and discovering causes in {negatives.height:,} negative items"
+    progress(stage)
+
+    def within(what: str, done: float, total: int) -> None:
+        progress(f"{stage}: {what}", done, total)
+
+    batch = run_batch(negatives["text"].to_list(), specs, engine, options.cause_params(), progress=within)
     summary.resolution = batch.resolution
     item_keys: list[str] = negatives["item"].to_list()
     progress(f"matching {len(batch.clusters)} clusters to {len(known)} known candidates")
@@ -255,6 +270,7 @@ def _run(
         rows = _assignment_rows(run_id, negatives, batch, active_ids, cluster_cause)
         session.execute(delete(CauseAssignment))
         for start in range(0, len(rows), 10_000):
+            progress(f"writing results: {start:,} of {len(rows):,} assignments", start, len(rows))
             session.execute(insert(CauseAssignment), rows[start : start + 10_000])
         raised = pl.DataFrame(
             {

@@ -76,6 +76,44 @@ def _event(
     event.at = now
 
 
+@dataclass(frozen=True)
+class FollowupView:
+    """Where a cause stands: its state, since when, who moved it there and their note."""
+
+    state: FollowupState
+    since: datetime | None
+    actor: str | None
+    note: str | None
+    verify_until: datetime | None
+
+
+def followup_view(session: Session, cause_id: int) -> FollowupView | None:
+    followup = _followup(session, cause_id)
+    if followup is None:
+        return None
+    state = FollowupState(followup.state)
+    event = session.scalar(
+        select(CauseEvent)
+        .where(CauseEvent.cause_id == cause_id, CauseEvent.kind == str(state))
+        .order_by(CauseEvent.at.desc(), CauseEvent.id.desc())
+        .limit(1)
+    )
+    since = {
+        FollowupState.REPORTED: followup.last_reported_at,
+        FollowupState.ACKNOWLEDGED: followup.acknowledged_at,
+        FollowupState.IN_PROGRESS: followup.in_progress_at,
+        FollowupState.FIXED: followup.fixed_at,
+        FollowupState.VERIFIED: followup.verified_at,
+        FollowupState.REOPENED: followup.reopened_at,
+    }[state]
+    note = (event.detail or {}).get("note") if event is not None else None
+    if state == FollowupState.FIXED:
+        note = followup.fix_note or note
+    return FollowupView(
+        state, since or followup.updated_at, event.actor if event else None, note, followup.verify_until
+    )
+
+
 def _followup(session: Session, cause_id: int) -> CauseFollowup | None:
     return session.scalar(select(CauseFollowup).where(CauseFollowup.cause_id == cause_id))
 

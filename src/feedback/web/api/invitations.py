@@ -24,6 +24,10 @@ class InvitationIn(ContextIn, forbid_unknown_fields=True, omit_defaults=True):
     customer_id: Short | None = None
     interaction_id: Short | None = None
     expires_at: datetime | None = None
+    # The customer's language (pt, pt-BR): the survey page uses it when the survey has it.
+    language: (
+        Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=16)] | None
+    ) = None
 
 
 class InvitationsIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,12 +12,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
-from sqlalchemy import select
 
 from feedback.db import transaction
 from feedback.errors import FeedbackError
 from feedback.keys import derive_key
-from feedback.models import Cause, CauseFollowup, Department
+from feedback.models import Cause, Department
 from feedback.services.digests import links, loop
 from feedback.web.state import AnyRequest, AppContext
 
@@ -26,7 +25,30 @@ DONE = {
     "in_progress": "Marked as being fixed.",
     "fixed": "Marked fixed. The system now watches whether it stays fixed.",
 }
-ALREADY = "Nothing to change: it is already {state}."
+# Where a cause stands, in plain words.
+PLAIN_STATE = {
+    "reported": "reported, waiting for an acknowledgement",
+    "acknowledged": "acknowledged",
+    "in_progress": "being fixed",
+    "fixed": "marked fixed, and being watched",
+    "verified": "fixed, and the fix held",
+    "reopened": "reopened: it kept coming back after the fix",
+}
+
+
+def already_done(view: loop.FollowupView) -> str:
+    """What was already done, by whom and when: shown instead of offering the action again."""
+    text = f"Already done: this cause is {PLAIN_STATE[view.state]}"
+    if view.since:
+        text += f" since {view.since:%Y-%m-%d %H:%M} UTC"
+    if view.actor:
+        text += f" ({view.actor})"
+    text += "."
+    if view.note:
+        text += f" Note: {view.note}"
+    if view.state == "fixed" and view.verify_until:
+        text += f" Watched until {view.verify_until:%Y-%m-%d}."
+    return text + " Nothing to do here."
 
 
 def _message(title: str, message: str, status: int) -> Template:
@@ -43,13 +65,16 @@ class ActionPages(Controller):
             if cause is None:
                 return _message("Not found", "This cause no longer exists.", 404)
             department = session.get(Department, cause.department_id) if cause.department_id else None
-            state = session.scalar(select(CauseFollowup.state).where(CauseFollowup.cause_id == cause.id))
+            view = loop.followup_view(session, cause.id)
         label = links.LABELS[claim.action]
+        if not done and view is not None and view.state not in loop.ALLOWED_FROM[claim.action]:
+            done = already_done(view)
+            label = "Already done"
         context = {
             "title": f"{label}?" if not done else label,
             "cause_name": cause.name,
             "department": department.name if department else "",
-            "state": str(state).replace("_", " ") if state else "",
+            "state": PLAIN_STATE[view.state] if view else "",
             "action": claim.action,
             "action_url": f"/actions/{token}",
             "button": label,
@@ -84,9 +109,8 @@ class ActionPages(Controller):
                 actor = f"link ({department.slug if department else 'no department'}"
                 actor += f", digest {claim.run_id})" if claim.run_id else ", alert)"
                 result = loop.act(session, ctx.settings, cause, claim.action, actor, now, data.get("note"))
-            message = (
-                DONE[claim.action] if result.changed else ALREADY.format(state=result.state.replace("_", " "))
-            )
-            return self._page(ctx, token, done=message)
+            if not result.changed:
+                return self._page(ctx, token)  # says what was already done
+            return self._page(ctx, token, done=DONE[claim.action])
         except FeedbackError as error:
             return _message("This link cannot be used", error.message, error.status_code)
