@@ -237,7 +237,9 @@ def test_the_page_is_drawn_quickly_and_loads_plotly_once(
         drawn_ms: Any = page.evaluate("window.__chartsDrawnAt")
         assert isinstance(drawn_ms, float | int) and drawn_ms < 5000, drawn_ms
         assert page.locator("script[src*='plotly']").count() == 1  # once a page
-        assert next(url for url in scripts if "plotly" in url).startswith(live_server + "/assets/plotly-basic.")
+        assert next(url for url in scripts if "plotly" in url).startswith(
+            live_server + "/assets/plotly-basic."
+        )
         assert all(url.startswith(live_server) for url in scripts)
     finally:
         context.close()
