@@ -80,7 +80,7 @@ def serious(page: Page) -> list[str]:
     ]
 
 
-# -- 2. headline numbers first --------------------------------------------------------------------------------
+# -- 2. headline numbers first ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -289,7 +289,7 @@ def test_the_cost_chart_shows_reviewed_causes_and_an_admin_reviews_the_candidate
     expect(admin.locator("#panel-top-causes .note.unreviewed")).to_have_count(0)
 
 
-# -- 6. charts read well on a desk and a phone ------------------------------------------------------------------
+# -- 6. charts read well on a desk and a phone ------------------------------------------------------------
 
 
 def test_on_a_phone_filters_fold_the_toolbar_hides_labels_stay_whole_and_comments_are_cards(
@@ -307,7 +307,7 @@ def test_on_a_phone_filters_fold_the_toolbar_hides_labels_stay_whole_and_comment
         assert box
         for tick in page.locator(f"#{chart} .ytick text").all():
             tick_box = tick.bounding_box()
-            assert tick_box and tick_box["x"] >= box["x"] - 1, (chart, tick.inner_text())
+            assert tick_box and tick_box["x"] >= box["x"] - 1, (chart, tick.text_content())
     # Comments as cards: the comment is readable without scrolling sideways.
     comment = page.locator("#panel-verbatims td[data-label=comment]").first
     comment_box = comment.bounding_box()
@@ -320,12 +320,14 @@ def test_tiny_samples_and_none_go_last_in_grey_without_setting_the_scale(site: s
     page = pages(Role.EXECUTIVE, site, f"/dashboards/executive-overview?department={A}")
     wait_for_charts(page)
     trace = page.evaluate("document.getElementById('chart-nps-by-channel').data[0]")
-    assert trace["y"][0] == "(none)"  # drawn at the bottom
-    assert trace["marker"]["color"][0] == "#9ca3af" and len(set(trace["marker"]["color"][1:])) == 1
+    order = page.evaluate("document.getElementById('chart-nps-by-channel').layout.yaxis.categoryarray")
+    assert order[0] == "(none)" and set(order) == set(trace["y"])  # drawn at the bottom
+    colors = dict(zip(trace["y"], trace["marker"]["color"], strict=True))
+    assert colors.pop("(none)") == "#9ca3af" and len(set(colors.values())) == 1
     axis = page.evaluate("document.getElementById('chart-nps-by-channel')._fullLayout.xaxis.range")
     reliable = [x for x, y in zip(trace["x"], trace["y"], strict=True) if y != "(none)"]
     assert axis[1] < 100 and axis[1] >= max(reliable)
-    labels = page.locator("#chart-nps-by-channel .ytick text").all_inner_texts()
+    labels = page.locator("#chart-nps-by-channel .ytick text").all_text_contents()
     assert any(label.startswith("(none) (n=2*)") for label in labels), labels
     assert page.locator("#chart-nps-by-channel .bars text").count() == 0  # no n= labels over error bars
 

@@ -97,7 +97,7 @@ def followup_status(session: Session, cause_ids: Iterable[int]) -> dict[int, Fol
         if state == "fixed" and followup.verify_until is not None:
             words = f"Marked fixed on {_day(since)}, watched until {_day(followup.verify_until)}"
         if actor:
-            words += f" ({actor})"
+            words += f" by {actor}"
         if note:
             words += f": {note}"
         out[cause_id] = FollowupStatus(state, words, since, actor, note)

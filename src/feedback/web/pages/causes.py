@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from feedback.analysis.figures import cause_trend_figure, to_embed
 from feedback.db import transaction
-from feedback.errors import Forbidden, InvalidInput
+from feedback.errors import Forbidden, InvalidInput, NotFound
 from feedback.models import CauseStatus, Department, Role
 from feedback.services.access import Caller
 from feedback.services.causes import decisions
@@ -137,7 +137,7 @@ class CausePages(Controller):
             caller = logged_in(request, session)
             cause = decisions.get_cause(session, key)
             if not caller.may_see(cause.department_id or cause.suggested_department_id):
-                raise Forbidden("this cause belongs to another department")
+                raise NotFound(f"no cause {key!r}")  # as on the page: others' causes do not exist here
             if not _may_act(caller, cause.department_id):
                 raise Forbidden("only a head of the owning department or an admin can change this")
             if cause.status != CauseStatus.ACTIVE:
