@@ -109,6 +109,39 @@ def seed(sessions: sessionmaker[Session]) -> None:
                 trend="new",
             )
         )
+        late = Cause(
+            key="charlie-late",
+            name="Charlie parcels come late",
+            status="active",
+            origin="taxonomy",
+            keywords=["late"],
+            examples=[],
+            department_id=ids[C],
+            label="late",
+            verbatims=["charlie comment: late again"],
+            size=5,
+            first_seen_at=now - timedelta(days=8),
+            last_seen_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(late)
+        session.flush()
+        session.add(
+            CauseLedger(
+                cause_id=late.id,
+                run_id=run.id,
+                period=f"{monday - timedelta(days=7):%G-W%V}",
+                period_start=monday - timedelta(days=7),  # a complete week: what a digest reports
+                count=5,
+                share=0.2,
+                nps_points_lost=1.2,  # from other departments' answers: charlie asks no NPS
+                csat_points_lost=3.4,
+                first_seen_at=now - timedelta(days=8),
+                last_seen_at=now,
+                trend="new",
+            )
+        )
         _assign(session, run.id, ids[A])
         create_user(session, HEAD_B, "Bea Head", PASSWORD, Role.DEPARTMENT_HEAD, data.B)
 
