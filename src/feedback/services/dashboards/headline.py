@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from feedback.analysis.metrics import METRICS
 from feedback.models import Department, Question, Survey
 from feedback.services.dashboards.filters import PageFilters
+from feedback.services.digests.numbers import Headline
 from feedback.services.metrics import MetricsQuery, compute_metrics
 
 SCORES = ("nps", "csat", "ces")  # the metrics that need a question of their own kind
@@ -25,23 +26,8 @@ SCORE_OF = {"nps": "nps", "csat": "csat", "ces": "ces", "ces_easy": "ces"}
 
 
 @dataclass(frozen=True)
-class Tile:
-    metric: str
-    label: str
-    value: float | None
-    n: int
-    low: float | None
-    high: float | None
-    previous: float | None
-    change: float | None
-    target: float | None
-    target_met: bool | None
-    small_sample: bool
-
-
-@dataclass(frozen=True)
-class Headline:
-    tiles: list[Tile]
+class Tiles:
+    tiles: list[Headline]
     missing: list[str]  # sentences: the scores the department does not collect
 
 
@@ -101,12 +87,12 @@ def asked_on_page(session: Session, page: PageFilters, scope: int | None) -> Ask
 
 def headline(
     session: Session, metrics: Sequence[str], page: PageFilters, scope: int | None, min_n: int, asked: Asked
-) -> Headline:
+) -> Tiles:
     """One tile per metric the department collects, over the page's dates against the days just before."""
     shown = [m for m in metrics if asked.missing(m) is None]
     missing = [reason for m in metrics if (reason := asked.missing(m)) is not None]
     if not shown:
-        return Headline([], missing)
+        return Tiles([], missing)
     since, until = page.window
     query = MetricsQuery(
         metrics=tuple(shown), since=since, until=until, filters=page.dimensions(), min_n=min_n
@@ -116,18 +102,18 @@ def headline(
     for metric in shown:
         r = rows.get(metric, {})
         tiles.append(
-            Tile(
+            Headline(
                 metric=metric,
                 label=METRICS[metric].label,
                 value=r.get("value"),
                 n=int(r.get("n") or 0),
-                low=r.get("low"),
-                high=r.get("high"),
                 previous=r.get("previous"),
                 change=r.get("change"),
                 target=r.get("target"),
                 target_met=r.get("target_met"),
                 small_sample=bool(r.get("small_sample")) and metric != "volume",
+                low=r.get("low"),
+                high=r.get("high"),
             )
         )
-    return Headline(tiles, missing)
+    return Tiles(tiles, missing)

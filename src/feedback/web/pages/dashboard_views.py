@@ -27,9 +27,10 @@ from feedback.analysis.figures import (
 )
 from feedback.analysis.metrics import METRICS, Period
 from feedback.services.dashboards.filters import PageFilters
-from feedback.services.dashboards.headline import Asked, Tile
+from feedback.services.dashboards.headline import Asked
 from feedback.services.dashboards.panels import PanelData
 from feedback.services.dashboards.spec import DashboardSpec
+from feedback.services.digests.numbers import Headline
 from feedback.web.pages.assets import PLOTLY, STATIC
 
 NONE = "\N{EN DASH}"  # a missing value
@@ -84,7 +85,7 @@ def _signed(value: float, metric: str) -> str:
     return f"{value:+,.{digits}f}"
 
 
-def tile_view(tile: Tile, period_days: int) -> TileView:
+def tile_view(tile: Headline, period_days: int) -> TileView:
     kind = METRICS[tile.metric].kind
     digits = 2 if kind == "mean" else (0 if kind == "count" else 1)
     unit = "%" if kind == "share" else ""
