@@ -37,6 +37,8 @@
       };
       if (phone) {
         figure.layout.dragmode = false;
+        // Room for the value axis's title, which automargin leaves cut on a narrow screen.
+        figure.layout.margin = Object.assign({}, figure.layout.margin, { l: 34 });
         if (figure.layout.title) figure.layout.title.font = Object.assign({}, figure.layout.title.font, { size: 14 });
       }
       jobs.push(window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (plot) {
