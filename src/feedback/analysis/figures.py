@@ -22,6 +22,7 @@ from feedback.analysis.metrics import METRICS, Period
 
 COLORS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0e7490", "#4d7c0f", "#a21caf")
 SMALL = "#9ca3af"
+LONGEST_WORD = 48  # a single word longer than this is cut on an axis (whole in the hover label)
 TARGET = "#111827"
 PERIOD_AXIS = {Period.DAY: "day", Period.WEEK: "week starting", Period.MONTH: "month"}
 DIMENSION_LABELS = {
@@ -366,7 +367,7 @@ def _wrap(text: str, width: int = 24, lines: int = 3) -> str:
         out = out[:lines]
         out[-1] = out[-1][: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
     return "<br>".join(
-        safe(line if len(line) <= width + 12 else line[: width - 1] + "\N{HORIZONTAL ELLIPSIS}")
+        safe(line if len(line) <= LONGEST_WORD else line[: LONGEST_WORD - 1] + "\N{HORIZONTAL ELLIPSIS}")
         for line in out
     )
 
