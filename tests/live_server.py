@@ -56,7 +56,7 @@ def _wait_healthy(base: str, thread: threading.Thread, timeout: float) -> None:
 
 
 @contextmanager
-def serve(app: Any, sock: socket.socket, timeout: float = 15.0) -> Iterator[str]:
+def serve(app: Any, sock: socket.socket, timeout: float = 60.0) -> Iterator[str]:
     """Serve the ASGI ``app`` on ``sock`` until the block ends; yields the base URL once /health answers."""
     base = base_url_of(sock)
     # As `feedback serve` runs it: the app alone decides whom to believe about X-Forwarded-For.

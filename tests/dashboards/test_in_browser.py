@@ -82,7 +82,7 @@ def test_walk_through_every_dashboard_and_change_a_filter(
         assert wait_for_charts(page) > 0
         assert all(points > 0 for points in drawn_charts(page).values())
         assert "bravo" not in page.content().lower()
-        expect(page.get_by_text("Alpha refunds are slow").first).to_be_visible()
+        expect(page.locator("#panel-causes").get_by_text("Alpha refunds are slow").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "department-head-phone")
     finally:
@@ -121,7 +121,8 @@ def _send_mention(base: str, text: str, product: str, monkeypatch: pytest.Monkey
 
 
 def _cause_named(sessions: sessionmaker[Session], name: str, department_id: int) -> None:
-    """A root cause whose name came from customers' words (as a discovered cause's label does)."""
+    """A root cause whose name came from customers' words (a discovered cause accepted with its label as name:
+    reviewed, so it is on the executives' chart of what costs the most)."""
     today = datetime.now(UTC)
     with transaction(sessions) as session:
         run = AnalysisRun(state=RunState.COMPLETE, engine="test", started_at=today, finished_at=today)
@@ -130,10 +131,11 @@ def _cause_named(sessions: sessionmaker[Session], name: str, department_id: int)
         cause = Cause(
             key="candidate-1",
             name=name,
-            status="candidate",
+            status="active",
             origin="discovered",
             keywords=[],
             examples=[],
+            department_id=department_id,
             suggested_department_id=department_id,
             label=name,
             verbatims=[XSS[2]],
@@ -200,8 +202,9 @@ def test_nothing_a_customer_wrote_runs_in_any_dashboard(
             labels = page.evaluate(
                 "[...document.querySelectorAll('.js-plotly-plot text')].map(t => t.textContent).join('\\n')"
             )
-            if name == "executive-overview":
-                assert XSS[1] in labels and XSS[2] in labels, labels
+            if name == "executive-overview":  # long names are wrapped on the axis: compare without spaces
+                flat = re.sub(r"\s", "", labels)
+                assert re.sub(r"\s", "", XSS[1]) in flat and re.sub(r"\s", "", XSS[2]) in flat, labels
             assert page.locator(".js-plotly-plot img, main img").count() == 0
             screenshot(page, f"xss-{name}")
         # Hovering a bar shows the cause's name as text.
@@ -237,7 +240,9 @@ def test_the_page_is_drawn_quickly_and_loads_plotly_once(
         drawn_ms: Any = page.evaluate("window.__chartsDrawnAt")
         assert isinstance(drawn_ms, float | int) and drawn_ms < 5000, drawn_ms
         assert page.locator("script[src*='plotly']").count() == 1  # once a page
-        assert next(url for url in scripts if "plotly" in url).startswith(live_server + "/vendor/")
+        assert next(url for url in scripts if "plotly" in url).startswith(
+            live_server + "/assets/plotly-basic."
+        )
         assert all(url.startswith(live_server) for url in scripts)
     finally:
         context.close()

@@ -72,7 +72,7 @@ def test_executives_see_every_department_with_titled_charts(client: Any, seeded:
     data.login(client, Role.EXECUTIVE)
     page = client.get("/dashboards/executive-overview")
     assert page.status_code == 200
-    assert page.text.count('src="/vendor/plotly-') == 1 and "cdn" not in page.text.lower()
+    assert page.text.count('src="/assets/plotly-basic.') == 1 and "cdn" not in page.text.lower()
     charts = figures(page.text)
     assert len(charts) == 10
     for target, figure in charts.items():
@@ -189,14 +189,31 @@ def test_panels_without_data_say_so_instead_of_a_blank_chart(client: Any, seeded
     data.login(client, Role.ADMIN)
     page = client.get("/dashboards/executive-overview?product=nothing-like-this")
     assert page.status_code == 200
-    assert "No data for these filters." in page.text
+    assert "No NPS figures for these dates and filters." in page.text
     assert "chart-nps-trend" not in page.text
 
 
-def test_plotly_js_is_served_from_the_installed_package(client: Any) -> None:
-    from feedback.web.pages.dashboard_views import PLOTLY_URL, plotly_js_path
+def test_plotly_js_is_the_basic_bundle_fingerprinted_compressed_and_cached_for_a_year(client: Any) -> None:
+    import gzip
 
-    answer = client.get(PLOTLY_URL)
-    assert answer.status_code == 200 and answer.content == plotly_js_path().read_bytes()
-    assert "immutable" in answer.headers["cache-control"]
-    assert client.get("/vendor/other.js").status_code == 404
+    import brotli
+
+    from feedback.web.pages.assets import PLOTLY, STATIC, asset_url
+
+    url = asset_url(PLOTLY)
+    raw = (STATIC / PLOTLY).read_bytes()
+    assert re.fullmatch(r"/assets/plotly-basic\.min\.[0-9a-f]{12}\.js", url)
+    assert len(raw) < 1_300_000 and b"plotly.js (basic - minified)" in raw[:200]  # not the 4.8 MB bundle
+    assert (STATIC / "plotly-basic.LICENSE.txt").read_text().count("MIT") >= 1
+    sizes = {}
+    for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress), ("identity", bytes)):
+        with client.stream("GET", url, headers={"Accept-Encoding": encoding}) as answer:
+            assert answer.status_code == 200
+            assert answer.headers.get("content-encoding", "identity") == encoding
+            assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+            wire = b"".join(answer.iter_raw())
+        sizes[encoding] = len(wire)
+        assert decode(wire) == raw, encoding
+    assert sizes["br"] < 400_000 and sizes["gzip"] < 450_000
+    assert client.get("/assets/plotly-basic.min.000000000000.js").status_code == 404  # an old fingerprint
+    assert client.get("/vendor/plotly-3.0.0.min.js").status_code == 404

@@ -39,6 +39,7 @@ API_CALLS: dict[str, list[str]] = {
     "/api/causes": ["/api/causes", "/api/causes?status=active,candidate,dismissed,merged,retired"],
     "/api/causes/{key:str}": [f"/api/causes/{A}-refunds", f"/api/causes/{B}-refunds"],
     "/api/causes/runs/latest": ["/api/causes/runs/latest"],
+    "/api/causes/{key:str}/items": [f"/api/causes/{A}-refunds/items", f"/api/causes/{B}-refunds/items"],
     "/api/sentiment/disagreements": ["/api/sentiment/disagreements?limit=1000"],
     "/api/sentiment/unscored": [
         "/api/sentiment/unscored?kind=comment",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from feedback.analysis.metrics import METRICS, Period
 
 COLORS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0e7490", "#4d7c0f", "#a21caf")
 SMALL = "#9ca3af"
+LONGEST_WORD = 48  # a single word longer than this is cut on an axis (whole in the hover label)
 TARGET = "#111827"
 PERIOD_AXIS = {Period.DAY: "day", Period.WEEK: "week starting", Period.MONTH: "month"}
 _TEMPLATE = go.layout.Template(
@@ -229,21 +230,47 @@ def _date_axis(figure: go.Figure, days: Sequence[Any]) -> None:
 
 
 def breakdown_figure(
-    table: pl.DataFrame, metrics: Sequence[str], by: str, title: str, min_n: int = 30
+    table: pl.DataFrame,
+    metrics: Sequence[str],
+    by: str,
+    title: str,
+    min_n: int = 30,
+    links: Mapping[str | None, str] | None = None,
 ) -> go.Figure:
-    """Groups side by side (horizontal bars, best at the top), each with its interval and n."""
+    """Groups side by side (horizontal bars, best at the top), each with its interval; n on the axis.
+
+    Groups on fewer answers than ``min_n`` and the group without a value ("(none)") go to the bottom, grey,
+    and do not set the value axis's range (a "(none)" of n = 2 at 100 must not squeeze the real groups).
+    ``links``: a URL per group (raw value), put in each bar's ``customdata`` for the page to follow.
+    """
     figure = go.Figure()
-    first = table.filter(pl.col("metric") == metrics[0]).sort("value", descending=False, nulls_last=False)
-    order = [safe("(none)" if g is None else g) for g in first.get_column(by).to_list()]
+    first = table.filter(pl.col("metric") == metrics[0])
+    weak = pl.col("small_sample") | pl.col(by).is_null()
+    reliable = first.filter(~weak).sort("value", descending=False, nulls_last=False)
+    doubtful = first.filter(weak).sort("n", descending=False)
+    ordered = pl.concat([doubtful, reliable])  # the first category is drawn at the bottom
+    order = [safe("(none)" if g is None else g) for g in ordered.get_column(by).to_list()]
+    ticks = [
+        _wrap("(none)" if r[by] is None else str(r[by]), 26)
+        + f" (n={r['n']:,}{'*' if r['small_sample'] else ''})"
+        for r in ordered.iter_rows(named=True)
+    ]
     digits = 2 if any(METRICS[m].kind == "mean" for m in metrics) else 1
+    bounds: list[float] = [0.0]
     for i, metric in enumerate(metrics):
         rows = table.filter(pl.col("metric") == metric)
         if rows.height == 0:
             continue
         color = COLORS[i % len(COLORS)]
-        groups = [safe("(none)" if g is None else g) for g in rows.get_column(by).to_list()]
-        small = rows.get_column("small_sample").to_list()
+        raw = rows.get_column(by).to_list()
+        groups = [safe("(none)" if g is None else g) for g in raw]
+        grey = [
+            bool(s) or g is None for s, g in zip(rows.get_column("small_sample").to_list(), raw, strict=True)
+        ]
         values = rows.get_column("value").to_list()
+        for r, g in zip(rows.iter_rows(named=True), grey, strict=True):
+            if not g:
+                bounds += [v for v in (r["value"], r["low"], r["high"], r.get("target")) if v is not None]
         error_x = None
         if rows.get_column("low").null_count() < rows.height:
             spans = rows.select(
@@ -258,9 +285,6 @@ def breakdown_figure(
                 "width": 4,
                 "color": "#374151",
             }
-        labels = [
-            f"n={n:,}{' *' if s else ''}" for n, s in zip(rows.get_column("n").to_list(), small, strict=True)
-        ]
         hover = [
             f"<b>{g}</b><br>{safe(METRICS[metric].label)}: {_fmt(r['value'], digits)}"
             + (
@@ -280,11 +304,10 @@ def breakdown_figure(
                 orientation="h",
                 name=safe(METRICS[metric].label),
                 error_x=error_x,
-                marker={"color": [SMALL if s else color for s in small]},
-                text=labels,
-                textposition="auto",
+                marker={"color": [SMALL if g else color for g in grey]},
                 hovertext=hover,
                 hoverinfo="text",
+                customdata=[(links or {}).get(g) for g in raw] if links else None,
             )
         )
         if "target" in rows.columns and rows.get_column("target").null_count() < rows.height:
@@ -298,37 +321,51 @@ def breakdown_figure(
                     hoverinfo="skip",
                 )
             )
-    if any(table.get_column("small_sample").to_list()):
+    if doubtful.height:
         figure.add_annotation(
-            text=f"* grey: small sample (n &lt; {min_n})",
+            text=f"grey, at the bottom: small samples (n &lt; {min_n}, marked *) and no value",
             xref="paper",
             yref="paper",
-            x=1,
-            y=1.08,
+            x=0,
+            y=1.0,
+            yanchor="bottom",
             showarrow=False,
             font={"size": 11, "color": "#4b5563"},
-            xanchor="right",
+            xanchor="left",
         )
-    height = max(260, 80 + 26 * len(order) * max(1, len(metrics)))
+    if reliable.height:
+        low, high = min(bounds), max(bounds)
+        pad = (high - low) * 0.06 or 1.0
+        figure.update_xaxes(range=[low - pad, high + pad])
+    height = max(260, 90 + 30 * len(order) * max(1, len(metrics)))
     figure.update_layout(barmode="group", yaxis={"categoryorder": "array", "categoryarray": order})
-    _short_ticks(figure, order)
+    figure.update_yaxes(tickmode="array", tickvals=order, ticktext=ticks)
     return _layout(figure, title, metric_label(metrics), by, height=height)
 
 
-def _short_ticks(figure: go.Figure, categories: Sequence[str], limit: int = 48) -> None:
-    """Long names cut short on the axis (whole in the hover label), so the bars keep their room."""
-    if any(len(html.unescape(c)) > limit for c in categories):
-        short = [
-            c
-            if len(html.unescape(c)) <= limit
-            else safe(html.unescape(c)[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}")
-            for c in categories
-        ]
-        figure.update_yaxes(tickmode="array", tickvals=list(categories), ticktext=short)
+def _wrap(text: str, width: int = 24, lines: int = 3) -> str:
+    """A long name on up to ``lines`` lines of about ``width`` characters (escaped; cut with an ellipsis),
+    so that axis labels stay whole on a phone instead of being cut at the figure's edge."""
+    out: list[str] = []
+    for word in text.split():
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return "<br>".join(
+        safe(line if len(line) <= LONGEST_WORD else line[: LONGEST_WORD - 1] + "\N{HORIZONTAL ELLIPSIS}")
+        for line in out
+    )
 
 
-def causes_figure(causes: pl.DataFrame, title: str) -> go.Figure:
-    """Root causes ranked by the NPS points they cost in the window (the largest at the top)."""
+def causes_figure(causes: pl.DataFrame, title: str, links: Mapping[str, str] | None = None) -> go.Figure:
+    """Root causes ranked by the NPS points they cost in the window (the largest at the top).
+
+    ``links``: a URL per cause id, in each bar's ``customdata`` for the page to follow.
+    """
     rows = causes.sort("nps_points_lost", descending=False, nulls_last=False)
     names = [safe(n) for n in rows.get_column("cause").to_list()]
     hover = [
@@ -348,10 +385,13 @@ def causes_figure(causes: pl.DataFrame, title: str) -> go.Figure:
             hoverinfo="text",
             text=[f"{c:,}\N{MULTIPLICATION SIGN}" for c in rows.get_column("count").to_list()],
             textposition="auto",
+            customdata=[links.get(c) for c in rows.get_column("cause_id").to_list()] if links else None,
         )
     )
-    height = max(260, 90 + 28 * rows.height)
-    _short_ticks(figure, names)
+    height = max(260, 90 + 34 * rows.height)
+    figure.update_yaxes(
+        tickmode="array", tickvals=names, ticktext=[_wrap(n) for n in rows.get_column("cause").to_list()]
+    )
     return _layout(figure, title, "NPS points lost in the period", "root cause", height=height)
 
 

@@ -38,6 +38,7 @@ from feedback.web.formguard import FormGuard
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
 from feedback.web.pages.actions import ActionPages
+from feedback.web.pages.causes import CausePages
 from feedback.web.pages.dashboards import DashboardPages
 from feedback.web.pages.login import LoginPages
 from feedback.web.pages.surveys import SurveyPages
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LoginPages,
             ActionPages,
             DashboardPages,
+            CausePages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

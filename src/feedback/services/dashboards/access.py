@@ -7,6 +7,7 @@ fixed to it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.errors import Forbidden, InvalidInput
-from feedback.models import Department
+from feedback.models import Department, Response
 from feedback.services.access import Caller
 from feedback.services.dashboards.filters import PageFilters, parse_page_filters
 from feedback.services.dashboards.library import Library
@@ -51,12 +52,36 @@ def filters_for(
     today: date | None = None,
 ) -> PageFilters:
     filters = parse_page_filters(params, spec.days, today, own_department(session, caller))
+    known = known_values(session, caller)
+    filters = dataclasses.replace(
+        filters,
+        channel=_canonical(filters.channel, known["channel"]),
+        product=_canonical(filters.product, known["product"]),
+    )
     if (
         filters.department is not None
         and session.scalar(select(Department.id).where(Department.slug == filters.department)) is None
     ):
         raise InvalidInput.on("department", f"no department {filters.department!r}")
     return filters
+
+
+def known_values(session: Session, caller: Caller) -> dict[str, list[str]]:
+    """The channels and products that the caller's responses carry (what the filters offer), sorted."""
+    out: dict[str, list[str]] = {}
+    for name in ("channel", "product"):
+        column = getattr(Response, name)
+        query = select(column).where(column.is_not(None), column != "").distinct()
+        if caller.scope() is not None:
+            query = query.where(Response.department_id == caller.scope())
+        out[name] = sorted((str(v) for v in session.scalars(query.limit(500))), key=str.lower)
+    return out
+
+
+def _canonical(values: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
+    """Typed values as stored: "Phone" finds "phone" (a value nobody stored stays as typed)."""
+    by_lower = {v.lower(): v for v in known}
+    return tuple(dict.fromkeys(by_lower.get(v.lower(), v) for v in values))
 
 
 def department_choices(session: Session, caller: Caller) -> list[tuple[str, str]]:

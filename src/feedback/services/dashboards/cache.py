@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from feedback.models import (
     AnalysisRun,
     Cause,
+    CauseFollowup,
     ErasureRequest,
     Invitation,
     Mention,
@@ -46,6 +47,7 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
             select(func.max(Invitation.id)).scalar_subquery(),
             select(func.max(AnalysisRun.id)).where(AnalysisRun.state == RunState.COMPLETE).scalar_subquery(),
             select(func.max(Cause.updated_at)).scalar_subquery(),
+            select(func.max(CauseFollowup.updated_at)).scalar_subquery(),  # a head acted on a cause
             select(func.count(Target.id)).scalar_subquery(),
             select(func.sum(Target.target)).scalar_subquery(),
             select(func.max(ErasureRequest.id)).scalar_subquery(),  # an erased customer leaves at once

@@ -1,4 +1,5 @@
-"""A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product.
+"""A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product,
+and a cause (which narrows the comment tables to that cause's comments).
 
 ``since`` and ``until`` are whole days (UTC), both included; without them the dashboard shows its last
 ``days`` days up to today. A department head's department is always their own: asking for another is
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 
 from feedback.errors import FieldError, Forbidden, InvalidInput
 
-FILTER_NAMES = ("since", "until", "department", "channel", "product")
+FILTER_NAMES = ("since", "until", "department", "channel", "product", "cause")
 MAX_DAYS = 3660
 
 
@@ -25,6 +26,7 @@ class PageFilters:
     department: str | None = None
     channel: tuple[str, ...] = ()
     product: tuple[str, ...] = ()
+    cause: str | None = None  # a cause's id: the comments assigned to it (comment tables only)
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -51,6 +53,8 @@ class PageFilters:
             items.append(("channel", ",".join(self.channel)))
         if self.product:
             items.append(("product", ",".join(self.product)))
+        if self.cause:
+            items.append(("cause", self.cause))
         return items
 
     def query_string(self) -> str:
@@ -61,6 +65,8 @@ class PageFilters:
         parts = [f"{self.since.isoformat()} to {self.until.isoformat()}"]
         for name, values in self.dimensions().items():
             parts.append(f"{name}: {', '.join(values)}")
+        if self.cause:
+            parts.append(f"cause: {self.cause}")
         return "; ".join(parts)
 
 
@@ -105,4 +111,5 @@ def parse_page_filters(
         department=department,
         channel=_values(params.get("channel")),
         product=_values(params.get("product")),
+        cause=(params.get("cause") or "").strip() or None,
     )

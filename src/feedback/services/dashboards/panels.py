@@ -20,9 +20,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
-from feedback.models import Answer, Department, Question, QuestionKind, Response
+from feedback.models import (
+    Answer,
+    Cause,
+    CauseAssignment,
+    CauseStatus,
+    Department,
+    Question,
+    QuestionKind,
+    Response,
+)
 from feedback.models.context import CONTEXT_TEXT_FIELDS, context_column
 from feedback.services.access import Caller
+from feedback.services.causes.followup import followup_status
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
@@ -54,6 +64,7 @@ class PanelData:
     spec: PanelSpec
     frame: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    unreviewed: int = 0  # candidate causes left off a chart of reviewed causes
 
 
 Filters = dict[str, tuple[str, ...]]
@@ -170,6 +181,7 @@ CAUSE_SCHEMA: dict[str, Any] = {
     "csat_points_lost": pl.Float64,
     "last_event": pl.String,
     "last_event_at": pl.Datetime("us", "UTC"),
+    "followup": pl.String,
     "verbatims": pl.List(pl.String),
 }
 LEDGER_SCHEMA: dict[str, Any] = {
@@ -193,11 +205,15 @@ def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tupl
     since, until = page.since, page.until
     rows: list[dict[str, Any]] = []
     ledger_rows: list[dict[str, Any]] = []
-    for cause in list_causes(session, scope):
+    found = list_causes(session, scope)
+    ids = dict(session.execute(select(Cause.key, Cause.id).where(Cause.key.in_([c.id for c in found]))).all())
+    followups = followup_status(session, ids.values())
+    for cause in found:
         owner = cause.department or cause.suggested_department
         if page.department and owner != page.department:
             continue
         detail = cause_detail(session, cause.id, scope, examples=0)
+        followup = followups.get(ids[cause.id])
         inside = [r for r in detail.ledger if since <= r.period_start <= until]
         weights = [(r.count / r.share if r.share else 0.0) for r in inside]
         last = detail.history[-1] if detail.history else None
@@ -219,6 +235,7 @@ def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tupl
                 ),
                 "last_event": last.kind if last else None,
                 "last_event_at": last.at if last else None,
+                "followup": followup.words if followup else None,
                 "verbatims": list(cause.verbatims[:3]),
             }
         )
@@ -256,7 +273,11 @@ def _cause_panel(
         frame = ledger.filter(pl.col("cause_id").is_in(wanted)).sort(["period_start", "cause"])
         return PanelData(panel, frame, notes)
     if panel.chart == "bar":
-        top = top.filter(pl.col("nps_points_lost").is_not_null())
+        # A chart of what costs the most shows reviewed causes; candidates wait for an admin's review.
+        reviewed = causes.filter(pl.col("status") != CauseStatus.CANDIDATE)
+        unreviewed = causes.height - reviewed.height
+        top = reviewed.head(panel.limit).filter(pl.col("nps_points_lost").is_not_null())
+        return PanelData(panel, top, notes, unreviewed=unreviewed)
     return PanelData(panel, top, notes)
 
 
@@ -272,6 +293,8 @@ VERBATIM_SCHEMA: dict[str, Any] = {
     "ces": pl.Int64,
     "polarity": pl.Float64,
     "text": pl.String,
+    "cause_id": pl.String,
+    "cause": pl.String,
 }
 MENTION_SCHEMA: dict[str, Any] = {
     "posted_at": pl.Datetime("us", "UTC"),
@@ -295,6 +318,19 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
     """The newest comments in the window (with their scores), filtered and scoped like the page."""
     since, until = page.window
     filters = _merge(page.dimensions(), panel.filters)
+    assigned = (
+        select(Cause.id)
+        .join(CauseAssignment, CauseAssignment.cause_id == Cause.id)
+        .where(
+            CauseAssignment.response_id == Answer.response_id,
+            CauseAssignment.question_id == Answer.question_id,
+            Cause.status.in_((CauseStatus.ACTIVE, CauseStatus.CANDIDATE)),
+        )
+        .order_by(CauseAssignment.confidence.desc())
+        .limit(1)
+        .correlate(Answer)
+        .scalar_subquery()
+    )
     query = (
         select(
             Response.submitted_at,
@@ -306,10 +342,13 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
             Response.ces,
             Answer.polarity,
             Answer.text,
+            Cause.key,
+            Cause.name,
         )
         .join(Answer, Answer.response_id == Response.id)
         .join(Question, Question.id == Answer.question_id)
         .outerjoin(Department, Department.id == Response.department_id)
+        .outerjoin(Cause, Cause.id == assigned)
         .where(Question.kind == QuestionKind.TEXT, Answer.text.is_not(None), Answer.text != "")
         .where(Response.submitted_at >= since, Response.submitted_at < until)
         .order_by(Response.submitted_at.desc(), Response.id)
@@ -317,6 +356,8 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
     )
     if scope is not None:
         query = query.where(Response.department_id == scope)
+    if page.cause:
+        query = query.where(Cause.key == page.cause)
     for name, values in filters.items():
         if name == "department":
             ids = [_department_id(session, v) for v in values]

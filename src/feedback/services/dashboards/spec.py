@@ -5,6 +5,7 @@ title = "Executive overview"
 description = "How satisfied customers are, and what costs the most satisfaction."
 audience = ["executive", "admin"]          # roles that may open it (a department head sees only their own)
 days = 90                                  # the default date range: the last N days
+headline = ["nps", "csat", "ces", "volume"] # optional: tiles first, each against the period before
 
 [[panels]]
 id = "nps-trend"                           # lowercase letters, digits and -; unique in the file
@@ -44,7 +45,7 @@ CHARTS: dict[str, tuple[str, ...]] = {
     "verbatims": ("table",),
     "mentions": ("table",),
 }
-FILE_KEYS = {"title", "description", "audience", "days", "panels"}
+FILE_KEYS = {"title", "description", "audience", "days", "headline", "panels"}
 PANEL_KEYS = {
     "id",
     "title",
@@ -98,6 +99,7 @@ class DashboardSpec:
     days: int = 90
     description: str = ""
     source: str = ""  # where it was read from
+    headline: tuple[str, ...] = ()  # metrics shown as tiles above the panels
 
     def panel(self, panel_id: str) -> PanelSpec | None:
         return next((p for p in self.panels if p.id == panel_id), None)
@@ -259,6 +261,12 @@ def parse_dashboard(data: dict[str, Any], name: str, source: str = "") -> Dashbo
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
         errors.add("days", "expected a whole number of days from 1 to 3660")
         days = 90
+    headline: list[str] = []
+    for metric in _names(data.get("headline", [])):
+        if metric not in METRICS or METRICS[metric].source != "responses":
+            errors.add("headline", f"unknown survey metric {metric!r} (known: nps, csat, ces, volume, ...)")
+        else:
+            headline.append(metric)
     raw_panels = data.get("panels")
     panels: list[PanelSpec] = []
     if not isinstance(raw_panels, list) or not raw_panels:
@@ -280,6 +288,7 @@ def parse_dashboard(data: dict[str, Any], name: str, source: str = "") -> Dashbo
         days=days,
         description=description,
         source=source,
+        headline=tuple(dict.fromkeys(headline)),
     )
 
 

@@ -95,6 +95,16 @@ def trend_chart(digest: Digest, trend: Trend, cid: str) -> ChartSpec | None:
     )  # fmt: skip
     values = [f"{p}: {v:+.0f}" for p, v in zip(x, trend.nps, strict=True) if v is not None]
     alt = f"NPS per {word} for the last {len(x)} {word}s: " + (", ".join(values[-6:]) or "no scores")
+    if not values:  # a department that asks no NPS: its responses only, never an empty NPS axis
+        title = f"{digest.department_name}: responses per {word}"
+        counts = [f"{p}: {n:,}" for p, n in zip(x, trend.volume, strict=True)]
+        alt = f"Responses per {word} for the last {len(x)} {word}s: " + ", ".join(counts[-6:])
+        layout = _layout(
+            title,
+            xaxis=layout["xaxis"],
+            yaxis=_axis(title={"text": "responses"}, rangemode="tozero", tickformat=",d"),
+        )
+        data = [{**data[0], "yaxis": "y"}]
     return ChartSpec(cid, title, alt, {"data": data, "layout": layout})
 
 

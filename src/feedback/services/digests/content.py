@@ -49,6 +49,8 @@ from feedback.models import (
     Mention,
     RunStatus,
 )
+from feedback.services.dashboards.headline import SCORES, collected_scores
+from feedback.services.dashboards.headline import not_asked as score_not_asked
 from feedback.services.digests.links import action_links
 from feedback.services.digests.numbers import Headline, Trend, grain_for, headlines, trends
 
@@ -111,6 +113,7 @@ class Digest(msgspec.Struct):
     generated_at: datetime
     run_id: int | None = None
     charts: list[ChartRef] = []
+    not_asked: list[str] = []  # "Delivery's surveys do not ask NPS": scores without a tile
 
 
 @dataclass(frozen=True)
@@ -229,20 +232,21 @@ def _reason(facts: _CauseFacts, marks: list[str], tz: str) -> str:
     return "; ".join(parts)
 
 
-def _points(row: CauseLedger | None) -> tuple[float | None, str | None]:
+def _points(row: CauseLedger | None, scores: set[str]) -> tuple[float | None, str | None]:
+    """What the cause costs, in a score the department collects (never NPS points without NPS answers)."""
     if row is None:
         return None, None
-    if row.nps_points_lost is not None:
+    if row.nps_points_lost is not None and "nps" in scores:
         return round(row.nps_points_lost, 2), "nps"
-    if row.csat_points_lost is not None:
+    if row.csat_points_lost is not None and "csat" in scores:
         return round(row.csat_points_lost, 2), "csat"
     return None, None
 
 
-def _item(facts: _CauseFacts, marks: list[str], tz: str) -> Item:
+def _item(facts: _CauseFacts, marks: list[str], tz: str, scores: set[str]) -> Item:
     current = facts.current
     previous = facts.rows[-2] if len(facts.rows) > 1 else None
-    points, metric = _points(current)
+    points, metric = _points(current, scores)
     return Item(
         rank=0,
         cause=facts.cause.key,
@@ -387,16 +391,22 @@ def build_digests(
         ).items():
             series[(slug, end)] = trend
     facts = _facts(session, [r.department.id for r in requests], {r.department.id: r.end for r in requests})
+    asked = collected_scores(session, [r.department.id for r in requests])
     built = []
     for r in requests:
         department, tz = r.department, r.department.timezone
+        scores = asked.get(department.id, set())
+        shown = [
+            h for h in heads.get((department.slug, r.end), []) if h.metric not in SCORES or h.metric in scores
+        ]
+        not_asked = [score_not_asked(department.name, m) for m in SCORES if m not in scores]
         previous = _previous_items(session, department.id, r.start + timedelta(seconds=1))
         candidates = []
         for fact in facts.get(department.id, []):
             marks = _marks(fact, r.end)
             if not marks:
                 continue
-            item = _item(fact, marks, tz)
+            item = _item(fact, marks, tz, scores)
             if not _already_told(item, previous):
                 candidates.append((item, fact))
         candidates.sort(key=lambda pair: (-(pair[0].points_lost or 0.0), -pair[0].count, pair[0].cause))
@@ -420,7 +430,8 @@ def build_digests(
             period_end=r.end,
             period_label=period_label(r.start, r.end - timedelta(seconds=1), tz),
             grain=grain.value,
-            headline=heads.get((department.slug, r.end), []),
+            headline=shown,
+            not_asked=not_asked,
             items=items,
             more=len(candidates) - len(kept),
             verified=verified,

@@ -32,6 +32,8 @@ class Headline(msgspec.Struct):
     target: float | None
     target_met: bool | None
     small_sample: bool
+    low: float | None = None  # the 95% interval
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def headlines(
                     target=_float(row.get("target")),
                     target_met=row.get("target_met"),
                     small_sample=bool(row.get("small_sample")),
+                    low=_float(row.get("low")),
+                    high=_float(row.get("high")),
                 )
             )
         out[slug] = rows

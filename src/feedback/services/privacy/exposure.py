@@ -134,3 +134,19 @@ def panels(caller: Caller, data: list[PanelData]) -> list[PanelData]:
     if sees_personal_data(caller):
         return data
     return [dataclasses.replace(panel, frame=frame(caller, panel.frame)) for panel in data]
+
+
+def evidence(caller: Caller, page: _T) -> _T:
+    """A cause's comments and mentions: identifiers out of the text, authors and URLs hidden."""
+    if sees_personal_data(caller):
+        return page
+    items = [
+        msgspec.structs.replace(
+            item,
+            text=redact(getattr(item, "text")),  # noqa: B009
+            author=REDACTED if getattr(item, "author") is not None else None,  # noqa: B009
+            url=None,
+        )
+        for item in getattr(page, "items")  # noqa: B009
+    ]
+    return msgspec.structs.replace(page, items=items)

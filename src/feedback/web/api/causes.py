@@ -11,8 +11,10 @@ from feedback.analysis.causes.taxonomy import parse_cause
 from feedback.db import transaction
 from feedback.errors import FieldError, InvalidInput
 from feedback.models import CauseStatus, Role
-from feedback.services.causes import decisions, query
+from feedback.services.causes import decisions, evidence, query
+from feedback.services.causes.evidence import EvidencePage
 from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
+from feedback.services.privacy import exposure
 from feedback.services.specs import Name
 from feedback.web.api.params import choices_pattern
 from feedback.web.auth import READERS, authorize
@@ -103,6 +105,24 @@ class CauseController(Controller):
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
             return query.read_cause(session, caller, key)
+
+    @get(
+        "/{key:str}/items",
+        sync_to_thread=True,
+        summary="The comments and mentions behind a cause, newest first, cursor-paged (readers)",
+    )
+    def items(
+        self,
+        request: AnyRequest,
+        ctx: NamedDependency[AppContext],
+        key: FromPath[str],
+        limit: Annotated[int, QueryParameter(ge=1, le=evidence.MAX_LIMIT)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> EvidencePage:
+        with transaction(ctx.sessions) as session:
+            caller = authorize(request, session, *READERS)
+            page = evidence.cause_evidence(session, key, caller.scope(), limit, cursor)
+            return exposure.evidence(caller, page)
 
     @post(sync_to_thread=True, status_code=201, summary="Add a cause to the taxonomy (admin)")
     def create(

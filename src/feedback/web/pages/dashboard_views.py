@@ -7,18 +7,15 @@ from mentions are shown only when they are http(s).
 
 from __future__ import annotations
 
-import gzip
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import polars as pl
-from plotly.offline import get_plotlyjs_version  # type: ignore[import-untyped, unused-ignore]
 
 from feedback.analysis.figures import (
     breakdown_figure,
@@ -29,12 +26,14 @@ from feedback.analysis.figures import (
 )
 from feedback.analysis.metrics import METRICS, Period
 from feedback.services.dashboards.filters import PageFilters
+from feedback.services.dashboards.headline import Asked
 from feedback.services.dashboards.panels import PanelData
 from feedback.services.dashboards.spec import DashboardSpec
+from feedback.services.digests.numbers import Headline
+from feedback.web.pages.assets import PLOTLY, STATIC
 
 NONE = "\N{EN DASH}"  # a missing value
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 @dataclass(frozen=True)
@@ -57,27 +56,68 @@ class PanelView:
     rows: list[list[Cell]] = field(default_factory=list)
     notes: tuple[str, ...] = ()
     empty: bool = False
+    empty_message: str = "No data for these filters."
+    links: tuple[tuple[str, str], ...] = ()  # what each bar leads to, also as plain links (keyboard)
+    unreviewed: int = 0  # candidate causes left off a chart of reviewed causes
+    cards: bool = False  # a table shown as cards on a phone
 
 
-# -- plotly.js, from the installed plotly package ---------------------------------------------------------
+@dataclass(frozen=True)
+class TileView:
+    metric: str
+    label: str
+    value: str
+    change: str
+    direction: str  # up, down, flat, none
+    n: str
+    interval: str
+    target: str
+    target_met: bool | None
+    small_sample: bool
 
 
-def plotly_js_path() -> Path:
-    return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+TILE_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES (1-7)", "volume": "Responses"}
 
 
-PLOTLY_VERSION = get_plotlyjs_version()
-PLOTLY_URL = f"/vendor/plotly-{PLOTLY_VERSION}.min.js"
-_gzipped: dict[str, bytes] = {}
-_gzip_lock = threading.Lock()
+def _signed(value: float, metric: str) -> str:
+    digits = 2 if METRICS[metric].kind == "mean" else (0 if METRICS[metric].kind == "count" else 1)
+    return f"{value:+,.{digits}f}"
 
 
-def plotly_js_gzip() -> bytes:
-    """plotly.min.js compressed once per process (4.8 MB -> about 1.4 MB on the wire)."""
-    with _gzip_lock:
-        if "js" not in _gzipped:
-            _gzipped["js"] = gzip.compress(plotly_js_path().read_bytes(), compresslevel=6, mtime=0)
-        return _gzipped["js"]
+def tile_view(tile: Headline, period_days: int) -> TileView:
+    kind = METRICS[tile.metric].kind
+    digits = 2 if kind == "mean" else (0 if kind == "count" else 1)
+    unit = "%" if kind == "share" else ""
+    value = NONE if tile.value is None else f"{tile.value:,.{digits}f}{unit}"
+    if tile.metric == "nps" and tile.value is not None:
+        value = f"{tile.value:+,.{digits}f}"
+    if tile.change is None:
+        change, direction = f"no figure for the {period_days} days before", "none"
+    elif round(tile.change, digits) == 0:
+        change, direction = f"unchanged on the {period_days} days before", "flat"
+    else:
+        change = f"{_signed(tile.change, tile.metric)} on the {period_days} days before"
+        direction = "up" if tile.change > 0 else "down"
+    interval = (
+        f"95% interval {tile.low:,.{digits}f} to {tile.high:,.{digits}f}"
+        if tile.low is not None and tile.high is not None
+        else ""
+    )
+    target = "" if tile.target is None else f"target {tile.target:,.{digits}f}"
+    if target:
+        target += ": met" if tile.target_met else ": not met"
+    return TileView(
+        metric=tile.metric,
+        label=TILE_LABELS.get(tile.metric, METRICS[tile.metric].label),
+        value=value,
+        change=change,
+        direction=direction,
+        n=f"n = {tile.n:,}",
+        interval=interval,
+        target=target,
+        target_met=tile.target_met,
+        small_sample=tile.small_sample,
+    )
 
 
 # -- cells ---------------------------------------------------------------------------------------------------
@@ -146,30 +186,30 @@ def _cause_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]
         "times raised",
         "NPS points lost",
         "CSAT points lost",
-        "latest event",
+        "follow-up",
     )
     rows = []
     for r in frame.iter_rows(named=True):
-        event = f"{r['last_event']} ({r['last_event_at']:%Y-%m-%d})" if r["last_event"] else NONE
+        reviewed = r["status"] != "candidate"
         rows.append(
             [
-                Cell(r["cause"], quotes=tuple(r["verbatims"] or ())),
+                Cell(r["cause"], href=cause_url(r["cause_id"]), quotes=tuple(r["verbatims"] or ())),
                 Cell(r["owner"] or "(none)"),
-                Cell(r["status"]),
+                Cell("reviewed" if reviewed else "unreviewed candidate", muted=not reviewed),
                 Cell(r["trend"] or NONE),
                 _when(r["first_seen_at"]),
                 _when(r["last_seen_at"]),
                 Cell(f"{r['count']:,}", numeric=True),
                 _num(r["nps_points_lost"], 2),
                 _num(r["csat_points_lost"], 2),
-                Cell(event),
+                Cell(r["followup"] or ("not yet reported" if reviewed else "waiting for review")),
             ]
         )
     return columns, rows
 
 
 def _verbatim_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]:
-    columns = ("when", "department", "channel", "product", "scores", "comment")
+    columns = ("when", "department", "channel", "product", "scores", "cause", "comment")
     rows = [
         [
             _when(r["submitted_at"]),
@@ -177,6 +217,7 @@ def _verbatim_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell
             Cell(r["channel"] or NONE),
             Cell(r["product"] or NONE),
             Cell(_scores(r)),
+            Cell(r["cause"], href=cause_url(r["cause_id"])) if r["cause_id"] else Cell(NONE),
             Cell(r["text"]),
         ]
         for r in frame.iter_rows(named=True)
@@ -203,7 +244,43 @@ def _mention_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]
 # -- panels --------------------------------------------------------------------------------------------------
 
 
-def panel_view(data: PanelData, min_n: int) -> PanelView:
+def cause_url(key: str) -> str:
+    return f"/causes/{quote(key, safe='')}"
+
+
+LINKED_BREAKDOWNS = ("department", "channel", "product")
+
+
+def breakdown_links(frame: pl.DataFrame, by: str, filters: PageFilters | None) -> dict[str | None, str]:
+    """Each group's comments: the department view filtered to the group (department, channel, product)."""
+    if filters is None or by not in LINKED_BREAKDOWNS:
+        return {}
+    out: dict[str | None, str] = {}
+    for value in frame.get_column(by).unique().drop_nulls().to_list():
+        narrowed = replace(
+            filters,
+            department=str(value) if by == "department" else filters.department,
+            channel=(str(value),) if by == "channel" else filters.channel,
+            product=(str(value),) if by == "product" else filters.product,
+        )
+        out[value] = f"/dashboards/department?{narrowed.query_string()}#panel-verbatims"
+    return out
+
+
+def _why_empty(data: PanelData, asked: Asked | None) -> str:
+    spec = data.spec
+    if spec.kind == "metric" and asked is not None:
+        reasons = [asked.missing(m) for m in spec.metrics]
+        if all(reasons):
+            return f"{reasons[0]}."
+        labels = ", ".join(METRICS[m].label for m in spec.metrics)
+        return f"No {labels} figures for these dates and filters."
+    return "Nothing for these dates and filters."
+
+
+def panel_view(
+    data: PanelData, min_n: int, asked: Asked | None = None, filters: PageFilters | None = None
+) -> PanelView:
     spec = data.spec
     base: dict[str, Any] = {
         "id": spec.id,
@@ -211,20 +288,26 @@ def panel_view(data: PanelData, min_n: int) -> PanelView:
         "description": spec.description,
         "wide": spec.wide,
         "notes": tuple(data.notes),
+        "unreviewed": data.unreviewed,
     }
     frame = data.frame
     if frame.height == 0:
-        return PanelView(**base, empty=True)
+        return PanelView(**base, empty=True, empty_message=_why_empty(data, asked))
     if spec.kind == "metric" and spec.chart == "line":
         figure = trend_figure(
             frame, spec.metrics, spec.title, spec.period or Period.WEEK, spec.breakdown, min_n
         )
         return PanelView(**base, figure=to_embed(figure))
     if spec.kind == "metric" and spec.chart == "bar" and spec.breakdown:
-        figure = breakdown_figure(frame, spec.metrics, spec.breakdown, spec.title, min_n)
-        return PanelView(**base, figure=to_embed(figure))
+        links = breakdown_links(frame, spec.breakdown, filters)
+        figure = breakdown_figure(frame, spec.metrics, spec.breakdown, spec.title, min_n, links)
+        shown = tuple((str(group), url) for group, url in sorted(links.items(), key=lambda kv: str(kv[0])))
+        return PanelView(**base, figure=to_embed(figure), links=shown)
     if spec.kind == "causes" and spec.chart == "bar":
-        return PanelView(**base, figure=to_embed(causes_figure(frame, spec.title)))
+        urls = {key: cause_url(key) for key in frame.get_column("cause_id").to_list()}
+        figure = causes_figure(frame, spec.title, urls)
+        named = tuple(zip(frame.get_column("cause").to_list(), urls.values(), strict=True))
+        return PanelView(**base, figure=to_embed(figure), links=named)
     if spec.kind == "cause_trend":
         return PanelView(**base, figure=to_embed(cause_trend_figure(frame, spec.title)))
     table = {
@@ -234,11 +317,13 @@ def panel_view(data: PanelData, min_n: int) -> PanelView:
         "mentions": _mention_rows,
     }[spec.kind]
     columns, rows = table(data) if spec.kind == "metric" else table(frame)  # type: ignore[operator]
-    return PanelView(**base, columns=columns, rows=rows)
+    return PanelView(**base, columns=columns, rows=rows, cards=spec.kind in ("verbatims", "mentions"))
 
 
-def panel_views(panels: Sequence[PanelData], min_n: int) -> list[PanelView]:
-    return [panel_view(p, min_n) for p in panels]
+def panel_views(
+    panels: Sequence[PanelData], min_n: int, asked: Asked | None = None, filters: PageFilters | None = None
+) -> list[PanelView]:
+    return [panel_view(p, min_n, asked, filters) for p in panels]
 
 
 # -- self-contained HTML (exports) -------------------------------------------------------------------------
@@ -267,7 +352,7 @@ def render_standalone(
         "standalone": True,
         "inline_css": (STATIC / "feedback.css").read_text() + (STATIC / "dashboards.css").read_text(),
         "inline_js": [
-            _script_safe(plotly_js_path().read_text(encoding="utf-8")),
+            _script_safe((STATIC / PLOTLY).read_text(encoding="utf-8")),
             _script_safe((STATIC / "dashboards.js").read_text()),
         ],
     }

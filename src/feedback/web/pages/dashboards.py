@@ -8,9 +8,9 @@ under a versioned URL that browsers may keep for a year.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -19,32 +19,35 @@ from sqlalchemy.orm import Session
 
 from feedback.db import transaction
 from feedback.errors import NotFound
+from feedback.models import Role
 from feedback.services.access import Caller
 from feedback.services.dashboards.access import (
     department_choices,
     filters_for,
+    known_values,
     open_dashboard,
     visible_dashboards,
 )
 from feedback.services.dashboards.cache import cache_for, data_fingerprint
 from feedback.services.dashboards.filters import FILTER_NAMES, PageFilters
+from feedback.services.dashboards.headline import asked_on_page, headline
 from feedback.services.dashboards.library import load_library
 from feedback.services.dashboards.panels import PanelData, read_dashboard
 from feedback.services.dashboards.spec import DashboardSpec
 from feedback.services.dashboards.tables import FORMATS, to_bytes
 from feedback.services.privacy import exposure
 from feedback.web.auth import logged_in
-from feedback.web.pages.dashboard_views import (
-    PLOTLY_URL,
-    PanelView,
-    panel_views,
-    plotly_js_gzip,
-    plotly_js_path,
-)
+from feedback.web.pages import assets
+from feedback.web.pages.dashboard_views import PanelView, TileView, panel_views, tile_view
 from feedback.web.state import AnyRequest, AppContext
 
-Result = tuple[list[PanelData], list[PanelView]]
-_plotly_plain: dict[str, bytes] = {}
+
+@dataclass(frozen=True)
+class Result:
+    data: list[PanelData]
+    views: list[PanelView]
+    tiles: list[TileView]
+    missing: list[str]  # the scores the department does not collect, in words
 
 
 def _params(request: AnyRequest) -> dict[str, str | None]:
@@ -65,17 +68,24 @@ def dashboard_result(
 
     def compute() -> Result:
         data = read_dashboard(session, caller, spec, filters, min_n)
-        return data, panel_views(data, min_n)
+        asked = asked_on_page(session, filters, caller.scope())
+        top = headline(session, spec.headline, filters, caller.scope(), min_n, asked)
+        days = (filters.until - filters.since).days + 1
+        tiles = [tile_view(t, days) for t in top.tiles]
+        return Result(data, panel_views(data, min_n, asked, filters), tiles, top.missing)
 
     return cache.get_or_compute(key, data_fingerprint(session), compute)
 
 
-def _choices(data: list[PanelData], column: str) -> list[str]:
-    values: set[str] = set()
+def _cause_choices(data: list[PanelData]) -> list[tuple[str, str]]:
+    """(id, name) of the causes on the page, for the comments' cause filter."""
+    found: dict[str, str] = {}
     for panel in data:
-        if column in panel.frame.columns and panel.frame.schema[column] == pl.String:
-            values.update(v for v in panel.frame.get_column(column).drop_nulls().to_list() if v)
-    return sorted(values)[:200]
+        if {"cause_id", "cause"} <= set(panel.frame.columns):
+            for key, name in panel.frame.select("cause_id", "cause").iter_rows():
+                if key:
+                    found[key] = name
+    return sorted(found.items(), key=lambda kv: kv[1].lower())
 
 
 def _viewer(caller: Caller) -> str:
@@ -98,6 +108,7 @@ class DashboardPages(Controller):
             "dashboard": None,
             "viewer": _viewer(caller),
             "problems": library.problems if caller.role == "admin" else [],
+            "assets": assets.asset_urls(),
         }
         return Template("dashboards/index.html", context=context)
 
@@ -108,8 +119,9 @@ class DashboardPages(Controller):
             caller = logged_in(request, session)
             spec = open_dashboard(library, name, caller)
             filters = filters_for(session, spec, caller, _params(request))
-            data, views = dashboard_result(ctx, session, spec, filters, caller)
+            result = dashboard_result(ctx, session, spec, filters, caller)
             departments = department_choices(session, caller)
+            known = known_values(session, caller)
         context: dict[str, Any] = {
             "title": spec.title,
             "dashboard": spec,
@@ -119,10 +131,15 @@ class DashboardPages(Controller):
             "query": filters.query_string(),
             "departments": departments,
             "fixed_department": caller.scope() is not None,
-            "channel_choices": _choices(data, "channel"),
-            "product_choices": _choices(data, "product"),
-            "panels": views,
-            "plotly_url": PLOTLY_URL,
+            "channel_choices": known["channel"],
+            "product_choices": known["product"],
+            "cause_choices": _cause_choices(result.data),
+            "has_comments": any(p.kind == "verbatims" for p in spec.panels),
+            "is_admin": caller.role == Role.ADMIN,
+            "panels": result.views,
+            "tiles": result.tiles,
+            "missing": result.missing,
+            "assets": assets.asset_urls(),
             "standalone": False,
         }
         return Template("dashboards/dashboard.html", context=context)
@@ -141,8 +158,8 @@ class DashboardPages(Controller):
             if spec.panel(panel_id) is None:
                 raise NotFound(f"no panel {panel_id!r} on the dashboard {name!r}")
             filters = filters_for(session, spec, caller, _params(request))
-            data, _ = dashboard_result(ctx, session, spec, filters, caller)
-        frame = next(d.frame for d in data if d.spec.id == panel_id)
+            result = dashboard_result(ctx, session, spec, filters, caller)
+        frame = next(d.frame for d in result.data if d.spec.id == panel_id)
         filename = f"{name}-{panel_id}-{filters.since}-{filters.until}.{fmt}"
         return Response(
             to_bytes(frame, fmt),
@@ -153,15 +170,14 @@ class DashboardPages(Controller):
             },
         )
 
-    @get("/vendor/{file:str}", sync_to_thread=True)
-    def plotly_js(self, request: AnyRequest, file: FromPath[str]) -> Response[bytes]:
-        """plotly.min.js from the installed plotly package (no CDN: customers' networks may be closed)."""
-        if f"/vendor/{file}" != PLOTLY_URL:
+    @get("/assets/{file:str}", sync_to_thread=True)
+    def asset(self, request: AnyRequest, file: FromPath[str]) -> Response[bytes]:
+        """plotly.js, our scripts and styles: fingerprinted, compressed, never from a CDN."""
+        name = assets.resolve(file)
+        if name is None:
             raise NotFound("no such file")
-        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding"}
-        if "gzip" in request.headers.get("accept-encoding", "").lower():
-            body = plotly_js_gzip()
-            headers["Content-Encoding"] = "gzip"
-        else:
-            body = _plotly_plain.get("js") or _plotly_plain.setdefault("js", plotly_js_path().read_bytes())
-        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+        body, encoding = assets.body(name, request.headers.get("accept-encoding", ""))
+        headers = {"Cache-Control": assets.IMMUTABLE, "Vary": "Accept-Encoding"}
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        return Response(body, media_type=assets.content_type(name), headers=headers)
