@@ -68,7 +68,11 @@ def test_digests_show_only_the_scores_a_department_asks(
         departments = {d.slug: d for d in session.query(Department).all()}
         requests = [DigestRequest(departments[s], end - timedelta(days=7), end, 1) for s in (people.C, A)]
         charlie, alpha = (b.digest for b in build_digests(session, settings, requests, end))
-    assert [h.metric for h in charlie.headline] == ["csat", "volume"]
+    assert [h.metric for h in charlie.headline] == [
+        "csat",
+        "dissatisfied",
+        "volume",
+    ]  # dissatisfied: from any score asked
     assert charlie.not_asked == [
         "Charlie Delivery's surveys do not ask NPS",
         "Charlie Delivery's surveys do not ask CES",
@@ -79,4 +83,5 @@ def test_digests_show_only_the_scores_a_department_asks(
     assert "NPS points" not in message.html and "NPS points" not in message.text
     assert "costs 3.4 CSAT points" in message.text
     assert "Charlie Delivery's surveys do not ask NPS." in message.text
-    assert [h.metric for h in alpha.headline] == ["nps", "csat", "ces", "volume"] and alpha.not_asked == []
+    assert [h.metric for h in alpha.headline] == ["nps", "csat", "ces", "dissatisfied", "volume"]
+    assert alpha.not_asked == []

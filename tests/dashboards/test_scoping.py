@@ -71,7 +71,13 @@ OWN_DATA = {
 
 
 # Pages and downloads, scoped by test_no_dashboard_page_or_download_shows_a_department_head_another_..
-PAGE_ROUTES = {"/dashboards", "/dashboards/{name:str}", "/dashboards/{name:str}/panels/{file:str}"}
+PAGE_ROUTES = {
+    "/dashboards",
+    "/dashboards/{name:str}",
+    "/dashboards/{name:str}/panels/{file:str}",
+    "/causes",
+    "/causes/{key:str}",
+}
 # Read routes with no department data, and why.
 PUBLIC_ROUTES = {
     "/": "the home page: links only",
@@ -84,10 +90,11 @@ PUBLIC_ROUTES = {
     "/thanks/{slug:str}": "a survey's thank-you page",
     "/schema": "API documentation",
     "/schema/openapi.json": "API documentation",
-    "/schema/scalar": "API documentation",
     "/schema/{path:str}": "API documentation",
     "/static/{file_path:path}": "static files",
-    "/vendor/{file:str}": "static files",
+    "/assets/{file:str}": "static files (fingerprinted)",
+    "/schema-assets/{file_path:path}": "API documentation's files",
+    "/schema/oauth2-redirect.html": "API documentation",
 }
 
 
@@ -153,6 +160,13 @@ def test_no_dashboard_page_or_download_shows_a_department_head_another_departmen
                     spec.name,
                     panel.id,
                 )
+
+    # The cause pages: another department's cause does not exist for a head; their own shows nothing of B.
+    assert client.get(f"/causes/{B}-refunds").status_code == 404
+    own = client.get(f"/causes/{A}-refunds")
+    assert own.status_code == 200 and B not in own.text.lower()
+    candidates = client.get("/causes")
+    assert candidates.status_code in (200, 403) and B not in candidates.text.lower()
 
 
 # Each route that reads (or acts on) one object by its key, with department B's key in it.
