@@ -27,6 +27,7 @@ from feedback.models.digest import (
 )
 from feedback.models.invitation import Invitation
 from feedback.models.mention import FeedCursor, Mention
+from feedback.models.outcome import CustomerIdentity, OutcomeEvent
 from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
 from feedback.models.survey import SCALES, Question, QuestionKind, Survey, SurveyStatus
@@ -47,6 +48,7 @@ __all__ = [
     "CauseFollowup",
     "CauseLedger",
     "CauseStatus",
+    "CustomerIdentity",
     "Delivery",
     "DeliveryChannel",
     "DeliveryState",
@@ -59,6 +61,7 @@ __all__ = [
     "FollowupState",
     "Invitation",
     "Mention",
+    "OutcomeEvent",
     "Question",
     "QuestionKind",
     "Response",

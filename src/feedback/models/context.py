@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 CONTEXT_TEXT_FIELDS = ("channel", "product", "team", "agent", "contractor", "region")
@@ -31,3 +33,5 @@ class InteractionContext:
     handle_time_s: Mapped[int | None] = mapped_column(Integer)
     wait_time_s: Mapped[int | None] = mapped_column(Integer)
     first_contact_resolved: Mapped[bool | None] = mapped_column()
+    # The company's own fields (settings: FEEDBACK_CONTEXT_FIELDS_FILE), by name: a number or a text.
+    context_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
