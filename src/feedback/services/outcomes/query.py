@@ -1,0 +1,79 @@
+"""The frames analysis/outcomes.py reads, straight from the database, with every id mapped to its person.
+
+- responses with a score on the chosen scale, of invitations that name a customer id: ``response_id``,
+  ``person``, ``at``, ``score``, plus the company's context fields (``context_fields``) as columns;
+- events: ``person``, ``at``, ``kind``, ``amount``.
+
+A customer id in the identity map becomes its person's id; any other id is a person of its own.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Engine
+
+from feedback.services.frames import Column, Select, read_frame
+
+SCALES = ("nps", "csat", "ces")
+
+
+def _persons(engine: Engine) -> pl.DataFrame:
+    return read_frame(
+        engine,
+        Select(
+            "customer_identities",
+            [Column("customer_id", "customer_id", "text"), Column("person", "person_id", "text")],
+        ),
+    )
+
+
+def _to_person(frame: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    mapped = frame.join(persons, on="customer_id", how="left")
+    return mapped.with_columns(pl.coalesce("person", "customer_id").alias("person")).drop("customer_id")
+
+
+def read_events(engine: Engine) -> pl.DataFrame:
+    events = read_frame(
+        engine,
+        Select(
+            "outcome_events",
+            [
+                Column("customer_id", "customer_id", "text"),
+                Column("at", "occurred_at", "time"),
+                Column("kind", "kind", "text"),
+                Column("amount", "amount", "float"),
+            ],
+        ),
+    )
+    return _to_person(events, _persons(engine))
+
+
+def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
+    """Scored responses linked to a customer, with their context fields as columns."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}")
+    scored = (
+        Select(
+            "responses",
+            [
+                Column("response_id", "id", "key"),
+                Column("invitation_id", "invitation_id", "int"),
+                Column("at", "submitted_at", "time"),
+                Column("score", scale, "int"),
+                Column("context_json", "CAST(context_fields AS TEXT)", "text"),
+            ],
+        )
+        .where(f"{scale} IS NOT NULL")
+        .where("invitation_id IS NOT NULL")
+    )
+    customers = Select(
+        "invitations",
+        [Column("invitation_id", "id", "int"), Column("customer_id", "customer_id", "text")],
+    ).where("customer_id IS NOT NULL")
+    joined = read_frame(engine, scored).join(read_frame(engine, customers), on="invitation_id")
+    frame = _to_person(joined.drop("invitation_id"), _persons(engine))
+    fields = frame["context_json"].drop_nulls()
+    if fields.is_empty():
+        return frame.drop("context_json")
+    decoded = frame["context_json"].str.json_decode(infer_schema_length=None)
+    return pl.concat([frame.drop("context_json"), decoded.struct.unnest()], how="horizontal")

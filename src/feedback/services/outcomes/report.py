@@ -1,0 +1,95 @@
+"""Does satisfaction pay? The whole answer for one scale and outcome, from the database, as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from feedback.analysis import outcomes as an
+from feedback.errors import InvalidInput
+from feedback.services.outcomes.query import read_events, read_responses
+
+DEFAULT_GROUPS = {
+    "nps": ((9, 10), (0, 1, 2, 3, 4, 5, 6)),
+    "csat": ((4, 5), (1, 2)),
+    "ces": ((5, 6, 7), (1, 2, 3)),
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    responses: int  # scored responses that name a customer
+    linked: int  # of them, the customer has at least one outcome event (any time)
+    complete: int  # of them, the horizon is complete by ``as_of``
+
+
+@dataclass(frozen=True)
+class PaysReport:
+    scale: str
+    outcome: str
+    horizon_days: int
+    as_of: datetime | None
+    top: tuple[int, ...]
+    bottom: tuple[int, ...]
+    bands: list[an.BandRow]
+    effect: an.Effect | None
+    coverage: Coverage
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_scores(text: str, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise InvalidInput.on(name, "expected scores separated by commas, e.g. 4,5") from None
+
+
+def satisfaction_pays(
+    engine: Engine,
+    *,
+    scale: str = "csat",
+    outcome: an.Outcome = "repeat_purchase",
+    horizon_days: int = 90,
+    as_of: datetime | None = None,
+    top: Sequence[int] | None = None,
+    bottom: Sequence[int] | None = None,
+    controls: Sequence[str] = an.PRIOR_CONTROLS,
+) -> PaysReport:
+    """Outcome by band and the adjusted top-minus-bottom difference (``as_of``: the last event's time)."""
+    if outcome not in an.OUTCOMES:
+        raise InvalidInput.on("outcome", f"one of {', '.join(an.OUTCOMES)}")
+    if horizon_days < 1:
+        raise InvalidInput.on("horizon_days", "at least 1")
+    top = tuple(top or DEFAULT_GROUPS[scale][0])
+    bottom = tuple(bottom or DEFAULT_GROUPS[scale][1])
+    responses = read_responses(engine, scale)
+    events = read_events(engine)
+    unknown = [c for c in controls if c not in (*an.PRIOR_CONTROLS, *responses.columns)]
+    if unknown:
+        raise InvalidInput.on("controls", f"unknown field(s) {', '.join(unknown)}")
+    if as_of is None and events.height:
+        as_of = events["at"].max()  # type: ignore[assignment]
+    if as_of is None or responses.is_empty():
+        return PaysReport(
+            scale, outcome, horizon_days, as_of, top, bottom, [], None, Coverage(responses.height, 0, 0)
+        )
+    linked = an.link_outcomes(responses, events, horizon_days, as_of).with_columns(
+        an.band_expr(scale, pl.col("score")).alias("band")
+    )
+    persons = events["person"].unique().implode()
+    coverage = Coverage(
+        responses.height,
+        linked.filter(pl.col("person").is_in(persons)).height,
+        int(linked["complete"].sum()),
+    )
+    effect = an.compare(linked, outcome, pl.col("score").is_in(top), pl.col("score").is_in(bottom), controls)
+    return PaysReport(
+        scale, outcome, horizon_days, as_of, top, bottom, an.by_band(linked, outcome), effect, coverage
+    )
