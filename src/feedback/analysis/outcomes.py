@@ -348,12 +348,10 @@ def dose_response(
 ) -> DoseResponse:
     """Mean score (column ``score``) by bands of a numeric field, each against the first band."""
     labels = band_labels(edges)
-    data = frame.filter(pl.col(field_name).is_not_null() & pl.col("score").is_not_null()).with_columns(
-        pl.col(field_name).cut(list(edges), labels=labels, left_closed=False).alias("_band")
-    )
-    scores = {
-        label: data.filter(pl.col("_band") == label)["score"].cast(pl.Float64).to_numpy() for label in labels
-    }
+    data = frame.filter(pl.col(field_name).is_not_null() & pl.col("score").is_not_null())
+    index = np.searchsorted(np.asarray(edges, dtype=float), data[field_name].cast(pl.Float64).to_numpy())
+    values_all = data["score"].cast(pl.Float64).to_numpy()
+    scores = {label: values_all[index == i] for i, label in enumerate(labels)}
     first = scores[labels[0]]
     bands: list[DoseBand] = []
     for label in labels:

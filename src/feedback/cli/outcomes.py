@@ -33,10 +33,11 @@ def _print_report(report: object) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", default="import", show_default=True, help="where the events come from (crm, shop)")
 @click.option("--map", "pairs", multiple=True, help="FIELD=COLUMN: read a field from another column")
+@click.option("--kind", help="every row's kind when the file has no kind column (order, renewal, ...)")
 @click.option("--identities", is_flag=True, help="the file is an identity map: customer_id, person_id")
 @click.option("--skip-invalid", is_flag=True, help="store the good rows and report the others")
 def import_file(
-    file: Path, source: str, pairs: tuple[str, ...], identities: bool, skip_invalid: bool
+    file: Path, source: str, pairs: tuple[str, ...], kind: str | None, identities: bool, skip_invalid: bool
 ) -> None:
     """Import outcome events (customer_id, occurred_at, kind, amount, currency, reference) from CSV or
     Parquet; importing again stores nothing new."""
@@ -49,7 +50,9 @@ def import_file(
         _print_report(import_identities(sessions, file, mapping=mapping, skip_invalid=skip_invalid))
     else:
         mapping = parse_mapping(pairs, EVENT_FIELDS)
-        report = import_events(sessions, file, source=source, mapping=mapping, skip_invalid=skip_invalid)
+        report = import_events(
+            sessions, file, source=source, mapping=mapping, kind=kind, skip_invalid=skip_invalid
+        )
         _print_report(report)
 
 

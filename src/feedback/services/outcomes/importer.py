@@ -166,11 +166,13 @@ def _import(
     return report
 
 
-def _parse_event(source: str) -> Callable[[Record], Event | list[FieldError]]:
+def _parse_event(source: str, kind: str | None) -> Callable[[Record], Event | list[FieldError]]:
     def parse(record: Record) -> Event | list[FieldError]:
         where, raw = record
         if "" in raw:
             return [FieldError(where.rstrip(": "), str(raw[""]))]
+        if kind is not None and "kind" not in raw:
+            raw = {**raw, "kind": kind}
         return parse_event(raw, source, where)
 
     return parse
@@ -187,15 +189,18 @@ def import_events(
     *,
     source: str = "import",
     mapping: Mapping[str, str] | None = None,
+    kind: str | None = None,
     skip_invalid: bool = False,
     on_chunk: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Store the outcome events of a CSV or Parquet file (see the module's docstring)."""
+    """Store the outcome events of a CSV or Parquet file (see the module's docstring); ``kind`` is every
+    row's kind when the file has no kind column."""
     columns = dict(mapping or {name: name for name in EVENT_FIELDS})
+    required = [name for name in EVENT_REQUIRED if not (name == "kind" and kind is not None)]
     return _import(
         factory,
-        lambda: read_records(path, columns, EVENT_REQUIRED),
-        _parse_event(source),
+        lambda: read_records(path, columns, required),
+        _parse_event(source, kind),
         _store_events,
         columns,
         skip_invalid,

@@ -17,7 +17,8 @@ from feedback.services.frames import Column, Select, read_frame
 SCALES = ("nps", "csat", "ces")
 
 
-def _persons(engine: Engine) -> pl.DataFrame:
+def read_persons(engine: Engine) -> pl.DataFrame:
+    """The identity map: ``customer_id``, ``person``."""
     return read_frame(
         engine,
         Select(
@@ -45,7 +46,7 @@ def read_events(engine: Engine) -> pl.DataFrame:
             ],
         ),
     )
-    return _to_person(events, _persons(engine))
+    return _to_person(events, read_persons(engine))
 
 
 def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
@@ -71,7 +72,7 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
         [Column("invitation_id", "id", "int"), Column("customer_id", "customer_id", "text")],
     ).where("customer_id IS NOT NULL")
     joined = read_frame(engine, scored).join(read_frame(engine, customers), on="invitation_id")
-    frame = _to_person(joined.drop("invitation_id"), _persons(engine))
+    frame = _to_person(joined.drop("invitation_id"), read_persons(engine))
     fields = frame["context_json"].drop_nulls()
     if fields.is_empty():
         return frame.drop("context_json")
