@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from feedback.analysis import outcomes as an
 from feedback.demo.outcome_data import AS_OF, Planted, synthetic
@@ -61,3 +62,62 @@ def test_only_behaviour_after_the_response_within_the_horizon_counts() -> None:
     row = an.link_outcomes(responses, events, 30, AS_OF).row(0, named=True)
     assert row["orders"] == 1 and row["spend"] == 11.0 and row["churn"] and row["repeat_purchase"]
     assert row["prior_orders"] == 2 and row["prior_spend"] == 12.0 and row["tenure_days"] == 10.0
+
+
+def test_revenue_at_risk_ranks_causes_whose_gap_is_shown_and_marks_the_others() -> None:
+    responses, events = synthetic(3, 6000, Planted(effect=0.15))
+    linked = an.link_outcomes(responses, events, 90, AS_OF)
+    rng = np.random.default_rng(0)
+    unhappy = linked.filter(BOTTOM)["response_id"].to_numpy()
+    happy = linked.filter(TOP)["response_id"].to_numpy()
+    anyone = rng.choice(happy, 400, replace=False)  # no gap: they behave as the other satisfied customers
+    causes = pl.DataFrame(
+        {
+            "response_id": np.concatenate([unhappy, anyone]),
+            "cause": ["late delivery"] * len(unhappy) + ["packaging"] * len(anyone),
+        }
+    )
+    risks = {r.cause: r for r in an.revenue_at_risk(linked, causes, "repeat_purchase", TOP, 40.0)}
+    late, packaging = risks["late delivery"], risks["packaging"]
+    assert late.rank == 1 and late.gap.verdict == an.SHOWN
+    assert late.gap.adjusted is not None and late.low is not None and late.high is not None
+    expected = late.customers * late.gap.adjusted.value / 100 * 40.0
+    assert late.at_risk == pytest.approx(expected) and 0 < late.low < late.at_risk < late.high
+    assert packaging.rank is None and packaging.gap.verdict == an.NOT_SHOWN
+
+
+def test_linking_agrees_with_a_plain_join_of_every_response_with_every_event_of_its_person() -> None:
+    responses, events = synthetic(5, 3000, Planted(), extra_orders=1)
+    events = events.with_columns(
+        pl.when(pl.col("amount") > 45).then(pl.lit("renewal")).otherwise(pl.col("kind")).alias("kind")
+    )
+    linked = an.link_outcomes(responses, events, 60, AS_OF)
+    pairs = responses.join(events, on="person", suffix="_e")
+    after = pairs.filter(
+        (pl.col("at_e").dt.epoch("s") > pl.col("at").dt.epoch("s"))
+        & (pl.col("at_e").dt.epoch("s") <= (pl.col("at") + timedelta(days=60)).dt.epoch("s"))
+    )
+    before = pairs.filter(pl.col("at_e").dt.epoch("s") <= pl.col("at").dt.epoch("s"))
+    expected = (
+        responses.select("response_id")
+        .join(
+            after.group_by("response_id").agg(
+                (pl.col("kind") == "order").sum().alias("orders_x"),
+                pl.col("amount").filter(pl.col("kind") == "order").sum().alias("spend_x"),
+                (pl.col("kind") == "renewal").any().alias("renewal_x"),
+            ),
+            on="response_id",
+            how="left",
+        )
+        .join(
+            before.group_by("response_id").agg((pl.col("kind") == "order").sum().alias("prior_x")),
+            on="response_id",
+            how="left",
+        )
+        .fill_null(0)
+    )
+    both = linked.join(expected, on="response_id")
+    assert both.height == responses.height
+    assert (both["orders"] == both["orders_x"]).all() and (both["prior_orders"] == both["prior_x"]).all()
+    assert np.allclose(both["spend"].to_numpy(), both["spend_x"].cast(pl.Float64).to_numpy())
+    assert (both["renewal"] == both["renewal_x"].cast(pl.Boolean)).all()

@@ -71,29 +71,26 @@ def band_expr(scale: str, score: pl.Expr) -> pl.Expr:
 # -- linking responses to what came after -----------------------------------------------------------
 
 
-def _cumulative(events: pl.DataFrame) -> pl.DataFrame:
-    kinds = pl.col("kind")
-    order = (kinds == "order").cast(pl.Int64)
-    return (
-        events.select("person", "at", "kind", pl.col("amount").cast(pl.Float64).fill_null(0.0))
-        .sort("at")
-        .with_columns(
-            order.cum_sum().over("person").alias("c_orders"),
-            (pl.col("amount") * order).cum_sum().over("person").alias("c_spend"),
-            (kinds == "renewal").cast(pl.Int64).cum_sum().over("person").alias("c_renewals"),
-            (kinds == "cancellation").cast(pl.Int64).cum_sum().over("person").alias("c_cancellations"),
-            pl.col("at").min().over("person").alias("first_at"),
-        )
-        .select(
-            "person",
-            pl.col("at").alias("event_at"),
-            "c_orders",
-            "c_spend",
-            "c_renewals",
-            "c_cancellations",
-            "first_at",
-        )
-    )
+_SPAN = 1 << 34  # seconds: one person's key range (544 years), so person x 2^34 + seconds never collide
+
+
+def _person_codes(responses: pl.DataFrame, events: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each person as a small integer, the same in both frames (one encoding of both columns at once)."""
+    both = pl.concat([responses["person"], events["person"]]).cast(pl.Categorical).to_physical()
+    codes = both.to_numpy().astype(np.int64)
+    return codes[: responses.height], codes[responses.height :]
+
+
+def _search(keys: np.ndarray, queries: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+    """np.searchsorted, with the queries sorted first (several times faster on large arrays)."""
+    order = np.argsort(queries, kind="stable")
+    found = np.empty(len(queries), dtype=np.int64)
+    found[order] = np.searchsorted(keys, queries[order], side=side)
+    return found
+
+
+def _seconds(at: pl.Series, origin: datetime) -> np.ndarray:
+    return ((at - origin).dt.total_seconds()).to_numpy().astype(np.int64)
 
 
 def link_outcomes(
@@ -102,41 +99,53 @@ def link_outcomes(
     """``responses`` with what each person did before and, within ``horizon_days``, after (see module).
 
     Added: ``complete``, ``orders``, ``repeat_purchase``, ``spend``, ``renewal``, ``churn`` (after), and
-    ``prior_orders``, ``prior_spend``, ``tenure_days`` (before). Events at the response's instant count
-    as before it.
+    ``prior_orders``, ``prior_spend``, ``tenure_days`` (before). Times count in whole seconds: events in
+    the response's second count as before it.
+
+    How: events sorted by (person, time) as one integer key; running totals over that order; for each
+    response a binary search finds the totals at its time and at the horizon's end, so after = end - at
+    and before = at - the person's first event, with no per-person loop and no join on text.
     """
-    cumulative = _cumulative(events)
-    counters = ["c_orders", "c_spend", "c_renewals", "c_cancellations"]
-    base = responses.with_columns(
-        (pl.col("at") + timedelta(days=horizon_days)).alias("_end"), pl.int_range(pl.len()).alias("_row")
+    origin = min([t for t in (responses["at"].min(), events["at"].min()) if t is not None], default=as_of)
+    assert isinstance(origin, datetime)
+    response_pid, event_pid = _person_codes(responses, events)
+    keys = event_pid * _SPAN + _seconds(events["at"], origin)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    kinds = events["kind"]
+
+    def running(values: pl.Series) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(values.to_numpy()[order])])
+
+    is_order = kinds == "order"
+    totals = {
+        "orders": running(is_order.cast(pl.Int64)),
+        "spend": running(events["amount"].cast(pl.Float64).fill_null(0.0) * is_order),
+        "renewals": running((kinds == "renewal").cast(pl.Int64)),
+        "cancellations": running((kinds == "cancellation").cast(pl.Int64)),
+    }
+    at = _seconds(responses["at"], origin)
+    base = response_pid * _SPAN
+    first = _search(keys, base, "left")
+    now = _search(keys, base + at, "right")
+    end = _search(keys, base + at + horizon_days * 86400, "right")
+    event_seconds = keys - (keys // _SPAN) * _SPAN
+    has_prior = now > first
+    first_seconds = (
+        event_seconds[np.minimum(first, max(len(keys) - 1, 0))] if len(keys) else np.zeros(len(at))
     )
-
-    def at_time(key: str, suffix: str) -> pl.DataFrame:
-        probe = base.select("_row", "person", pl.col(key).alias("event_at")).sort("event_at")
-        joined = probe.join_asof(
-            cumulative, on="event_at", by="person", strategy="backward", check_sortedness=False
-        )
-        return joined.select(
-            "_row",
-            *(pl.col(c).fill_null(0).alias(c + suffix) for c in counters),
-            pl.col("first_at").alias("first_at" + suffix),
-        )
-
-    linked = base.join(at_time("at", "_0"), on="_row").join(at_time("_end", "_1"), on="_row").sort("_row")
-    orders = pl.col("c_orders_1") - pl.col("c_orders_0")
-    return linked.with_columns(
-        (pl.col("_end") <= as_of).alias("complete"),
-        orders.alias("orders"),
-        (orders > 0).alias("repeat_purchase"),
-        (pl.col("c_spend_1") - pl.col("c_spend_0")).alias("spend"),
-        (pl.col("c_renewals_1") > pl.col("c_renewals_0")).alias("renewal"),
-        (pl.col("c_cancellations_1") > pl.col("c_cancellations_0")).alias("churn"),
-        pl.col("c_orders_0").alias("prior_orders"),
-        pl.col("c_spend_0").alias("prior_spend"),
-        ((pl.col("at") - pl.col("first_at_0")).dt.total_seconds() / 86400)
-        .fill_null(0.0)
-        .alias("tenure_days"),
-    ).drop("_row", "_end", *(c + s for c in counters for s in ("_0", "_1")), "first_at_0", "first_at_1")
+    orders = totals["orders"][end] - totals["orders"][now]
+    return responses.with_columns(
+        pl.Series("complete", (responses["at"] + timedelta(days=horizon_days) <= as_of).to_numpy()),
+        pl.Series("orders", orders),
+        pl.Series("repeat_purchase", orders > 0),
+        pl.Series("spend", totals["spend"][end] - totals["spend"][now]),
+        pl.Series("renewal", totals["renewals"][end] > totals["renewals"][now]),
+        pl.Series("churn", totals["cancellations"][end] > totals["cancellations"][now]),
+        pl.Series("prior_orders", totals["orders"][now] - totals["orders"][first]),
+        pl.Series("prior_spend", totals["spend"][now] - totals["spend"][first]),
+        pl.Series("tenure_days", np.where(has_prior, (at - first_seconds) / 86400, 0.0)),
+    )
 
 
 # -- by band ----------------------------------------------------------------------------------------
@@ -212,9 +221,11 @@ class Effect:
     notes: list[str] = field(default_factory=list)
 
 
-def _design(frame: pl.DataFrame, controls: Sequence[str]) -> np.ndarray:
-    """The treatment and controls as a float matrix; text columns become indicator columns."""
-    parts = [frame.select(pl.col("_treat").cast(pl.Float64))]
+def _design(
+    frame: pl.DataFrame, controls: Sequence[str], treatments: Sequence[str] = ("_treat",)
+) -> np.ndarray:
+    """A constant, the treatments and the controls as a float matrix; text columns become indicators."""
+    parts = [frame.select(pl.col(t).cast(pl.Float64) for t in treatments)]
     for name in controls:
         column = frame[name]
         if column.dtype in (pl.String, pl.Categorical, pl.Enum):
@@ -224,17 +235,28 @@ def _design(frame: pl.DataFrame, controls: Sequence[str]) -> np.ndarray:
             parts.append(frame.select(column.cast(pl.Float64).fill_null(0.0)))
     matrix = pl.concat(parts, how="horizontal").to_numpy()
     keep = matrix.std(axis=0) > 0
-    keep[0] = True
+    keep[: len(treatments)] = True
     with_constant: np.ndarray = sm.add_constant(matrix[:, keep], has_constant="add")
     return with_constant
 
 
-def _ols(y: np.ndarray, x: np.ndarray, scale: float) -> Estimate:
+def _ols_many(y: np.ndarray, x: np.ndarray, count: int, scale: float) -> list[Estimate]:
+    """The first ``count`` coefficients after the constant, with HC1 (robust) 95% intervals."""
     fit = sm.OLS(y, x).fit(cov_type="HC1")
-    low, high = fit.conf_int()[1]
-    return Estimate(
-        scale * float(fit.params[1]), scale * float(low), scale * float(high), scale * float(fit.bse[1])
-    )
+    bounds = fit.conf_int()
+    return [
+        Estimate(
+            scale * float(fit.params[i]),
+            scale * float(bounds[i][0]),
+            scale * float(bounds[i][1]),
+            scale * float(fit.bse[i]),
+        )
+        for i in range(1, count + 1)
+    ]
+
+
+def _ols(y: np.ndarray, x: np.ndarray, scale: float) -> Estimate:
+    return _ols_many(y, x, 1, scale)[0]
 
 
 def verdict_of(estimate: Estimate | None, n_top: int, n_bottom: int, min_n: int = MIN_N) -> str:
@@ -250,8 +272,10 @@ def compare(
     bottom: pl.Expr,
     controls: Sequence[str] = PRIOR_CONTROLS,
     min_n: int = MIN_N,
+    checks: bool = True,
 ) -> Effect:
-    """Top minus bottom (e.g. score 4-5 minus 1-2) on ``outcome``, naive and adjusted for ``controls``."""
+    """Top minus bottom (e.g. score 4-5 minus 1-2) on ``outcome``, adjusted for ``controls``; with
+    ``checks`` also the naive difference and the placebo (spend before the response)."""
     incomplete = linked.filter(~pl.col("complete") & (top | bottom)).height
     frame = (
         linked.filter(pl.col("complete") & (top | bottom))
@@ -271,10 +295,10 @@ def compare(
         )
     scale = 100.0 if outcome in BINARY else 1.0
     y = frame[outcome].cast(pl.Float64).to_numpy()
-    naive = _ols(y, _design(frame, ()), scale)
+    naive = _ols(y, _design(frame, ()), scale) if checks else None
     adjusted = _ols(y, _design(frame, controls), scale)
     placebo = None
-    if "prior_spend" in frame.columns:
+    if checks and "prior_spend" in frame.columns:
         others = [c for c in controls if c not in PRIOR_CONTROLS]
         placebo = _ols(frame["prior_spend"].cast(pl.Float64).to_numpy(), _design(frame, others), 1.0)
         if placebo.low > 0 or placebo.high < 0:
@@ -404,21 +428,63 @@ def revenue_at_risk(
     min_n: int = MIN_N,
 ) -> list[CauseRisk]:
     """Per cause (``causes``: ``response_id``, ``cause``): what its customers did less than satisfied ones,
-    adjusted, times its customers, times the value of one outcome (1 for spend, which is money already)."""
-    results: list[CauseRisk] = []
+    adjusted, times its customers, times the value of one outcome (1 for spend, which is money already).
+
+    One regression: the outcome on an indicator per cause and the controls, among satisfied customers
+    (who raised no cause) and every customer who raised one; each cause's gap is minus its coefficient.
+    Ranked by the interval's lower bound; a cause whose gap is not shown gets no rank."""
     scale = 100.0 if outcome in BINARY else 1.0
-    for (cause,), members in causes.group_by("cause"):
-        ids = members["response_id"].unique()
-        raised = pl.col("response_id").is_in(ids.implode())
-        effect = compare(linked, outcome, satisfied & ~raised, raised, controls, min_n)
-        customers = linked.filter(raised)["person"].n_unique()
-        if effect.adjusted is None:
-            results.append(CauseRisk(str(cause), customers, effect, None, None, None, None))
+    names = sorted(causes["cause"].unique().cast(pl.String).to_list())
+    flags = (
+        causes.select("response_id", pl.col("cause").cast(pl.String), pl.lit(1.0).alias("_one"))
+        .unique(["response_id", "cause"])
+        .pivot("cause", index="response_id", values="_one")
+    )
+    columns = [f"_cause_{i}" for i in range(len(names))]
+    flags = flags.rename(dict(zip(names, columns, strict=True)))
+    frame = (
+        linked.filter(pl.col("complete"))
+        .join(flags, on="response_id", how="left")
+        .with_columns(pl.col(c).fill_null(0.0) for c in columns)
+        .with_columns(pl.any_horizontal(pl.col(c) > 0 for c in columns).alias("_any"))
+        .filter(satisfied | pl.col("_any"))
+    )
+    n_satisfied = frame.filter(~pl.col("_any")).height
+    gaps: list[Estimate | None] = [None] * len(names)
+    if frame.height > len(columns) + 2 and n_satisfied >= 2:
+        y = frame[outcome].cast(pl.Float64).to_numpy()
+        fitted = _ols_many(y, _design(frame, controls, columns), len(columns), scale)
+        gaps = [Estimate(-e.value, -e.high, -e.low, e.se) for e in fitted]  # satisfied minus the cause's
+    persons = dict(
+        causes.select("response_id", pl.col("cause").cast(pl.String))
+        .join(linked.select("response_id", "person"), on="response_id")
+        .group_by("cause")
+        .agg(pl.col("person").n_unique())
+        .iter_rows()
+    )
+    results: list[CauseRisk] = []
+    for name, column, gap in zip(names, columns, gaps, strict=True):
+        n_cause = int(frame[column].sum())
+        customers = persons.get(name, 0)
+        verdict = verdict_of(gap, n_satisfied, n_cause, min_n)
+        effect = Effect(
+            outcome,
+            n_satisfied,
+            n_cause,
+            None,
+            gap,
+            tuple(controls),
+            None,
+            Z_POWER * gap.se if gap else None,
+            verdict,
+            0,
+        )
+        if gap is None or verdict == TOO_LITTLE:
+            results.append(CauseRisk(name, customers, effect, None, None, None, None))
             continue
         per = customers * value_per_outcome / scale
-        a = effect.adjusted
         results.append(
-            CauseRisk(str(cause), customers, effect, a.value * per, a.low * per, a.high * per, None)
+            CauseRisk(name, customers, effect, gap.value * per, gap.low * per, gap.high * per, None)
         )
     shown = sorted(
         (r for r in results if r.gap.verdict == SHOWN and (r.low or 0) > 0), key=lambda r: -(r.low or 0)
