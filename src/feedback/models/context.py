@@ -14,6 +14,7 @@ CONTEXT_FIELDS = (
     "handle_time_s",
     "wait_time_s",
     "first_contact_resolved",
+    "context_fields",
 )
 
 

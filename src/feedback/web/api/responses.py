@@ -33,6 +33,8 @@ class ContextIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     handle_time_s: int | None = None
     wait_time_s: int | None = None
     first_contact_resolved: bool | None = None
+    # The company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE), by name: {"days_late": 3, "plan": "pro"}.
+    fields: dict[Short, Short | float] | None = None
 
 
 class ResponseIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,6 +68,7 @@ class ResponseController(Controller):
         ] = None,
     ) -> Response[StoredOut]:
         context: dict[str, Any] = msgspec.to_builtins(data.context) if data.context else {}
+        context |= context.pop("fields", None) or {}
         submission = Submission(
             answers=data.answers,
             via="api",
