@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from feedback.analysis import outcomes as an
 from feedback.cli import main
-from feedback.db import transaction
-from feedback.demo.outcome_data import AS_OF, Planted, synthetic
-from feedback.models import Invitation, Response
-from tests import factories
+from feedback.demo.outcome_data import AS_OF, Planted
+from tests.outcomes.data import store_synthetic, write_events
 
 
 @pytest.fixture
@@ -34,41 +30,22 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-
 
 def test_import_then_show_matches_the_analysis_of_the_same_rows(run, sessions, tmp_path: Path) -> None:
     planted = Planted(effect=0.15)
-    responses, events = synthetic(7, 600, planted)
+    responses, events = store_synthetic(sessions, 7, 600, planted)
     # Orders are recorded under an order-level id; the identity map ties them to the person.
     events = events.with_row_index("i").with_columns(
         pl.when(pl.col("i") % 2 == 0).then(pl.col("person") + "-o").otherwise(pl.col("person")).alias("cid")
     )
-    factories.survey(sessions)
-    factories.invite(sessions, [{"customer_id": p} for p in responses["person"]])
-    with transaction(sessions) as session:
-        survey_id = session.scalars(select(Invitation.survey_id)).first()
-        ids = {c: i for c, i in session.execute(select(Invitation.customer_id, Invitation.id))}
-        for row in responses.iter_rows(named=True):
-            session.add(
-                Response(
-                    id=uuid.uuid4(),
-                    survey_id=survey_id,
-                    invitation_id=ids[row["person"]],
-                    via="api",
-                    submitted_at=row["at"],
-                    csat=row["score"],
-                )
-            )
     csv = tmp_path / "orders.csv"
-    events.select(
-        pl.col("cid").alias("client"),
-        pl.col("at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias("occurred_at"),
-        "kind",
-        "amount",
-    ).write_csv(csv)
+    write_events(events, csv, "cid")
     identities = tmp_path / "ids.csv"
     pl.DataFrame(
         {"customer_id": [p + "-o" for p in responses["person"]], "person_id": responses["person"]}
     ).write_csv(identities)
     assert "stored 600" in run("outcomes", "import", str(identities), "--identities")
-    assert f"stored {events.height:,}" in run("outcomes", "import", str(csv), "--map", "customer_id=client")
-    assert "stored 0 " in run("outcomes", "import", str(csv), "--map", "customer_id=client")
+    assert f"stored {events.height:,}" in run(
+        "outcomes", "import", str(csv), "--map", "customer_id=customer_id"
+    )
+    assert "stored 0 " in run("outcomes", "import", str(csv), "--map", "customer_id=customer_id")
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,occurred_at,kind\nx,not a date,order\n")
     assert "line 2: occurred_at" in run("outcomes", "import", str(bad), ok=False)

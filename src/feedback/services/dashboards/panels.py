@@ -26,6 +26,7 @@ from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+from feedback.services.outcomes.panel import outcomes_section
 
 NEGATIVE_POLARITY = -0.05
 METRIC_COLUMNS = (
@@ -378,4 +379,6 @@ def dashboard_data(
         elif panel.kind == "mentions":
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)
+        elif panel.kind == "outcomes":
+            by_id[panel.id] = PanelData(panel, *outcomes_section(session))
     return [by_id[p.id] for p in spec.panels]
