@@ -79,7 +79,7 @@ def show(
     as_json: bool,
 ) -> None:
     """Does satisfaction pay? The outcome by score band and the adjusted difference, with its verdict."""
-    from feedback.analysis.outcomes import OUTCOMES, PRIOR_CONTROLS
+    from feedback.analysis.outcomes import OUTCOMES
     from feedback.services.outcomes.report import parse_scores, satisfaction_pays
 
     engine = make_engine(get_settings().database_url)
@@ -90,7 +90,7 @@ def show(
         horizon_days=horizon_days,
         top=parse_scores(top, "--top") if top else None,
         bottom=parse_scores(bottom, "--bottom") if bottom else None,
-        controls=(*PRIOR_CONTROLS, *controls),
+        controls=controls,
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str, indent=2))
@@ -121,6 +121,30 @@ def show(
     for note in effect.notes:
         click.echo(f"note: {note}")
     click.echo(f"verdict: {effect.verdict}")
+
+
+@outcomes.command("drivers")
+@click.option("--field", "field_name", required=True, help="a numeric company context field, e.g. days_late")
+@click.option("--bands", required=True, help="band edges, e.g. 0,3,7,14 (upper bounds included)")
+@click.option("--scale", type=click.Choice(["csat", "nps", "ces"]), default="csat", show_default=True)
+def drivers(field_name: str, bands: str, scale: str) -> None:
+    """The score by bands of an operational field, each band against the first, with 95% intervals."""
+    from feedback.services.outcomes.report import field_drivers, parse_edges
+
+    engine = make_engine(get_settings().database_url)
+    result = field_drivers(engine, scale=scale, field_name=field_name, edges=parse_edges(bands))
+    click.echo(f"mean {scale} by {field_name}")
+    for band in result.bands:
+        diff = band.diff
+        against = f"  {diff.value:+.2f} [{diff.low:+.2f}, {diff.high:+.2f}] vs first" if diff else ""
+        click.echo(
+            f"  {band.label:<10} n {band.n:>7,}  {band.mean:.2f} [{band.low:.2f}, {band.high:.2f}]  "
+            f"low scores {band.share_low:.1f}%{against}"
+        )
+    if result.contrast is not None:
+        c = result.contrast
+        click.echo(f"all later bands minus the first: {c.value:+.2f} [{c.low:+.2f}, {c.high:+.2f}]")
+    click.echo(f"verdict: {result.verdict}")
 
 
 COMMANDS = [outcomes]

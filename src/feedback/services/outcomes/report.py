@@ -44,6 +44,11 @@ class PaysReport:
         return asdict(self)
 
 
+def _check_scale(scale: str) -> None:
+    if scale not in DEFAULT_GROUPS:
+        raise InvalidInput.on("scale", f"one of {', '.join(DEFAULT_GROUPS)}")
+
+
 def parse_scores(text: str, name: str) -> tuple[int, ...]:
     try:
         return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
@@ -60,9 +65,13 @@ def satisfaction_pays(
     as_of: datetime | None = None,
     top: Sequence[int] | None = None,
     bottom: Sequence[int] | None = None,
-    controls: Sequence[str] = an.PRIOR_CONTROLS,
+    controls: Sequence[str] = (),
 ) -> PaysReport:
-    """Outcome by band and the adjusted top-minus-bottom difference (``as_of``: the last event's time)."""
+    """Outcome by band and the adjusted top-minus-bottom difference (``as_of``: the last event's time).
+
+    The difference is always adjusted for prior orders, prior spend and tenure, and for ``controls``
+    (company context fields) too."""
+    _check_scale(scale)
     if outcome not in an.OUTCOMES:
         raise InvalidInput.on("outcome", f"one of {', '.join(an.OUTCOMES)}")
     if horizon_days < 1:
@@ -71,9 +80,12 @@ def satisfaction_pays(
     bottom = tuple(bottom or DEFAULT_GROUPS[scale][1])
     responses = read_responses(engine, scale)
     events = read_events(engine)
-    unknown = [c for c in controls if c not in (*an.PRIOR_CONTROLS, *responses.columns)]
+    unknown = [
+        c for c in controls if c not in responses.columns or c in ("response_id", "person", "at", "score")
+    ]
     if unknown:
         raise InvalidInput.on("controls", f"unknown field(s) {', '.join(unknown)}")
+    controls = (*an.PRIOR_CONTROLS, *controls)
     if as_of is None and events.height:
         as_of = events["at"].max()  # type: ignore[assignment]
     if as_of is None or responses.is_empty():
@@ -93,3 +105,23 @@ def satisfaction_pays(
     return PaysReport(
         scale, outcome, horizon_days, as_of, top, bottom, an.by_band(linked, outcome), effect, coverage
     )
+
+
+def field_drivers(engine: Engine, *, scale: str, field_name: str, edges: Sequence[float]) -> an.DoseResponse:
+    """The score by bands of a numeric company field (e.g. days late), each band against the first."""
+    _check_scale(scale)
+    if not edges or list(edges) != sorted(set(edges)):
+        raise InvalidInput.on("bands", "give increasing band edges, e.g. 0,3,7,14")
+    responses = read_responses(engine, scale)
+    if field_name not in responses.columns or field_name in ("response_id", "person", "at", "score"):
+        raise InvalidInput.on("field", f"no numeric context field {field_name!r} in the responses")
+    if not responses[field_name].dtype.is_numeric():
+        raise InvalidInput.on("field", f"{field_name!r} is not numeric")
+    return an.dose_response(responses, field_name, edges, low_scores=DEFAULT_GROUPS[scale][1])
+
+
+def parse_edges(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput.on("bands", "expected numbers separated by commas, e.g. 0,3,7,14") from None
