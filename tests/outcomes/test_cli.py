@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from feedback.analysis import outcomes as an
 from feedback.cli import main
+from feedback.db import transaction
 from feedback.demo.outcome_data import AS_OF, Planted
-from tests.outcomes.data import store_synthetic, write_events
+from feedback.models import AnalysisRun, Cause, CauseAssignment, Response, RunState
+from tests.outcomes.data import store_events, store_synthetic, write_events
 
 
 @pytest.fixture
@@ -63,3 +67,39 @@ def test_import_then_show_matches_the_analysis_of_the_same_rows(run, sessions, t
     text = run("outcomes", "show")
     assert "verdict: " + expected.verdict in text and "satisfied" in text and "not complete" in text
     assert AS_OF  # the synthetic data's clock
+
+
+def test_revenue_at_risk_per_cause_from_the_latest_analysis_run(run, sessions, tmp_path: Path) -> None:
+    responses, events = store_synthetic(sessions, 9, 1200, Planted(effect=0.25))
+    store_events(sessions, events, tmp_path)
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        analysis = AnalysisRun(state=RunState.COMPLETE, engine="test", started_at=now, finished_at=now)
+        late = Cause(
+            key="late",
+            name="Late delivery",
+            status="active",
+            origin="taxonomy",
+            verbatims=[],
+            examples=[],
+            size=1,
+        )
+        session.add_all([analysis, late])
+        session.flush()
+        for rid in session.scalars(select(Response.id).where(Response.csat <= 2)):
+            session.add(
+                CauseAssignment(
+                    run_id=analysis.id, cause_id=late.id, item_kind="answer", response_id=rid,
+                    occurred_at=now, confidence=0.9, method="taxonomy",
+                )
+            )  # fmt: skip
+    output = run("outcomes", "causes", "--value", "40")
+    linked = an.link_outcomes(responses, events, 90, events["at"].max())
+    items = pl.DataFrame(
+        {"response_id": linked.filter(pl.col("score") <= 2)["response_id"], "cause": "Late delivery"}
+    )
+    (expected,) = an.revenue_at_risk(linked, items, "repeat_purchase", pl.col("score").is_in([4, 5]), 40.0)
+    assert expected.rank == 1 and expected.at_risk is not None
+    assert output.startswith(f"#1 Late delivery: {expected.customers:,} customers, at risk ")
+    shown = float(output.split("at risk ")[1].split(" ")[0].replace(",", ""))
+    assert abs(shown - expected.at_risk) <= 0.5 + 1e-4 * expected.at_risk

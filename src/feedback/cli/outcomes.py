@@ -147,4 +147,28 @@ def drivers(field_name: str, bands: str, scale: str) -> None:
     click.echo(f"verdict: {result.verdict}")
 
 
+@outcomes.command("causes")
+@click.option("--value", "value", type=float, default=1.0, show_default=True, help="the value of one outcome")
+@click.option("--scale", type=click.Choice(["csat", "nps", "ces"]), default="csat", show_default=True)
+@click.option("--horizon-days", type=click.IntRange(min=1), default=90, show_default=True)
+def causes(value: float, scale: str, horizon_days: int) -> None:
+    """Revenue at risk per root cause: its customers x their adjusted gap to satisfied ones x --value."""
+    from feedback.services.outcomes.report import revenue_by_cause
+
+    engine = make_engine(get_settings().database_url)
+    risks = revenue_by_cause(engine, scale=scale, horizon_days=horizon_days, value_per_outcome=value)
+    if not risks:
+        click.echo("no causes with outcomes yet (run `feedback analyze` and import outcomes)")
+    for risk in risks:
+        rank = f"#{risk.rank}" if risk.rank else "  -"
+        if risk.at_risk is None or risk.low is None or risk.high is None:
+            click.echo(f"{rank} {risk.cause}: {risk.customers:,} customers; {risk.gap.verdict}")
+            continue
+        click.echo(
+            f"{rank} {risk.cause}: {risk.customers:,} customers, at risk {risk.at_risk:,.0f} "
+            f"[{risk.low:,.0f}, {risk.high:,.0f}]"
+            + ("" if risk.rank else f"  ({risk.gap.verdict}: not ranked)")
+        )
+
+
 COMMANDS = [outcomes]

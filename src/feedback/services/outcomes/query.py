@@ -78,3 +78,26 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
         return frame.drop("context_json")
     decoded = frame["context_json"].str.json_decode(infer_schema_length=None)
     return pl.concat([frame.drop("context_json"), decoded.struct.unnest()], how="horizontal")
+
+
+def read_cause_items(engine: Engine) -> pl.DataFrame:
+    """``response_id``, ``cause`` (its name) of the responses the latest complete analysis run assigned."""
+    runs = read_frame(
+        engine, Select("analysis_runs", [Column("run", "id", "int")]).where("state = ?", "complete")
+    )
+    if runs.is_empty():
+        return pl.DataFrame(schema={"response_id": pl.String, "cause": pl.String})
+    latest = int(runs["run"].max())  # type: ignore[arg-type]
+    items = read_frame(
+        engine,
+        Select(
+            "cause_assignments",
+            [Column("response_id", "response_id", "key"), Column("cause_id", "cause_id", "int")],
+        )
+        .where("run_id = ?", latest)
+        .where("response_id IS NOT NULL"),
+    )
+    names = read_frame(
+        engine, Select("causes", [Column("cause_id", "id", "int"), Column("cause", "name", "text")])
+    )
+    return items.join(names, on="cause_id").select("response_id", "cause").unique()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from feedback.analysis import outcomes as an
 from feedback.errors import InvalidInput
-from feedback.services.outcomes.query import read_events, read_responses
+from feedback.services.outcomes.query import read_cause_items, read_events, read_responses
 
 DEFAULT_GROUPS = {
     "nps": ((9, 10), (0, 1, 2, 3, 4, 5, 6)),
@@ -125,3 +125,24 @@ def parse_edges(text: str) -> list[float]:
         return [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise InvalidInput.on("bands", "expected numbers separated by commas, e.g. 0,3,7,14") from None
+
+
+def revenue_by_cause(
+    engine: Engine,
+    *,
+    scale: str = "csat",
+    outcome: an.Outcome = "repeat_purchase",
+    horizon_days: int = 90,
+    value_per_outcome: float = 1.0,
+) -> list[an.CauseRisk]:
+    """Revenue at risk per root cause of the latest analysis run (see analysis.outcomes.revenue_at_risk)."""
+    _check_scale(scale)
+    responses, events = read_responses(engine, scale), read_events(engine)
+    causes = read_cause_items(engine)
+    if responses.is_empty() or events.is_empty() or causes.is_empty():
+        return []
+    as_of = events["at"].max()
+    assert isinstance(as_of, datetime)
+    linked = an.link_outcomes(responses, events, horizon_days, as_of)
+    satisfied = pl.col("score").is_in(DEFAULT_GROUPS[scale][0])
+    return an.revenue_at_risk(linked, causes, outcome, satisfied, value_per_outcome)
