@@ -35,4 +35,4 @@ class InteractionContext:
     wait_time_s: Mapped[int | None] = mapped_column(Integer)
     first_contact_resolved: Mapped[bool | None] = mapped_column()
     # The company's own fields (settings: FEEDBACK_CONTEXT_FIELDS_FILE), by name: a number or a text.
-    context_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    context_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -73,10 +73,12 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
     ).where("customer_id IS NOT NULL")
     joined = read_frame(engine, scored).join(read_frame(engine, customers), on="invitation_id")
     frame = _to_person(joined.drop("invitation_id"), read_persons(engine))
-    fields = frame["context_json"].drop_nulls()
-    if fields.is_empty():
+    text = frame["context_json"].replace("null", None)  # a JSON null stored by an older writer
+    if text.drop_nulls().is_empty():
         return frame.drop("context_json")
-    decoded = frame["context_json"].str.json_decode(infer_schema_length=None)
+    decoded = text.str.json_decode(infer_schema_length=None)
+    if not isinstance(decoded.dtype, pl.Struct):
+        return frame.drop("context_json")
     return pl.concat([frame.drop("context_json"), decoded.struct.unnest()], how="horizontal")
 
 
