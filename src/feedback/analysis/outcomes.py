@@ -19,7 +19,7 @@ what a customer does next, and is not among the controls, stays in the estimate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -494,7 +494,3 @@ def revenue_at_risk(
         CauseRisk(r.cause, r.customers, r.gap, r.at_risk, r.low, r.high, ranks.get(r.cause)) for r in results
     ]
     return sorted(ranked, key=lambda r: (r.rank is None, r.rank or 0, r.cause))
-
-
-def summarize_bands(rows: Sequence[BandRow]) -> Mapping[str, BandRow]:
-    return {row.band: row for row in rows}

@@ -11,7 +11,7 @@ Used by the demo, the tests and bench/bench_outcomes.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -69,7 +69,3 @@ def synthetic(
         {"response_id": np.arange(n), "person": person, "at": answered, "score": score}
     ).with_columns(pl.col("at").dt.cast_time_unit("us").dt.replace_time_zone("UTC"))
     return responses, events
-
-
-def horizon_end(planted: Planted, at: datetime) -> datetime:
-    return at + timedelta(days=planted.horizon_days)

@@ -83,10 +83,8 @@ def dedup_key(
 
 
 def parse_event(raw: Mapping[str, Any], source: str, where: str = "") -> Event | list[FieldError]:
-    """The event in ``raw`` (our field names), or every problem with it (field names start with ``where``).
-
-    ``where`` may be a callable-free prefix such as ``"line 12: "`` or ``"events[3]."``.
-    """
+    """The event in ``raw`` (our field names), or every problem with it; error fields start with ``where``
+    (``"line 12: "`` for a file, ``"events[3]."`` for the API)."""
     errors: list[FieldError] = []
     customer_id = _identifier(raw, "customer_id", where, errors)
     at: datetime | None = None
