@@ -198,6 +198,8 @@ class Settings:
     verify_max_ratio: float = field(default_factory=lambda: float(_env("VERIFY_MAX_RATIO", "0.3")))
     verify_min_count: int = field(default_factory=lambda: int(_env("VERIFY_MIN_COUNT", "10")))
     # Privacy (services/privacy): free text older than this many days is dropped; 0 or empty: kept forever.
+    # The company's own context fields (a TOML file of [[fields]] name, type = "numeric" | "categorical").
+    context_fields_file: str = field(default_factory=lambda: _env("CONTEXT_FIELDS_FILE", ""))
     retention_text_days: int = field(default_factory=lambda: int(_env("RETENTION_TEXT_DAYS", "") or "0"))
 
     @property

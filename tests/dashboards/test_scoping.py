@@ -53,6 +53,8 @@ API_CALLS: dict[str, list[str]] = {
         f"/api/departments/{B}/digest/preview?charts=false",
     ],
     "/api/problems": ["/api/problems"],
+    "/api/outcomes/pays": ["/api/outcomes/pays"],  # executives and admins only
+    "/api/outcomes/drivers": ["/api/outcomes/drivers?field=days_late&bands=0,3"],
     "/api/problems/{cause:str}": [f"/api/problems/{A}-refunds", f"/api/problems/{B}-refunds"],
 }
 # Answers that show the head their own department's data (so "no B" is not "nothing at all").

@@ -10,6 +10,7 @@ from feedback.cli import (
     digests,
     mentions,
     metrics,
+    outcomes,
     privacy,
     sentiment,
     server,
@@ -40,6 +41,7 @@ for module in (
     causes,
     dashboards,
     digests,
+    outcomes,
     privacy,
 ):
     for command in module.COMMANDS:

@@ -42,6 +42,7 @@ from feedback.models.context import CONTEXT_FIELDS
 from feedback.services.api_tokens import create_token
 from feedback.services.departments import DepartmentSpec, HeadSpec, upsert_department
 from feedback.services.invitations import _dedup_key, link_for
+from feedback.services.outcomes.store import store_events
 from feedback.services.surveys import load_survey, public_link, read_survey_file
 from feedback.services.tokens import new_token
 
@@ -879,6 +880,9 @@ def seed_demo(
     surveys = _load_surveys(session)
     data = generate(months, responses_per_day, now)
     _store(session, data, surveys, departments)
+    from feedback.demo.outcomes import plan_outcomes  # the demo's orders and renewals (imports this module)
+
+    outcomes = store_events(session, plan_outcomes(data, now))
     links = _fresh_links(session, data, surveys, departments, base_url)
     token = create_token(session, "demo-admin", Role.ADMIN)
     session.flush()
@@ -888,6 +892,8 @@ def seed_demo(
         f"  {len(departments)} departments, {len(surveys)} surveys, {counts['invitations']:,} invitations, "
         f"{counts['responses']:,} responses ({counts['comments']:,} with a comment), "
         f"{data.start:%Y-%m-%d} to {data.end:%Y-%m-%d}.",
+        f"  {outcomes.stored:,} orders, renewals and cancellations of the customers who answered "
+        '(`feedback outcomes show`; the executive overview\'s "Does satisfaction pay?").',
         "",
         f"Admin API token (shown only this once; keep it): {token}",
         f"  try: curl -H 'Authorization: Bearer {token}' {base_url}/api/surveys",

@@ -28,6 +28,7 @@ from feedback.models.digest import (
 from feedback.models.invitation import Invitation
 from feedback.models.login import LoginSession, LoginThrottle
 from feedback.models.mention import FeedCursor, Mention
+from feedback.models.outcome import CustomerIdentity, OutcomeEvent
 from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
 from feedback.models.survey import SCALES, Question, QuestionKind, Survey, SurveyStatus
@@ -48,6 +49,7 @@ __all__ = [
     "CauseFollowup",
     "CauseLedger",
     "CauseStatus",
+    "CustomerIdentity",
     "Delivery",
     "DeliveryChannel",
     "DeliveryState",
@@ -62,6 +64,7 @@ __all__ = [
     "LoginSession",
     "LoginThrottle",
     "Mention",
+    "OutcomeEvent",
     "Question",
     "QuestionKind",
     "Response",

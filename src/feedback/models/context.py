@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 ContextKind = Literal["text", "seconds", "flag"]
@@ -43,7 +43,8 @@ CONTEXT: tuple[ContextField, ...] = (
 )
 # Names: the dimensions (text fields), and every context column (the department too: its id, given by slug).
 CONTEXT_TEXT_FIELDS = tuple(f.name for f in CONTEXT if f.is_dimension)
-CONTEXT_FIELDS = ("department_id", *(f.name for f in CONTEXT))
+COMPANY_FIELDS = "context_fields"  # one JSON column holds the company-defined fields
+CONTEXT_FIELDS = ("department_id", *(f.name for f in CONTEXT), COMPANY_FIELDS)
 
 
 class InteractionContext:
@@ -53,6 +54,9 @@ class InteractionContext:
     @declared_attr
     def department_id(cls) -> Mapped[int | None]:  # noqa: N805 (SQLAlchemy passes the class)
         return mapped_column(ForeignKey("departments.id"), index=True)
+
+    # The company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE, services/context.py), by name: number or text.
+    context_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 def _column_type(spec: ContextField) -> Any:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+import tomllib
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
-from feedback.errors import FieldError
+from feedback.config import get_settings
+from feedback.errors import FieldError, InvalidInput
 from feedback.models.context import CONTEXT, ContextField
 
 # What callers send: the department by its slug, then every field of models/context.py's CONTEXT.
@@ -62,6 +69,80 @@ def parse_field(spec: ContextField, value: Any) -> Any:
     return parse_text(value, spec.max_chars)
 
 
+@dataclass(frozen=True)
+class CompanyField:
+    """A context field the company declared: a number (days late, order value) or a category (plan)."""
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+
+
+COMPANY_TEXT_CHARS = 128  # a company-defined category's longest value
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def load_company_fields(path: str) -> tuple[CompanyField, ...]:
+    """The fields declared in a TOML file: ``[[fields]]`` with ``name`` and ``type`` (numeric|categorical)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput.on(path, f"cannot read the context fields: {exc}") from None
+    fields: list[CompanyField] = []
+    errors: list[FieldError] = []
+    builtin = {*CONTEXT_INPUT_FIELDS, "email", "customer_id", "interaction_id", "expires_at"}
+    for i, item in enumerate(data.get("fields", [])):
+        name, kind = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not _FIELD_NAME.match(name) or name in builtin:
+            errors.append(FieldError(f"{path}: fields[{i}].name", "a new lowercase name (a-z, 0-9, _)"))
+        elif kind not in ("numeric", "categorical"):
+            errors.append(FieldError(f"{path}: fields[{i}].type", "numeric or categorical"))
+        elif name in {f.name for f in fields}:
+            errors.append(FieldError(f"{path}: fields[{i}].name", f"{name!r} is declared twice"))
+        else:
+            fields.append(CompanyField(name, kind))
+    if errors:
+        raise InvalidInput.of(errors)
+    return tuple(fields)
+
+
+@functools.cache
+def _company_fields(path: str) -> tuple[CompanyField, ...]:
+    return load_company_fields(path) if path else ()
+
+
+def company_fields() -> tuple[CompanyField, ...]:
+    """The fields declared in FEEDBACK_CONTEXT_FIELDS_FILE (none when it is unset)."""
+    return _company_fields(get_settings().context_fields_file)
+
+
+def parse_company_fields(
+    raw: Mapping[str, Any], fields: tuple[CompanyField, ...], prefix: str = ""
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The declared fields found in ``raw``: numbers as floats, categories as text; blanks left out."""
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for item in fields:
+        value = raw.get(item.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if item.kind == "categorical":
+            text = str(value).strip()
+            if len(text) > COMPANY_TEXT_CHARS:
+                errors.append(FieldError(prefix + item.name, f"longer than {COMPANY_TEXT_CHARS} characters"))
+            else:
+                values[item.name] = text
+            continue
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            errors.append(FieldError(prefix + item.name, "expected a number such as 3 or 12.5"))
+        else:
+            values[item.name] = number
+    return values, errors
+
+
 def parse_context(
     raw: Mapping[str, Any], departments: Mapping[str, int], prefix: str = ""
 ) -> tuple[dict[str, Any], list[FieldError]]:
@@ -83,4 +164,8 @@ def parse_context(
             values["department_id"] = departments[slug]
         else:
             errors.append(FieldError(prefix + "department", f"unknown department {slug!r}"))
+    custom, custom_errors = parse_company_fields(raw, company_fields(), prefix)
+    errors.extend(custom_errors)
+    if custom:
+        values["context_fields"] = custom
     return values, errors

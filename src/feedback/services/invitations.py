@@ -26,6 +26,7 @@ from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
 from feedback.models.context import CONTEXT, CONTEXT_FIELDS
 from feedback.services.context import (
     CONTEXT_INPUT_FIELDS,
+    company_fields,
     parse_context,
     parse_field,
 )
@@ -70,11 +71,12 @@ def read_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) pairs; the header is line 1. Unknown columns are an error, not ignored."""
     reader = csv.DictReader(stream)
     header = [h.strip() for h in reader.fieldnames or []]
-    unknown = [h for h in header if h not in COLUMNS]
+    declared = {f.name for f in company_fields()}
+    unknown = [h for h in header if h not in COLUMNS and h not in declared]
     if not header:
         raise InvalidInput.on("line 1", "the file is empty; expected a header row")
     if unknown:
-        known = ", ".join(COLUMNS)
+        known = ", ".join([*COLUMNS, *sorted(declared)])
         raise InvalidInput.on("line 1", f"unknown column(s) {', '.join(unknown)}; known: {known}")
     if "email" not in header and "customer_id" not in header:
         raise InvalidInput.on("line 1", "a column email or customer_id is required")
@@ -296,7 +298,8 @@ def import_invitations(
     pending: _Chunk = []
     survey_id, department_id = survey.id, survey.department_id
     stored_now = inserter.stored("created_at", now)
-    plain_rows = expires_at is None or expires_at > now  # else every row is rejected, as the slow path says
+    # else every row is rejected, as the slow path says; company fields are parsed by the slow path only
+    plain_rows = (expires_at is None or expires_at > now) and not company_fields()
 
     # A chunk is stored by a second thread while this one reads and checks the next: the database's
     # own work (index updates, mostly) runs outside the interpreter lock, so the two overlap. Only one

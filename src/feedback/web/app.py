@@ -26,6 +26,7 @@ from feedback.web.api.guards import reject_deep_json, reject_nul_characters
 from feedback.web.api.invitations import InvitationController
 from feedback.web.api.mentions import MentionController
 from feedback.web.api.metrics import MetricsController
+from feedback.web.api.outcomes import OutcomeController
 from feedback.web.api.privacy import PrivacyController
 from feedback.web.api.responses import ResponseController
 from feedback.web.api.sentiment import SentimentController
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Bulk bodies (10,000 invitations, a webhook batch of mentions) get their own, larger limit.
             Router(
                 "/",
-                route_handlers=[InvitationController, MentionController],
+                route_handlers=[InvitationController, MentionController, OutcomeController],
                 request_max_body_size=settings.bulk_max_body_bytes,
             ),
             ResponseController,

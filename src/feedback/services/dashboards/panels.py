@@ -39,6 +39,7 @@ from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.services.dissatisfied import dissatisfied_response
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+from feedback.services.outcomes.panel import outcomes_section
 from feedback.services.privacy import exposure
 
 METRIC_COLUMNS = (
@@ -415,6 +416,8 @@ def dashboard_data(
         elif panel.kind == "mentions":
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)
+        elif panel.kind == "outcomes":
+            by_id[panel.id] = PanelData(panel, *outcomes_section(session))
     return [by_id[p.id] for p in spec.panels]
 
 

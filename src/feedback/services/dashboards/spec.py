@@ -37,13 +37,14 @@ from feedback.models import Role
 from feedback.services.metrics import DIMENSIONS, SOURCE_DIMENSIONS
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-SPECIAL = ("causes", "cause_trend", "verbatims", "mentions")
+SPECIAL = ("causes", "cause_trend", "verbatims", "mentions", "outcomes")
 CHARTS: dict[str, tuple[str, ...]] = {
     "metric": ("line", "bar", "table"),
     "causes": ("bar", "table"),
     "cause_trend": ("line",),
     "verbatims": ("table",),
     "mentions": ("table",),
+    "outcomes": ("bar", "table"),  # does satisfaction pay? (services/outcomes/panel.py)
 }
 FILE_KEYS = {"title", "description", "audience", "days", "headline", "panels"}
 PANEL_KEYS = {

@@ -9,6 +9,8 @@ the person, keep only aggregates that no longer point at anyone):
   interaction in the company's own records. What stays are aggregates stored without a link to any row
   (cause ledger counts, digest headline numbers), so past reports keep their numbers.
 - ``cause_assignments`` of those responses and mentions: deleted.
+- ``outcome_events`` and ``customer_identities`` of every id of the person: the customer id given (or those
+  of the erased invitations) and, through the identity map, the person's other ids, whose invitations go too.
 - ``mentions`` whose author is the handle (or the e-mail): deleted. A later import or poll of the same post
   stores it again while its source still publishes it; erase again after such an import.
 - Copies of their words (``causes.verbatims``/``examples``, digest runs' content, HTML and text, alerts'
@@ -45,6 +47,7 @@ from feedback.models import (
     Response,
     utcnow,
 )
+from feedback.services.outcomes.store import all_ids_of, erase_outcomes
 from feedback.services.privacy.identifiers import IdentifierKind, keyed_hash, normalize
 from feedback.services.privacy.quotes import all_forms, scrub_json, scrub_text
 
@@ -172,7 +175,13 @@ def erase_customer(
     """Erase everything held about one customer, within the caller's transaction; the counts per table."""
     normalized = normalize(kind, value)
     now = now or utcnow()
-    invitation_filter = _invitation_filter(kind, normalized)
+    linked = all_ids_of(session, {normalized}) if kind == IdentifierKind.CUSTOMER_ID else set()
+    invitation_filter = (
+        Invitation.customer_id.in_(sorted(linked)) if linked else _invitation_filter(kind, normalized)
+    )
+    if kind == IdentifierKind.EMAIL and invitation_filter is not None:
+        emailed = session.scalars(select(Invitation.customer_id).where(invitation_filter))
+        linked = all_ids_of(session, {c for c in emailed if c})
     invitation_ids: list[int] = (
         list(session.scalars(select(Invitation.id).where(invitation_filter)))
         if invitation_filter is not None
@@ -208,6 +217,7 @@ def erase_customer(
         "invitations": _delete(session, Invitation, Invitation.id, invitation_ids),
         "mentions": _delete(session, Mention, Mention.id, mention_ids),
     }
+    counts |= erase_outcomes(session, linked)
     counts |= scrub_quotes(session, texts, min(times) if times else None)
     if kind == IdentifierKind.EMAIL:
         counts |= _scrub_address(session, normalized)

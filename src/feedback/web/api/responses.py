@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 else:  # the interaction a response is about (without an invitation): the department and models/context.py's
     ContextIn = msgspec.defstruct(
         "ContextIn",
-        [("department", Short | None, None), *((f.name, _CONTEXT_TYPES[f.kind], None) for f in CONTEXT)],
+        [
+            ("department", Short | None, None),
+            *((f.name, _CONTEXT_TYPES[f.kind], None) for f in CONTEXT),
+            # the company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE): {"days_late": 3, "plan": "pro"}
+            ("fields", dict[Short, Short | float] | None, None),
+        ],
         forbid_unknown_fields=True,
         omit_defaults=True,
     )
@@ -65,6 +70,7 @@ class ResponseController(Controller):
         ] = None,
     ) -> Response[StoredOut]:
         context: dict[str, Any] = msgspec.to_builtins(data.context) if data.context else {}
+        context |= context.pop("fields", None) or {}
         submission = Submission(
             answers=data.answers,
             via="api",

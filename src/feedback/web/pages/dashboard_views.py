@@ -25,6 +25,7 @@ from feedback.analysis.figures import (
     trend_figure,
 )
 from feedback.analysis.metrics import METRICS, Period
+from feedback.analysis.outcome_figures import outcomes_figure
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.headline import Asked
 from feedback.services.dashboards.panels import PanelData
@@ -208,6 +209,20 @@ def _cause_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]
     return columns, rows
 
 
+def _outcome_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]:
+    columns = ("group", "n", "value", "95% interval")
+    rows = [
+        [
+            Cell(r["group"]),
+            Cell(f"{r['n']:,}", numeric=True),
+            _num(r["value"], 2),
+            Cell(f"{r['low']:,.2f} to {r['high']:,.2f}", numeric=True),
+        ]
+        for r in frame.iter_rows(named=True)
+    ]
+    return columns, rows
+
+
 def _verbatim_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]:
     columns = ("when", "department", "channel", "product", "scores", "cause", "comment")
     rows = [
@@ -310,11 +325,14 @@ def panel_view(
         return PanelView(**base, figure=to_embed(figure), links=named)
     if spec.kind == "cause_trend":
         return PanelView(**base, figure=to_embed(cause_trend_figure(frame, spec.title)))
+    if spec.kind == "outcomes" and spec.chart == "bar":
+        return PanelView(**base, figure=to_embed(outcomes_figure(frame, spec.title)))
     table = {
         "metric": _metric_rows,
         "causes": _cause_rows,
         "verbatims": _verbatim_rows,
         "mentions": _mention_rows,
+        "outcomes": _outcome_rows,
     }[spec.kind]
     columns, rows = table(data) if spec.kind == "metric" else table(frame)  # type: ignore[operator]
     return PanelView(**base, columns=columns, rows=rows, cards=spec.kind in ("verbatims", "mentions"))
