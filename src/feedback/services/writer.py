@@ -269,9 +269,15 @@ def _pickle(message: object) -> bytes:
     return bytes(ForkingPickler.dumps(message))
 
 
+def _settings_environment() -> dict[str, str]:
+    """This process's FEEDBACK_* variables: the settings a writer child must read as its parent does."""
+    return {name: value for name, value in os.environ.items() if name.startswith("FEEDBACK_")}
+
+
 def _child_main(
     requests: Connection,
     outcomes: Connection,
+    environment: dict[str, str],
     url: str,
     max_text_chars: int,
     batch_max: int,
@@ -279,6 +285,12 @@ def _child_main(
 ) -> None:
     """Store what arrives on ``requests`` in batches; send each batch's outcomes back on ``outcomes``."""
     from feedback.db import make_engine, make_sessionmaker
+
+    # The child forks from the forkserver, whose environment is the one it was started with: the parent's
+    # settings now (survey vocabulary, company-defined fields, ...) come with the request to start.
+    for name in [n for n in os.environ if n.startswith("FEEDBACK_") and n not in environment]:
+        del os.environ[name]
+    os.environ.update(environment)
 
     busy = stop = False
 
@@ -384,7 +396,7 @@ class _Child:
         outcomes_out, outcomes_in = context.Pipe(duplex=False)
         process = context.Process(
             target=_child_main,
-            args=(requests_out, outcomes_in, *self._args),
+            args=(requests_out, outcomes_in, _settings_environment(), *self._args),
             name="response-writer",
             daemon=True,
         )
