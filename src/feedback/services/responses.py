@@ -31,6 +31,7 @@ from feedback.errors import (
 )
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
+from feedback.services import rollups
 from feedback.services.context import parse_context
 from feedback.services.departments import department_slugs
 from feedback.services.submissions import Submission, SurveyDef, validate_answers
@@ -43,7 +44,10 @@ _SURVEYS = cast(Table, Survey.__table__)
 
 # Built once: a statement built per batch costs more Python time than the batch's inserts.
 _INVITATIONS_BY_HASH = select(
-    *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
+    *(
+        _INVITATIONS.c[name]
+        for name in ("id", "survey_id", "token_hash", "created_at", "expires_at", "responded_at")
+    ),
     *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
 ).where(_INVITATIONS.c.token_hash.in_(bindparam("hashes", expanding=True)))
 _SURVEY_ROWS = select(_SURVEYS.c.id, _SURVEYS.c.slug, _SURVEYS.c.public_key, _SURVEYS.c.updated_at).where(
@@ -177,6 +181,8 @@ def _store(
     responses: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []
     answered: list[dict[str, Any]] = []
+    answered_invitations: list[Any] = []
+    polarity: dict[uuid.UUID, float] = {}
     used_invitations: set[int] = set()
     for sub in subs:
         try:
@@ -217,9 +223,11 @@ def _store(
                     context[name] = getattr(invitation, name)
             used_invitations.add(invitation.id)
             answered.append({"iid": invitation.id, "at": sub.submitted_at})
+            answered_invitations.append(invitation._mapping)
         context.setdefault("department_id", survey.department_id)
         response_id = new_response_id()
         scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
+        comments: list[float] = []  # the polarity of each comment
         for answer in clean:
             answer_row: dict[str, Any] = {
                 "response_id": response_id,
@@ -236,9 +244,12 @@ def _store(
                 answer_row.update(
                     polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
                 )
+                comments.append(sentiment.polarity)
             if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
                 scores[answer.question.kind] = answer.score
             answers.append(answer_row)
+        if comments:
+            polarity[response_id] = sum(comments) / len(comments)
         responses.append(
             {
                 "id": response_id,
@@ -263,6 +274,8 @@ def _store(
         connection.execute(_INSERT_ANSWERS, answers)
     if answered:
         connection.execute(_MARK_ANSWERED, answered)
+    rollups.add_responses(connection, responses, polarity)
+    rollups.add_answered(connection, answered_invitations)
     return outcomes
 
 

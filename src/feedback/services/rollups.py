@@ -1,0 +1,327 @@
+"""Keeping the daily rollups (models/rollup.py) equal to the rows they count, and reading them.
+
+Every write path updates them in its own transaction: ``add_responses`` when responses are stored,
+``add_invitations`` for new invitations, ``add_answered`` when an invitation gets its response. ``rebuild``
+recomputes days from the rows: after an erasure, after a bulk load that went around the services, after a
+migration (`feedback metrics rebuild`). Metrics read them through ``read_counts`` for whole UTC days and read
+the rows themselves only for the hours at a window's edges (``plan``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from feedback.models import Answer, Invitation, Response
+from feedback.models.rollup import (
+    INVITATION_COUNTS,
+    RESPONSE_COUNTS,
+    RESPONSE_SUMS,
+    ROLLUP_KEY,
+    ROLLUP_TEXT_FIELDS,
+    SCORE_RANGES,
+    invitation_rollups,
+    response_rollups,
+)
+from feedback.services.frames import Column, Select, read_frame
+
+Key = tuple[Any, ...]
+DIMENSIONS = ("department", "survey", *ROLLUP_TEXT_FIELDS)  # what a rollup can be split and filtered by
+_TABLES = {"responses": response_rollups, "invitations": invitation_rollups}
+_COUNT = {"responses": "responses", "invitations": "invitations"}
+
+
+def covers(source: str, dimensions: Iterable[str], tz: str) -> bool:
+    """Whether metrics of ``source`` split or filtered by ``dimensions``, by days of ``tz``, can be read from
+    the rollups (their days are UTC days; the agent is no key)."""
+    return source in _TABLES and tz in ("UTC", "Etc/UTC") and all(d in DIMENSIONS for d in dimensions)
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+
+
+def _key(day: date, row: Mapping[str, Any]) -> Key:
+    return (
+        day,
+        row["survey_id"],
+        row.get("department_id") or 0,
+        *(row.get(name) or "" for name in ROLLUP_TEXT_FIELDS),
+    )
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def response_deltas(
+    rows: Iterable[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float], sign: int = 1
+) -> dict[Key, dict[str, float]]:
+    """What ``rows`` (as stored in responses) add to each rollup row; ``polarity``: a response's mean comment
+    polarity, by its id. ``sign=-1``: what removing them takes away."""
+    deltas: dict[Key, dict[str, float]] = defaultdict(
+        lambda: dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
+    )
+    for row in rows:
+        delta = deltas[_key(_utc_day(row["submitted_at"]), row)]
+        delta["responses"] += sign
+        for scale, scores in SCORE_RANGES.items():
+            score = row.get(scale)
+            if score is not None and score in scores:
+                delta[f"{scale}_{score}"] += sign
+        resolved = row.get("first_contact_resolved")
+        if resolved is not None:
+            delta["fcr_yes" if resolved else "fcr_no"] += sign
+        mean = polarity.get(row["id"])
+        if mean is not None:
+            delta["comments"] += sign
+            delta["polarity_sum"] += sign * mean
+            delta["polarity_sq"] += sign * mean * mean
+    return deltas
+
+
+def add_responses(
+    connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
+) -> None:
+    """Count newly stored responses (``rows`` as inserted into responses)."""
+    _upsert(connection, response_rollups, response_deltas(rows, polarity))
+
+
+def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Count new invitations (``rows``: survey_id, created_at and the context fields)."""
+    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
+    for row in rows:
+        deltas[_key(_utc_day(row["created_at"]), row)]["invitations"] += 1
+    _upsert(connection, invitation_rollups, deltas)
+
+
+def add_answered(connection: Connection, invitations: Iterable[Mapping[str, Any]]) -> None:
+    """Count invitations that just got their response (counted on the day they were sent)."""
+    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
+    for row in invitations:
+        deltas[_key(_utc_day(row["created_at"]), row)]["responded"] += 1
+    _upsert(connection, invitation_rollups, deltas)
+
+
+def _upsert(connection: Connection, table: Table, deltas: Mapping[Key, Mapping[str, float]]) -> None:
+    """Add ``deltas`` to their rows, creating missing ones. Keys in order, so that two transactions lock the
+    rows they share in the same order (no deadlock on PostgreSQL)."""
+    if not deltas:
+        return
+    rows = [dict(zip(ROLLUP_KEY, key, strict=True)) | dict(values) for key, values in sorted(deltas.items())]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(ROLLUP_KEY),
+        set_={name: table.c[name] + statement.excluded[name] for name in sums},
+    )
+    connection.execute(statement, rows)
+
+
+# -- rebuilding from the rows --------------------------------------------------------------------------------
+
+
+def _day_of(column: Any, dialect: str) -> ColumnElement[Any]:
+    return func.date(column) if dialect == "sqlite" else func.cast(column, postgresql.DATE)
+
+
+def _in_days(column: Any, days: Collection[date] | None) -> ColumnElement[bool]:
+    if days is None:
+        return true()
+    starts = sorted(days)
+    return or_(
+        *(
+            and_(
+                column >= datetime.combine(d, time(), UTC),
+                column < datetime.combine(d, time(), UTC) + timedelta(days=1),
+            )
+            for d in starts
+        )
+    )
+
+
+def _key_columns(model: Any, at: Any, dialect: str) -> list[ColumnElement[Any]]:
+    return [
+        _day_of(at, dialect).label("day"),
+        model.survey_id.label("survey_id"),
+        func.coalesce(model.department_id, 0).label("department_id"),
+        *(func.coalesce(getattr(model, name), "").label(name) for name in ROLLUP_TEXT_FIELDS),
+    ]
+
+
+def rebuild(connection: Connection, days: Collection[date] | None = None) -> None:
+    """Recompute the rollups of ``days`` (UTC; all days when None) from the responses and invitations."""
+    if days is not None and not days:
+        return
+    dialect = connection.dialect.name
+    for table in (response_rollups, invitation_rollups):
+        connection.execute(delete(table).where(true() if days is None else table.c.day.in_(sorted(days))))
+
+    mean = (
+        select(Answer.response_id, func.avg(Answer.polarity).label("polarity"))
+        .where(Answer.polarity.is_not(None))
+        .group_by(Answer.response_id)
+        .subquery()
+    )
+    keys = _key_columns(Response, Response.submitted_at, dialect)
+    one = 1
+
+    def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, one), else_=0))
+
+    scores = [
+        count_if(getattr(Response, scale) == score).label(f"{scale}_{score}")
+        for scale, values in SCORE_RANGES.items()
+        for score in values
+    ]
+    polarity = mean.c.polarity
+    response_rows = (
+        select(
+            *keys,
+            func.count().label("responses"),
+            *scores,
+            count_if(Response.first_contact_resolved.is_(True)).label("fcr_yes"),
+            count_if(Response.first_contact_resolved.is_(False)).label("fcr_no"),
+            func.count(polarity).label("comments"),
+            func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
+            func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+        )
+        .select_from(Response)
+        .outerjoin(mean, mean.c.response_id == Response.id)
+        .where(_in_days(Response.submitted_at, days))
+        .group_by(*keys)
+    )
+    names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS]
+    connection.execute(response_rollups.insert().from_select(names, response_rows))
+
+    keys = _key_columns(Invitation, Invitation.created_at, dialect)
+    invitation_rows = (
+        select(
+            *keys, func.count().label("invitations"), func.count(Invitation.responded_at).label("responded")
+        )
+        .where(_in_days(Invitation.created_at, days))
+        .group_by(*keys)
+    )
+    connection.execute(
+        invitation_rollups.insert().from_select([*ROLLUP_KEY, *INVITATION_COUNTS], invitation_rows)
+    )
+
+
+def days_of(
+    connection: Connection, response_ids: Collection[Any], invitation_ids: Collection[Any]
+) -> set[date]:
+    """The UTC days these responses were submitted and these invitations sent (what erasing them changes)."""
+    days: set[date] = set()
+    for column, key, ids in (
+        (Response.submitted_at, Response.id, list(response_ids)),
+        (Invitation.created_at, Invitation.id, list(invitation_ids)),
+    ):
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            days.update(_utc_day(at) for (at,) in connection.execute(select(column).where(key.in_(part))))
+    return days
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which whole UTC days to read from the rollups and which time ranges from the rows themselves."""
+
+    days: list[tuple[date, date]]  # [first, last) day ranges
+    rows: list[tuple[datetime, datetime]]  # [since, until) time ranges
+
+
+def plan(boundaries: Iterable[datetime]) -> Plan:
+    """Split the time between consecutive ``boundaries`` into whole UTC days (rollups) and the hours at each
+    segment's ends (rows, never across a midnight or a boundary), so that no rollup day straddles a boundary
+    and each range of rows falls in one day."""
+    points = sorted({b.astimezone(UTC) for b in boundaries})
+    days: list[tuple[date, date]] = []
+    rows: list[tuple[datetime, datetime]] = []
+    for start, end in itertools.pairwise(points):
+        first = start.date() if start.timetz() == time(tzinfo=UTC) else start.date() + timedelta(days=1)
+        last = end.date()
+        if first < last:
+            days.append((first, last))
+            rows += _by_day(start, _midnight(first)) + _by_day(_midnight(last), end)
+        else:
+            rows += _by_day(start, end)
+    merged: list[tuple[date, date]] = []
+    for first, last in sorted(days):
+        if merged and merged[-1][1] == first:
+            merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return Plan(merged, rows)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _by_day(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at each UTC midnight."""
+    out = []
+    while start < end:
+        cut = min(end, _midnight(start.date() + timedelta(days=1)))
+        out.append((start, cut))
+        start = cut
+    return out
+
+
+def read_counts(
+    engine: Engine,
+    source: str,
+    by: Sequence[str],
+    filters: Mapping[str, Sequence[Any]],
+    scope: int | None,
+    days: Sequence[tuple[date, date]],
+) -> pl.DataFrame:
+    """Daily counts of ``source`` for ``days``, summed by day and ``by`` in the database (``filters``:
+    column -> values, ids for department and survey). Columns: at (the day's start, UTC), *by, ``rows`` and
+    the rollup's counts."""
+    table = _TABLES[source]
+    dims = [_dimension(name) for name in by]
+    sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
+    columns = [
+        Column("at", "day", "time"),
+        *dims,
+        *(
+            Column(
+                "rows" if name == _COUNT[source] else name,
+                f"CAST(sum({name}) AS {'DOUBLE PRECISION' if name in RESPONSE_SUMS else 'BIGINT'})",
+                "float" if name in RESPONSE_SUMS else "int",
+            )
+            for name in sums
+        ),
+    ]
+    query = Select(table.name, columns)
+    ranges = " OR ".join("(day >= ? AND day < ?)" for _ in days)
+    query.where(ranges or "1 = 0", *(d.isoformat() for pair in days for d in pair))
+    for name, values in filters.items():
+        query.where_in(name, list(values))
+    if scope is not None:
+        query.where("department_id = ?", scope)
+    group = ", ".join(["day", *(c.sql for c in dims)])
+    query.suffix = f" GROUP BY {group}"
+    return read_frame(engine, query)
+
+
+def _dimension(name: str) -> Column:
+    if name == "department":
+        return Column(name, "NULLIF(department_id, 0)", "int")
+    if name == "survey":
+        return Column(name, "survey_id", "int")
+    return Column(name, f"NULLIF({name}, '')", "text")
