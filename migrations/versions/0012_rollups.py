@@ -30,7 +30,13 @@ def _key() -> list[sa.Column]:
 
 
 def upgrade() -> None:
-    counts = ["responses", *(f"{s}_{v}" for s, values in SCORES.items() for v in values), "fcr_yes", "fcr_no", "comments"]
+    counts = [
+        "responses",
+        *(f"{s}_{v}" for s, values in SCORES.items() for v in values),
+        "fcr_yes",
+        "fcr_no",
+        "comments",
+    ]
     op.create_table(
         "response_rollups",
         *_key(),
