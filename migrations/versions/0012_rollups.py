@@ -15,17 +15,18 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TEXT_FIELDS = ("channel", "product", "team", "contractor", "region")
-KEY = ("day", "survey_id", "department_id", *TEXT_FIELDS)
+KEY = ("grain", "day", "survey_id", "department_id", "channel", "facet")
 SCORES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 
 
 def _key() -> list[sa.Column]:
     return [
+        sa.Column("grain", sa.String(length=16), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
-        *(sa.Column(name, sa.String(length=128), nullable=False) for name in TEXT_FIELDS),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("facet", sa.String(length=128), nullable=False),
     ]
 
 

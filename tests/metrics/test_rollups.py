@@ -105,6 +105,13 @@ def test_rollups_equal_a_recount_after_submissions_erasures_and_retention(
 
 
 QUERIES = [
+    MetricsQuery(
+        by=("product",),
+        filters={"channel": ("phone",)},
+        period=Period.WEEK,
+        since=START + timedelta(days=2, hours=3),
+        until=START + timedelta(days=40),
+    ),
     MetricsQuery(by=("channel",), period=Period.WEEK, since=START, until=START + timedelta(days=60)),
     MetricsQuery(
         by=("department", "product"), since=START + timedelta(hours=7), until=START + timedelta(days=50)
@@ -126,7 +133,7 @@ QUERIES = [
 
 
 def _from_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rollups, "covers", lambda *args: False)
+    monkeypatch.setattr(rollups, "grain_for", lambda *args: None)
 
 
 @pytest.mark.parametrize("index", range(len(QUERIES)))

@@ -214,17 +214,16 @@ def read_source(
     boundaries: Sequence[datetime] = (),
 ) -> pl.DataFrame:
     """What ``metrics`` need of one table from ``since`` to ``until``: daily counts from the rollups where
-    they serve (whole UTC days, no agent), with the rows themselves counted for the hours at the ends; else
-    the rows. No counted day straddles one of ``boundaries`` (where a caller splits the window)."""
-    if not rollups.covers(source, [*by, *filters], tz):
+    they serve (whole UTC days; models/rollup.py says which splits), with the rows themselves counted for
+    the hours at the ends; else the rows. No counted day straddles one of ``boundaries`` (where a caller
+    splits the window)."""
+    grain = rollups.grain_for(source, [*by, *filters], tz)
+    if grain is None:
         return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
     inside = [b for b in boundaries if since < b < until]
     plan = rollups.plan([since, until, *inside])
-    ids = {
-        _ID_DIMENSIONS.get(name, name): _ids(name, v, slugs) if name in _ID_DIMENSIONS else v
-        for name, v in filters.items()
-    }
-    parts = [rollups.read_counts(engine, source, by, ids, scope, plan.days)]
+    ids = {name: _ids(name, v, slugs) if name in _ID_DIMENSIONS else v for name, v in filters.items()}
+    parts = [rollups.read_counts(engine, source, grain, by, ids, scope, plan.days)]
     for start, end in plan.rows:
         rows = read_rows(engine, source, metrics, by, filters, slugs, scope, start, end)
         parts.append(to_counts(rows, by, cast(Source, source), start))

@@ -18,45 +18,49 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, or_, select, true
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedback.models import Answer, Invitation, Response
 from feedback.models.rollup import (
+    GRAINS,
     INVITATION_COUNTS,
     RESPONSE_COUNTS,
     RESPONSE_SUMS,
     ROLLUP_KEY,
-    ROLLUP_TEXT_FIELDS,
     SCORE_RANGES,
     invitation_rollups,
     response_rollups,
 )
-from feedback.services.frames import Column, Select, read_frame
+from feedback.services.frames import Column, ColumnKind, Select, read_frame
 
 Key = tuple[Any, ...]
-DIMENSIONS = ("department", "survey", *ROLLUP_TEXT_FIELDS)  # what a rollup can be split and filtered by
 _TABLES = {"responses": response_rollups, "invitations": invitation_rollups}
 _COUNT = {"responses": "responses", "invitations": "invitations"}
+_ALWAYS = ("department", "survey", "channel")  # in every grain's key
 
 
-def covers(source: str, dimensions: Iterable[str], tz: str) -> bool:
-    """Whether metrics of ``source`` split or filtered by ``dimensions``, by days of ``tz``, can be read from
-    the rollups (their days are UTC days; the agent is no key)."""
-    return source in _TABLES and tz in ("UTC", "Etc/UTC") and all(d in DIMENSIONS for d in dimensions)
+def grain_for(source: str, dimensions: Iterable[str], tz: str) -> str | None:
+    """The grain that answers metrics of ``source`` split or filtered by ``dimensions``, by days of ``tz``;
+    None when only the rows can (days of another time zone, the agent, or two facets at once)."""
+    if source not in _TABLES or tz not in ("UTC", "Etc/UTC"):
+        return None
+    facets = {d for d in dimensions if d not in _ALWAYS}
+    if not facets:
+        return GRAINS[0]
+    if len(facets) == 1 and (facet := facets.pop()) in GRAINS:
+        return facet
+    return None
 
 
 # -- writing -------------------------------------------------------------------------------------------------
 
 
-def _key(day: date, row: Mapping[str, Any]) -> Key:
-    return (
-        day,
-        row["survey_id"],
-        row.get("department_id") or 0,
-        *(row.get(name) or "" for name in ROLLUP_TEXT_FIELDS),
-    )
+def _keys(day: date, row: Mapping[str, Any]) -> list[Key]:
+    """The row's key in each grain."""
+    department, channel = row.get("department_id") or 0, row.get("channel") or ""
+    return [(grain, day, row["survey_id"], department, channel, row.get(grain) or "") for grain in GRAINS]
 
 
 def _utc_day(moment: datetime) -> date:
@@ -72,20 +76,23 @@ def response_deltas(
         lambda: dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
     )
     for row in rows:
-        delta = deltas[_key(_utc_day(row["submitted_at"]), row)]
-        delta["responses"] += sign
+        change: dict[str, float] = dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
+        change["responses"] = sign
         for scale, scores in SCORE_RANGES.items():
             score = row.get(scale)
             if score is not None and score in scores:
-                delta[f"{scale}_{score}"] += sign
+                change[f"{scale}_{score}"] = sign
         resolved = row.get("first_contact_resolved")
         if resolved is not None:
-            delta["fcr_yes" if resolved else "fcr_no"] += sign
+            change["fcr_yes" if resolved else "fcr_no"] = sign
         mean = polarity.get(row["id"])
         if mean is not None:
-            delta["comments"] += sign
-            delta["polarity_sum"] += sign * mean
-            delta["polarity_sq"] += sign * mean * mean
+            change.update(comments=sign, polarity_sum=sign * mean, polarity_sq=sign * mean * mean)
+        for key in _keys(_utc_day(row["submitted_at"]), row):
+            delta = deltas[key]
+            for name, value in change.items():
+                if value:
+                    delta[name] += value
     return deltas
 
 
@@ -100,7 +107,8 @@ def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -
     """Count new invitations (``rows``: survey_id, created_at and the context fields)."""
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
     for row in rows:
-        deltas[_key(_utc_day(row["created_at"]), row)]["invitations"] += 1
+        for key in _keys(_utc_day(row["created_at"]), row):
+            deltas[key]["invitations"] += 1
     _upsert(connection, invitation_rollups, deltas)
 
 
@@ -108,7 +116,8 @@ def add_answered(connection: Connection, invitations: Iterable[Mapping[str, Any]
     """Count invitations that just got their response (counted on the day they were sent)."""
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
     for row in invitations:
-        deltas[_key(_utc_day(row["created_at"]), row)]["responded"] += 1
+        for key in _keys(_utc_day(row["created_at"]), row):
+            deltas[key]["responded"] += 1
     _upsert(connection, invitation_rollups, deltas)
 
 
@@ -150,12 +159,14 @@ def _in_days(column: Any, days: Collection[date] | None) -> ColumnElement[bool]:
     )
 
 
-def _key_columns(model: Any, at: Any, dialect: str) -> list[ColumnElement[Any]]:
+def _key_columns(model: Any, at: Any, dialect: str, grain: str) -> list[ColumnElement[Any]]:
     return [
+        literal(grain).label("grain"),
         _day_of(at, dialect).label("day"),
         model.survey_id.label("survey_id"),
         func.coalesce(model.department_id, 0).label("department_id"),
-        *(func.coalesce(getattr(model, name), "").label(name) for name in ROLLUP_TEXT_FIELDS),
+        func.coalesce(model.channel, "").label("channel"),
+        func.coalesce(getattr(model, grain), "").label("facet"),
     ]
 
 
@@ -173,7 +184,6 @@ def rebuild(connection: Connection, days: Collection[date] | None = None) -> Non
         .group_by(Answer.response_id)
         .subquery()
     )
-    keys = _key_columns(Response, Response.submitted_at, dialect)
     one = 1
 
     def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -185,36 +195,39 @@ def rebuild(connection: Connection, days: Collection[date] | None = None) -> Non
         for score in values
     ]
     polarity = mean.c.polarity
-    response_rows = (
-        select(
-            *keys,
-            func.count().label("responses"),
-            *scores,
-            count_if(Response.first_contact_resolved.is_(True)).label("fcr_yes"),
-            count_if(Response.first_contact_resolved.is_(False)).label("fcr_no"),
-            func.count(polarity).label("comments"),
-            func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
-            func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+    for grain in GRAINS:
+        keys = _key_columns(Response, Response.submitted_at, dialect, grain)
+        response_rows = (
+            select(
+                *keys,
+                func.count().label("responses"),
+                *scores,
+                count_if(Response.first_contact_resolved.is_(True)).label("fcr_yes"),
+                count_if(Response.first_contact_resolved.is_(False)).label("fcr_no"),
+                func.count(polarity).label("comments"),
+                func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
+                func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+            )
+            .select_from(Response)
+            .outerjoin(mean, mean.c.response_id == Response.id)
+            .where(_in_days(Response.submitted_at, days))
+            .group_by(*keys[1:])
         )
-        .select_from(Response)
-        .outerjoin(mean, mean.c.response_id == Response.id)
-        .where(_in_days(Response.submitted_at, days))
-        .group_by(*keys)
-    )
-    names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS]
-    connection.execute(response_rollups.insert().from_select(names, response_rows))
+        names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS]
+        connection.execute(response_rollups.insert().from_select(names, response_rows))
 
-    keys = _key_columns(Invitation, Invitation.created_at, dialect)
-    invitation_rows = (
-        select(
-            *keys, func.count().label("invitations"), func.count(Invitation.responded_at).label("responded")
+        keys = _key_columns(Invitation, Invitation.created_at, dialect, grain)
+        invitation_rows = (
+            select(
+                *keys,
+                func.count().label("invitations"),
+                func.count(Invitation.responded_at).label("responded"),
+            )
+            .where(_in_days(Invitation.created_at, days))
+            .group_by(*keys[1:])
         )
-        .where(_in_days(Invitation.created_at, days))
-        .group_by(*keys)
-    )
-    connection.execute(
-        invitation_rollups.insert().from_select([*ROLLUP_KEY, *INVITATION_COUNTS], invitation_rows)
-    )
+        names = [*ROLLUP_KEY, *INVITATION_COUNTS]
+        connection.execute(invitation_rollups.insert().from_select(names, invitation_rows))
 
 
 def days_of(
@@ -284,44 +297,37 @@ def _by_day(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
 def read_counts(
     engine: Engine,
     source: str,
+    grain: str,
     by: Sequence[str],
     filters: Mapping[str, Sequence[Any]],
     scope: int | None,
     days: Sequence[tuple[date, date]],
 ) -> pl.DataFrame:
-    """Daily counts of ``source`` for ``days``, summed by day and ``by`` in the database (``filters``:
-    column -> values, ids for department and survey). Columns: at (the day's start, UTC), *by, ``rows`` and
-    the rollup's counts."""
+    """Daily counts of ``source`` in ``grain`` for ``days``, summed by day and ``by`` in the database
+    (``filters``: dimension -> values, ids for department and survey). Columns: at (the day's start, UTC),
+    *by, ``rows`` and the rollup's counts."""
     table = _TABLES[source]
-    dims = [_dimension(name) for name in by]
+    dims = [Column(name, _COLUMN.get(name, "NULLIF(facet, '')"), _KIND.get(name, "text")) for name in by]
     sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
-    columns = [
-        Column("at", "day", "time"),
-        *dims,
-        *(
-            Column(
-                "rows" if name == _COUNT[source] else name,
-                f"CAST(sum({name}) AS {'DOUBLE PRECISION' if name in RESPONSE_SUMS else 'BIGINT'})",
-                "float" if name in RESPONSE_SUMS else "int",
-            )
-            for name in sums
-        ),
-    ]
-    query = Select(table.name, columns)
+    columns = [Column("at", "day", "time"), *dims]
+    for name in sums:
+        kind = "DOUBLE PRECISION" if name in RESPONSE_SUMS else "BIGINT"
+        alias = "rows" if name == _COUNT[source] else name
+        columns.append(
+            Column(alias, f"CAST(sum({name}) AS {kind})", "float" if name in RESPONSE_SUMS else "int")
+        )
+    query = Select(table.name, columns).where("grain = ?", grain)
     ranges = " OR ".join("(day >= ? AND day < ?)" for _ in days)
     query.where(ranges or "1 = 0", *(d.isoformat() for pair in days for d in pair))
     for name, values in filters.items():
-        query.where_in(name, list(values))
+        query.where_in(_FILTER.get(name, "facet"), list(values))
     if scope is not None:
         query.where("department_id = ?", scope)
-    group = ", ".join(["day", *(c.sql for c in dims)])
-    query.suffix = f" GROUP BY {group}"
+    query.suffix = " GROUP BY " + ", ".join(["day", *(c.sql for c in dims)])
+    query.few_rows = True  # days x groups, however many responses they count
     return read_frame(engine, query)
 
 
-def _dimension(name: str) -> Column:
-    if name == "department":
-        return Column(name, "NULLIF(department_id, 0)", "int")
-    if name == "survey":
-        return Column(name, "survey_id", "int")
-    return Column(name, f"NULLIF({name}, '')", "text")
+_COLUMN = {"department": "NULLIF(department_id, 0)", "survey": "survey_id", "channel": "NULLIF(channel, '')"}
+_KIND: dict[str, ColumnKind] = {"department": "int", "survey": "int"}
+_FILTER = {"department": "department_id", "survey": "survey_id", "channel": "channel"}
