@@ -104,21 +104,26 @@ def submission_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
     for _, outcome in done:
         runs = outcome.data
         for connections in sorted({r["connections"] for r in runs}):
-            health = [r for r in runs if r["connections"] == connections and r["endpoint"] == "GET /health"]
+
+            def median(
+                endpoint: str, figure: str, connections: int = connections, runs: list[Any] = runs
+            ) -> float:
+                found = [
+                    r[figure] for r in runs if r["connections"] == connections and r["endpoint"] == endpoint
+                ]
+                return statistics.median(found) if found else float("nan")
+
             posts = [
                 r for r in runs if r["connections"] == connections and r["endpoint"] == "POST submission"
             ]
-            rps, health_rps = (
-                statistics.median(r["rps"] for r in posts),
-                statistics.median(r["rps"] for r in health),
-            )
-            p99 = statistics.median(r["p99_ms"] for r in posts)
-            share = rps / health_rps
+            rps, echo, hello = (median(e, "rps") for e in ("POST submission", "POST echo", "GET hello"))
+            p99 = median("POST submission", "p99_ms")
+            share = rps / echo
             stored = all(r["extra"].get("rows_ok") for r in posts)
             result = (
-                f"{rps:,.0f} req/s = {share:.0%} of /health ({health_rps:,.0f} req/s); "
-                f"p50 {statistics.median(r['p50_ms'] for r in posts):.1f} ms, p99 {p99:.1f} ms; "
-                f"other CPU {statistics.median(r['other_cpu'] for r in posts):.2f} cores; "
+                f"{rps:,.0f} req/s = {share:.0%} of POST echo ({echo:,.0f} req/s), {rps / hello:.0%} of GET "
+                f"hello ({hello:,.0f}); p50 {median('POST submission', 'p50_ms'):.1f} ms, p99 {p99:.1f} ms; "
+                f"other CPU {median('POST submission', 'other_cpu'):.2f} cores; "
                 + ("every 201 stored" if stored else "**201s missing from the database**")
             )
             judged = verdict(connections, 64, share >= 0.5 and p99 < 50)
@@ -129,7 +134,7 @@ def submission_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
                     f"{connections} connections",
                     "POST submission",
                     result,
-                    "≥ 50% of /health req/s and p99 < 50 ms at 64 connections",
+                    "≥ 50% of POST echo req/s and p99 < 50 ms at 64 connections",
                     judged if stored else CHECK_FAILED,
                 )
             )
@@ -414,7 +419,7 @@ BENCHMARKS = (
         "submissions",
         "Submissions (HTTP API)",
         "bench_submissions.py",
-        "[2] ≥ 50% of /health's req/s with p99 < 50 ms at 64 connections",
+        "[15] ≥ 50% of a POST-echo route's req/s (same server) with p99 < 50 ms at 64 connections",
         submission_stages,
         submission_rows,
         {"wrk": "apt-get install -y wrk"},
