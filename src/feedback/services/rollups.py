@@ -9,6 +9,7 @@ the rows themselves only for the hours at a window's edges (``plan``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections import defaultdict
@@ -127,14 +128,21 @@ def _upsert(connection: Connection, table: Table, deltas: Mapping[Key, Mapping[s
     if not deltas:
         return
     rows = [dict(zip(ROLLUP_KEY, key, strict=True)) | dict(values) for key, values in sorted(deltas.items())]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(_upsert_statement(table.name, connection.dialect.name), rows)
+
+
+@functools.cache
+def _upsert_statement(table_name: str, dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding to every count (built once: building it costs more than a
+    batch's upsert)."""
+    table = {t.name: t for t in _TABLES.values()}[table_name]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=list(ROLLUP_KEY),
         set_={name: table.c[name] + statement.excluded[name] for name in sums},
     )
-    connection.execute(statement, rows)
 
 
 # -- rebuilding from the rows --------------------------------------------------------------------------------
