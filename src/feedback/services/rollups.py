@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -106,20 +106,28 @@ def add_responses(
 
 def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     """Count new invitations (``rows``: survey_id, created_at and the context fields)."""
-    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
-    for row in rows:
-        for key in _keys(_utc_day(row["created_at"]), row):
-            deltas[key]["invitations"] += 1
-    _upsert(connection, invitation_rollups, deltas)
+    _upsert(connection, invitation_rollups, _counted(rows, "invitations"))
 
 
 def add_answered(connection: Connection, invitations: Iterable[Mapping[str, Any]]) -> None:
     """Count invitations that just got their response (counted on the day they were sent)."""
+    _upsert(connection, invitation_rollups, _counted(invitations, "responded"))
+
+
+_CONTEXT = ("department_id", "channel", *GRAINS)
+
+
+def _counted(rows: Iterable[Mapping[str, Any]], column: str) -> dict[Key, dict[str, float]]:
+    """Invitation rollup deltas adding one to ``column`` per row. Rows are counted by their whole context
+    first (a bulk import has few distinct ones), then each context is spread over the grains."""
+    combos = Counter(
+        (row["created_at"], row["survey_id"], *(row.get(name) for name in _CONTEXT)) for row in rows
+    )
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
-    for row in invitations:
-        for key in _keys(_utc_day(row["created_at"]), row):
-            deltas[key]["responded"] += 1
-    _upsert(connection, invitation_rollups, deltas)
+    for (at, survey_id, *context), count in combos.items():
+        for key in _keys(_utc_day(at), {"survey_id": survey_id, **dict(zip(_CONTEXT, context, strict=True))}):
+            deltas[key][column] += count
+    return deltas
 
 
 def _upsert(connection: Connection, table: Table, deltas: Mapping[Key, Mapping[str, float]]) -> None:
