@@ -37,7 +37,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_metrics import fill  # noqa: E402
+from bench_metrics import fill, recount  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
 from feedback.models import Role  # noqa: E402
 from feedback.services.users import create_user  # noqa: E402
@@ -114,6 +114,7 @@ def prepare(url: str, rows: int, fresh: bool) -> float:
                         text(statement), {k: v for k, v in params.items() if f":{k}" in statement}
                     )
         engine.dispose()
+        recount(url)
     upgrade_database(url)
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:

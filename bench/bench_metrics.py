@@ -1,4 +1,4 @@
-"""Every metric by day x department x channel over N synthetic responses: how long, read vs compute.
+"""Every metric by week x department x channel over N synthetic responses: how long, read vs compute.
 
 The database is built by the real migrations, then filled inside the database itself (SQLite: INSERT ...
 SELECT from a recursive CTE; PostgreSQL: generate_series), which is far faster than any client-side insert:
@@ -8,11 +8,14 @@ SELECT from a recursive CTE; PostgreSQL: generate_series), which is far faster t
 - a comment with a polarity on 40% of them (the ``answers`` table);
 - N/2 invitations, 60% answered (for the response rate).
 
-Then ``compute_metrics`` (the service behind GET /api/metrics and `feedback metrics show`) runs all eight
-response and invitation metrics by day (Europe/Berlin) x department x channel over the whole year,
-``--repeat`` times; the median is reported with the part spent reading the database into Polars, the best run,
-and this process's CPU time (on SQLite all the work is in this process, so CPU time is what the run costs even
-when the machine is shared with other busy processes: see the load average).
+The rows are written around the services, so the daily rollups are then recounted once (``recount_s``, what
+`feedback metrics rebuild` costs). Then ``compute_metrics`` (the service behind GET /api/metrics and `feedback
+metrics show`) runs all eight response and invitation metrics by week x department x channel over the whole
+year, ``--repeat`` times, twice: in UTC (whole UTC days come from the rollups: "rollups") and in Europe/Berlin
+(local days are no UTC days, so every row is read: "rows"). The median is reported with the part spent
+reading the database into Polars, the best run, and this process's CPU time (on SQLite all the work is in
+this process, so CPU time is what the run costs even when the machine is shared with other busy processes:
+see the load average).
 
     python bench/bench_metrics.py --rows 100000,1000000,10000000
     python bench/bench_metrics.py --rows 1000000 --postgres           # also on a private PostgreSQL cluster
@@ -39,6 +42,7 @@ sys.path.insert(0, str(ROOT))  # for tests.pg_cluster
 from feedback.analysis.metrics import Period  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from feedback.services import metrics as metrics_service  # noqa: E402
+from feedback.services import rollups  # noqa: E402
 from feedback.services.metrics import MetricsQuery, compute_metrics  # noqa: E402
 
 START = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -122,7 +126,19 @@ def fill(url: str, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(url: str, repeat: int) -> dict[str, float]:
+def recount(url: str) -> float:
+    """Count the rows that ``fill`` wrote around the services into the daily rollups; seconds taken."""
+    started = time.perf_counter()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        rollups.rebuild(connection)
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def measure(url: str, repeat: int, tz: str = "UTC") -> dict[str, float]:
+    """Metrics by week x department x channel over the year: in UTC from the daily rollups, in another time
+    zone (whose days are not UTC days) from the rows."""
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     read_seconds: list[float] = []
@@ -138,8 +154,8 @@ def measure(url: str, repeat: int) -> dict[str, float]:
     metrics_service.read_source = timed_read  # type: ignore[assignment]
     query = MetricsQuery(
         by=("department", "channel"),
-        period=Period.DAY,
-        tz="Europe/Berlin",
+        period=Period.WEEK,
+        tz=tz,
         since=datetime(2026, 1, 1, tzinfo=UTC),
         until=datetime(2027, 1, 1, tzinfo=UTC),
     )
@@ -189,11 +205,14 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     for n in sizes:
         path = workdir / f"metrics-{n}.db"
-        fill_s = 0.0 if path.exists() else fill(f"sqlite:///{path}", n)
-        results.append(
-            {"backend": "sqlite", "rows": n, "fill_s": fill_s, **measure(f"sqlite:///{path}", args.repeat)}
-        )
-        print(json.dumps(results[-1]), flush=True)
+        url = f"sqlite:///{path}"
+        fill_s, recount_s = (0.0, 0.0) if path.exists() else (fill(url, n), recount(url))
+        for path_name, tz in (("rollups", "UTC"), ("rows", "Europe/Berlin")):
+            results.append(
+                {"backend": "sqlite", "rows": n, "path": path_name, "fill_s": fill_s, "recount_s": recount_s,
+                 **measure(url, args.repeat, tz)}
+            )  # fmt: skip
+            print(json.dumps(results[-1]), flush=True)
         if not args.keep:
             path.unlink()
     if args.postgres:
@@ -209,26 +228,29 @@ def main() -> None:
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
                     connection.exec_driver_sql(f"CREATE DATABASE {name}")
                 url = f"{base}/{name}"
-                fill_s = fill(url, n)
-                results.append(
-                    {"backend": "postgresql", "rows": n, "fill_s": fill_s, **measure(url, args.repeat)}
-                )
-                print(json.dumps(results[-1]), flush=True)
+                fill_s, recount_s = fill(url, n), recount(url)
+                for path_name, tz in (("rollups", "UTC"), ("rows", "Europe/Berlin")):
+                    results.append(
+                        {"backend": "postgresql", "rows": n, "path": path_name, "fill_s": fill_s,
+                         "recount_s": recount_s, **measure(url, args.repeat, tz)}
+                    )  # fmt: skip
+                    print(json.dumps(results[-1]), flush=True)
                 with admin.connect() as connection:
                     connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
             admin.dispose()
         finally:
             cluster.stop()
     print(
-        "\n| backend | responses | median total (read + compute) | best total (read) | CPU | load average |"
+        "\n| backend | responses | read from | median total (read + compute) | best total (read) | CPU "
+        "| recount | load average |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['backend']} | {r['rows']:,} "
+            f"| {r['backend']} | {r['rows']:,} | {r['path']} "
             f"| {r['total_s']:.2f} s ({r['read_s']:.2f} + {r['compute_s']:.2f}) "
             f"| {r['best_total_s']:.2f} s ({r['best_read_s']:.2f}) | {r['cpu_s']:.2f} s "
-            f"| {r['load_average']:.1f} |"
+            f"| {r['recount_s']:.1f} s | {r['load_average']:.1f} |"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -1,9 +1,12 @@
-"""Survey submissions through the HTTP API beside the hello-world endpoint of the same server.
+"""Survey submissions through the HTTP API beside routes that do no work, on the same server.
 
-One server process (`feedback serve`: uvicorn, one worker) on a fresh SQLite database in a temporary
-directory and a free port of 127.0.0.1. wrk loads GET /health, then POST /api/surveys/bench/responses
-(NPS + CSAT + a choice + a 20-60 word comment, varied per request, a unique Idempotency-Key each), at
-each connection count. Every run is bounded by wrk's duration; the server is stopped at the end.
+One server process (the app as `feedback serve` serves it, uvicorn, one worker, plus two bench-only routes:
+bench/bench_app.py) on a fresh SQLite database in a temporary directory and a free port of 127.0.0.1. At each
+connection count wrk loads, one after the other: GET /bench/hello (a constant), POST /bench/echo (the
+submission's JSON body decoded and sent back), POST /api/surveys/bench/responses (NPS + CSAT + a choice + a
+20-60 word comment, varied per request, a unique Idempotency-Key each) and GET /health (a database query in a
+thread). Submissions are judged against the echo route: what the framework costs for a POST of that body.
+Every run is bounded by wrk's duration; the server is stopped at the end.
 
 After each submission run the rows stored under that run's keys are counted and checked against what
 wrk saw: rows == 201 answers + requests still in flight when wrk stopped (wrk drops those, the server
@@ -446,7 +449,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
-            [*FEEDBACK, "serve", "--host", HOST, "--port", str(self.port)],
+            [sys.executable, str(Path(__file__).with_name("bench_app.py")), HOST, str(self.port)],
             env=self.env,
             cwd=self.workdir,
             stdout=log,
@@ -565,8 +568,12 @@ class Bench:
         self.pools = pools
         assert server.process is not None
         self.pid = server.process.pid
-        self.health = f"{server.base}/health"
-        self.submit = f"{server.base}/api/surveys/{SURVEY_SLUG}/responses"
+        self.urls = {
+            "GET hello": f"{server.base}/bench/hello",
+            "POST echo": f"{server.base}/bench/echo",
+            "GET /health": f"{server.base}/health",
+            "POST submission": f"{server.base}/api/surveys/{SURVEY_SLUG}/responses",
+        }
         self.runs = 0
 
     def script(self, run: str) -> Path:
@@ -576,8 +583,9 @@ class Bench:
 
     def warm_up(self) -> None:
         seconds, threads = self.options.warmup, self.options.threads
-        run_wrk(self.health, 16, seconds, threads, None, self.pid, "warm-up")
-        run_wrk(self.submit, 16, seconds, threads, self.script("warmup"), self.pid, "warm-up")
+        for endpoint, url in self.urls.items():
+            script = self.script("warmup") if endpoint.startswith("POST") else None
+            run_wrk(url, 16, seconds, threads, script, self.pid, "warm-up")
 
     def once(self, endpoint: str, connections: int) -> WrkResult:
         """A run, again while the rest of the machine was busy (up to --retries): the quietest is kept."""
@@ -593,12 +601,11 @@ class Bench:
     def _run(self, endpoint: str, connections: int) -> WrkResult:
         self.runs += 1
         o = self.options
-        if endpoint == "GET /health":
-            return run_wrk(self.health, connections, o.duration, o.threads, None, self.pid, endpoint)[0]
-        run = f"run{self.runs}"
-        result, _ = run_wrk(
-            self.submit, connections, o.duration, o.threads, self.script(run), self.pid, endpoint
-        )
+        url, run = self.urls[endpoint], f"run{self.runs}"
+        if endpoint != "POST submission":
+            script = self.script(run) if endpoint.startswith("POST") else None
+            return run_wrk(url, connections, o.duration, o.threads, script, self.pid, endpoint)[0]
+        result, _ = run_wrk(url, connections, o.duration, o.threads, self.script(run), self.pid, endpoint)
         # Every response answered 201 must be stored. wrk drops the requests in flight when its time is
         # up: the server may still store those (at most one per connection), or not if the request was
         # not read in full. wrk 4.1 also calls request() once without sending it, to check the script.
@@ -635,7 +642,7 @@ def bench(options: Options) -> list[WrkResult]:
             runner.warm_up()
         for _ in range(options.repeat):
             for connections in options.connections:
-                for endpoint in ("GET /health", "POST submission"):
+                for endpoint in ENDPOINTS:  # alternated, so that each baseline sees the same machine
                     results.append(runner.once(endpoint, connections))
                     print(_row(results[-1]), flush=True)
     finally:
@@ -647,6 +654,7 @@ def bench(options: Options) -> list[WrkResult]:
     return results
 
 
+ENDPOINTS = ("GET hello", "POST echo", "POST submission", "GET /health")
 HEADER = (
     f"{'endpoint':<16} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non2xx':>6} "
     f"{'errors':>6} {'server':>6} {'wrk':>5} {'other':>5}  (CPU in cores)"
@@ -668,7 +676,7 @@ def _row(r: WrkResult) -> str:
 
 
 def summary(results: list[WrkResult], connections: list[int]) -> str:
-    """Medians over repeats, and submissions as a share of /health's requests/s."""
+    """Medians over repeats, and submissions as a share of the baselines' requests/s."""
     lines = [
         "| connections | endpoint | requests/s | p50 ms | p99 ms | non-2xx | socket errors "
         "| CPU cores: server / wrk / other | server CPU µs per request "
@@ -678,8 +686,10 @@ def summary(results: list[WrkResult], connections: list[int]) -> str:
     med = statistics.median
     for c in connections:
         rps: dict[str, float] = {}
-        for endpoint in ("GET /health", "POST submission"):
+        for endpoint in ENDPOINTS:
             runs = [r for r in results if r.connections == c and r.endpoint == endpoint]
+            if not runs:
+                continue
             rps[endpoint] = med(r.rps for r in runs)
             check = ""
             if endpoint == "POST submission":
@@ -697,8 +707,10 @@ def summary(results: list[WrkResult], connections: list[int]) -> str:
                 f"| {sum(r.socket_errors for r in runs)} | {cpu} "
                 f"| {med(r.server_cpu / r.rps * 1e6 for r in runs):.0f} | {check} |"
             )
-        share = rps["POST submission"] / rps["GET /health"]
-        lines.append(f"| {c} | **submissions / health** | **{share:.0%}** | | | | | | | |")
+        for baseline in ("GET hello", "POST echo"):
+            if baseline in rps and "POST submission" in rps:
+                share = rps["POST submission"] / rps[baseline]
+                lines.append(f"| {c} | **submissions / {baseline}** | **{share:.0%}** | | | | | | | |")
     return "\n".join(lines)
 
 

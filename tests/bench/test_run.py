@@ -99,10 +99,11 @@ def test_only_the_generated_section_is_replaced() -> None:
         replace_section(HAND_WRITTEN + BEGIN, new)
 
 
-def _submission_runs(connections: int, health: float, post: float, p99: float, ok: bool) -> list[dict]:
+def _submission_runs(connections: int, echo: float, post: float, p99: float, ok: bool) -> list[dict]:
     extra = {"rows_ok": int(ok), "created": 10, "rows": 10}
     return [
-        asdict(WrkResult("GET /health", connections, 1, 1.0, health, 1, 1, 1, 2, 0, 0)),
+        asdict(WrkResult("GET hello", connections, 1, 1.0, 2 * echo, 1, 1, 1, 2, 0, 0)),
+        asdict(WrkResult("POST echo", connections, 1, 1.0, echo, 1, 1, 1, 2, 0, 0)),
         asdict(WrkResult("POST submission", connections, 1, 1.0, post, 5, 6, 7, p99, 0, 0, extra=extra)),
     ]
 
@@ -112,7 +113,7 @@ def test_submissions_are_judged_at_64_connections_on_share_and_p99() -> None:
     runs = _submission_runs(16, 8000, 1000, 200, True) + _submission_runs(64, 8000, 4400, 30, True)
     rows = submission_rows([(stage, Outcome(OK, 1, "", runs))])
     assert [(r.size, r.verdict) for r in rows] == [("16 connections", "—"), ("64 connections", "met")]
-    assert "4,400 req/s = 55% of /health (8,000 req/s)" in rows[1].result
+    assert "4,400 req/s = 55% of POST echo (8,000 req/s), 28% of GET hello (16,000)" in rows[1].result
     slow = _submission_runs(64, 8000, 4400, 51, True)
     assert submission_rows([(stage, Outcome(OK, 1, "", slow))])[0].verdict == "missed"
     lost = _submission_runs(64, 8000, 4400, 30, False)

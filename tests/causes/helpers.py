@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
 from feedback.models import Answer, Question, Response
+from feedback.services import rollups
 from tests import factories
 
 MONDAY = datetime(2026, 11, 2, 10, tzinfo=UTC)
@@ -56,4 +57,9 @@ def add_responses(
             )  # fmt: skip
             session.flush()
             session.add(Answer(response_id=rid, question_id=question_id, text=text, polarity=-0.1))
+        session.flush()  # rows written around the services: recount their days
+        rollups.rebuild(
+            session.connection(),
+            {(MONDAY + timedelta(weeks=week)).date() + timedelta(days=d) for d in (0, 1)},
+        )
     return ids

@@ -24,6 +24,7 @@ from feedback.models import (
     Response,
     RunState,
 )
+from feedback.services import rollups
 from feedback.services.departments import DepartmentSpec, upsert_department
 from feedback.services.specs import convert
 from tests import factories
@@ -109,6 +110,8 @@ def responses(
         if comment is not None:
             for rid in ids:
                 session.add(Answer(response_id=rid, question_id=question_id, text=comment, polarity=-0.5))
+        session.flush()  # rows written around the services: recount their days
+        rollups.rebuild(session.connection(), {t.astimezone(UTC).date() for t in times})
     return ids
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from feedback.models import (
     RunStatus,
     Survey,
 )
+from feedback.services import rollups
 from feedback.services.digests.render import render_alert
 from tests import factories
 
@@ -56,6 +57,8 @@ def respond(
         )
     if invitation_id is not None:
         session.get_one(Invitation, invitation_id).responded_at = at
+    session.flush()  # rows written around the services: recount the day
+    rollups.rebuild(session.connection(), {at.astimezone(UTC).date()})
     return response.id
 
 

@@ -19,8 +19,9 @@ Output: a long table, one row per (period, group, metric) with value, n, low, hi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -165,6 +166,88 @@ def _finish(grouped: pl.DataFrame, metric: MetricDef, keys: list[str], min_n: in
     return out if metric.kind == "count" else out.filter(pl.col("n") > 0)
 
 
+# -- daily counts (the rollups' shape) ----------------------------------------------------------------------
+
+# The scores each histogram column counts (``nps_9`` counts nines). Counts frames have a ``rows`` column (how
+# many responses or invitations a row stands for) and these columns instead of one row per response.
+SCORES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
+
+
+_COUNT_COLUMNS = {
+    "rows",
+    *(f"{scale}_{s}" for scale, scores in SCORES.items() for s in scores),
+    *("fcr_yes", "fcr_no", "comments", "polarity_sum", "polarity_sq", "responded"),
+}
+
+
+# What daily counts can answer: not "dissatisfied", which looks at all of a response's scores at once.
+COUNTABLE = frozenset(m for m in METRICS if m != "dissatisfied")
+
+
+def is_counts(frame: pl.DataFrame) -> bool:
+    """Whether ``frame`` holds daily counts rather than one row per response or invitation."""
+    return "rows" in frame.columns
+
+
+def to_counts(frame: pl.DataFrame, by: Sequence[str], source: Source, at: datetime) -> pl.DataFrame:
+    """Rows of ``source`` as counts by ``by``, dated ``at`` (to add to counts read from the rollups)."""
+    if source == "invitations":
+        sums = [pl.len().alias("rows"), pl.col("responded").cast(pl.Int64).sum().alias("responded")]
+    else:
+        sums = [pl.len().alias("rows")]
+        for scale, scores in SCORES.items():
+            if scale in frame.columns:
+                sums += [(pl.col(scale) == s).cast(pl.Int64).sum().alias(f"{scale}_{s}") for s in scores]
+        if "first_contact_resolved" in frame.columns:
+            fcr = pl.col("first_contact_resolved")
+            sums += [fcr.cast(pl.Int64).sum().alias("fcr_yes"), (~fcr).cast(pl.Int64).sum().alias("fcr_no")]
+        if "polarity" in frame.columns:
+            polarity = pl.col("polarity")
+            sums += [
+                polarity.count().alias("comments"),
+                polarity.sum().alias("polarity_sum"),
+                (polarity * polarity).sum().alias("polarity_sq"),
+            ]
+    counts = frame.group_by(by).agg(sums) if by else frame.select(sums)
+    return counts.filter(pl.col("rows") > 0).with_columns(pl.lit(at, pl.Datetime("us", "UTC")).alias("at"))
+
+
+def _hist(scale: str, scores: Iterable[int]) -> pl.Expr:
+    return pl.sum_horizontal(pl.col(f"{scale}_{s}") for s in scores)
+
+
+def _count_aggregations(metric: MetricDef, cutoffs: Cutoffs) -> list[pl.Expr]:
+    """``_aggregations`` of a metric over summed daily counts (every metric of COUNTABLE)."""
+    name, column = metric.name, metric.column
+    if metric.kind == "count":
+        return [pl.col("rows").alias(f"{name}:n")]
+    if column in SCORES:
+        scores, bands = SCORES[column], cutoffs.of(column)
+        n = _hist(column, scores)
+        high = _hist(column, (s for s in scores if s >= bands.high_min))
+        if metric.kind == "nps":
+            low = _hist(column, (s for s in scores if s <= bands.low_max))
+            return [n.alias(f"{name}:n"), high.alias(f"{name}:pro"), low.alias(f"{name}:det")]
+        if metric.kind == "mean":
+            total = pl.sum_horizontal(pl.col(f"{column}_{s}") * s for s in scores)
+            squares = pl.sum_horizontal(pl.col(f"{column}_{s}") * s * s for s in scores)
+            return _mean_sd(name, n, total, squares)
+        return [n.alias(f"{name}:n"), high.alias(f"{name}:k")]  # csat, ces_easy: the high band's share
+    if column == "polarity":
+        return _mean_sd(name, pl.col("comments"), pl.col("polarity_sum"), pl.col("polarity_sq"))
+    if column == "first_contact_resolved":
+        yes, no = pl.col("fcr_yes"), pl.col("fcr_no")
+        return [(yes + no).alias(f"{name}:n"), yes.alias(f"{name}:k")]
+    return [pl.col("rows").alias(f"{name}:n"), pl.col("responded").alias(f"{name}:k")]  # response rate
+
+
+def _mean_sd(name: str, n: pl.Expr, total: pl.Expr, squares: pl.Expr) -> list[pl.Expr]:
+    """Mean and sample standard deviation from count, sum and sum of squares."""
+    mean = pl.when(n > 0).then(total / n)
+    variance = pl.when(n > 1).then(((squares - total * total / n) / (n - 1)).clip(lower_bound=0))
+    return [n.alias(f"{name}:n"), mean.alias(f"{name}:mean"), variance.sqrt().alias(f"{name}:sd")]
+
+
 def summarize(
     frame: pl.DataFrame,
     metrics: Sequence[str],
@@ -183,7 +266,14 @@ def summarize(
     if not defs:
         return empty_result(by)
     framed = with_period(frame, period, tz)
-    grouped = framed.lazy().group_by(keys).agg([e for d in defs for e in _aggregations(d, cutoffs)]).collect()
+    if is_counts(frame):
+        counts = [c for c in frame.columns if c in _COUNT_COLUMNS]
+        summed = framed.lazy().group_by(keys).agg(pl.col(c).sum() for c in counts)
+        aggregations = [e for d in defs for e in _count_aggregations(d, cutoffs)]
+        grouped = summed.select(*keys, *aggregations).collect()
+    else:
+        aggregations = [e for d in defs for e in _aggregations(d, cutoffs)]
+        grouped = framed.lazy().group_by(keys).agg(aggregations).collect()
     if grouped.height == 0:
         return empty_result(by, framed.select(by).schema)
     parts = [_finish(grouped, d, keys, min_n) for d in defs]

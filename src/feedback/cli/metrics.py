@@ -291,3 +291,27 @@ def targets_delete(metric: str, dimension: str, value: str) -> None:
 
 
 COMMANDS = [metrics, targets]
+
+
+@metrics.command("rebuild")
+@click.option("--since", help="only days from this date (UTC, ISO date); default every day")
+def metrics_rebuild(since: str | None) -> None:
+    """Recount the daily rollups that metrics and dashboards read, from the stored rows.
+
+    Every write through feedback keeps them up to date; run this after loading rows around it (SQL, a
+    restored backup) or after changing stored scores by hand.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from feedback.services import rollups
+    from feedback.services.metrics import parse_time
+
+    first = parse_time(since, "since")
+    days = None
+    if first is not None:
+        start = (first if first.tzinfo else first.replace(tzinfo=UTC)).astimezone(UTC).date()
+        today = datetime.now(UTC).date()
+        days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
+    with transaction(open_sessions()) as session:
+        rollups.rebuild(session.connection(), days)
+    click.echo("daily rollups recounted" + (f" from {days[0]}" if days else " for every day"))

@@ -39,6 +39,7 @@ from feedback.demo.comments import CommentWriter, Details
 from feedback.errors import InvalidInput
 from feedback.models import Answer, Invitation, Response, Role, Survey, utcnow
 from feedback.models.context import CONTEXT_FIELDS
+from feedback.services import rollups
 from feedback.services.api_tokens import create_token
 from feedback.services.departments import DepartmentSpec, HeadSpec, upsert_department
 from feedback.services.invitations import _dedup_key, link_for
@@ -886,6 +887,7 @@ def seed_demo(
     links = _fresh_links(session, data, surveys, departments, base_url)
     token = create_token(session, "demo-admin", Role.ADMIN)
     session.flush()
+    rollups.rebuild(session.connection())  # bulk inserts went around the services: count them once
     counts = _counts(session)
     lines = [
         f"Demo company {COMPANY}: an online homeware retailer with stores, a support centre and deliveries.",

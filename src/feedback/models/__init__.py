@@ -31,6 +31,7 @@ from feedback.models.mention import FeedCursor, Mention
 from feedback.models.outcome import CustomerIdentity, OutcomeEvent
 from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
+from feedback.models.rollup import invitation_rollups, response_rollups
 from feedback.models.survey import SCALES, Question, QuestionKind, Survey, SurveyStatus
 from feedback.models.target import Target
 from feedback.models.user import User
@@ -75,5 +76,7 @@ __all__ = [
     "SurveyStatus",
     "Target",
     "User",
+    "invitation_rollups",
+    "response_rollups",
     "utcnow",
 ]

@@ -69,6 +69,7 @@ class Select:
     conditions: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     suffix: str = ""  # GROUP BY ...
+    few_rows: bool = False  # an aggregate that returns few rows, however large the table: read it here
 
     def where(self, condition: str, *params: Any) -> Select:
         self.conditions.append(condition)
@@ -155,7 +156,7 @@ def read_frame(engine: Engine, query: Select) -> pl.DataFrame:
         raise ValueError(f"reading frames from {dialect} is not supported")
     sql, params = query.render(dialect)
     if dialect == "sqlite":
-        batches: Iterator[pl.DataFrame] | None = _sqlite_arrow(engine, query)
+        batches: Iterator[pl.DataFrame] | None = None if query.few_rows else _sqlite_arrow(engine, query)
     else:
         batches = _adbc_batches(engine, sql)
     if batches is None:

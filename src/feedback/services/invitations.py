@@ -24,6 +24,7 @@ from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
 from feedback.i18n import LANGUAGE_TAG
 from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
 from feedback.models.context import CONTEXT, CONTEXT_FIELDS
+from feedback.services import rollups
 from feedback.services.context import (
     CONTEXT_INPUT_FIELDS,
     company_fields,
@@ -311,6 +312,18 @@ def import_invitations(
         fresh = [(values, link) for values, link in chunk if values[2] not in existing]
         if fresh:
             inserter.insert([values for values, _ in fresh])
+            context = len(_Inserter.COLUMNS) - len(CONTEXT_FIELDS)
+            rollups.add_invitations(
+                session.connection(),
+                (
+                    {
+                        "survey_id": survey_id,
+                        "created_at": now,
+                        **dict(zip(CONTEXT_FIELDS, v[context:], strict=True)),
+                    }
+                    for v, _ in fresh
+                ),
+            )
         return fresh
 
     def stored() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -17,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from feedback.analysis.drivers import DRIVERS, OUTCOMES, DriverResult, analyze_driver
 from feedback.analysis.metrics import (
+    COUNTABLE,
     METRICS,
     TARGET_DIMENSIONS,
     Period,
+    Source,
     empty_result,
     summarize,
+    to_counts,
     with_previous,
     with_targets,
 )
@@ -29,6 +33,7 @@ from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
 from feedback.models.context import CONTEXT_TEXT_FIELDS
+from feedback.services import rollups
 from feedback.services.access import Caller
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
@@ -208,6 +213,37 @@ def read_source(
     filters: Mapping[str, tuple[str, ...]],
     slugs: Mapping[str, Mapping[str, int]],
     scope: int | None,
+    since: datetime,
+    until: datetime,
+    tz: str = "UTC",
+    boundaries: Sequence[datetime] = (),
+) -> pl.DataFrame:
+    """What ``metrics`` need of one table from ``since`` to ``until``: daily counts from the rollups where
+    they serve (whole UTC days; models/rollup.py says which splits), with the rows themselves counted for
+    the hours at the ends; else the rows. No counted day straddles one of ``boundaries`` (where a caller
+    splits the window)."""
+    grain = rollups.grain_for(source, [*by, *filters], tz)
+    if grain is None or not COUNTABLE.issuperset(metrics):
+        return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
+    inside = [b for b in boundaries if since < b < until]
+    plan = rollups.plan([since, until, *inside])
+    ids = {name: _ids(name, v, slugs) if name in _ID_DIMENSIONS else v for name, v in filters.items()}
+    parts = [rollups.read_counts(engine, source, grain, by, ids, scope, plan.days)]
+    for start, end in plan.rows:
+        rows = read_rows(engine, source, metrics, by, filters, slugs, scope, start, end)
+        parts.append(to_counts(rows, by, cast(Source, source), start))
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    return frame.filter(pl.col("rows") > 0)
+
+
+def read_rows(
+    engine: Engine,
+    source: str,
+    metrics: Sequence[str],
+    by: Sequence[str],
+    filters: Mapping[str, tuple[str, ...]],
+    slugs: Mapping[str, Mapping[str, int]],
+    scope: int | None,
     since: datetime | None,
     until: datetime | None,
 ) -> pl.DataFrame:
@@ -339,7 +375,19 @@ def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = N
 
     def read(source: str, metrics: list[str]) -> pl.DataFrame:
         by, filters = list(query.by), query.filters
-        return read_source(engine, source, metrics, by, filters, slugs, scope, window.read_from, window.until)
+        return read_source(
+            engine,
+            source,
+            metrics,
+            by,
+            filters,
+            slugs,
+            scope,
+            window.read_from,
+            window.until,
+            query.tz,
+            [window.since],
+        )
 
     return _assemble(session, query, window, slugs, scope, read)
 
@@ -363,8 +411,20 @@ def compute_many(
         metrics = sorted({m for q, _ in users for m in _sources(q)[source]})
         read_from = min(w.read_from for _, w in users)
         until = max(w.until for _, w in users)
+        tzs = {q.tz for q, _ in users}
+        edges = sorted({t for _, w in users for t in (w.read_from, w.since, w.until)})
         frames[source] = read_source(
-            engine, source, metrics, sorted(columns), shared, slugs, scope, read_from, until
+            engine,
+            source,
+            metrics,
+            sorted(columns),
+            shared,
+            slugs,
+            scope,
+            read_from,
+            until,
+            tzs.pop() if len(tzs) == 1 else "mixed",
+            edges,
         )
     results = []
     for query, window in zip(queries, windows, strict=True):

@@ -11,7 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from feedback.errors import (
 )
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
+from feedback.services import rollups
 from feedback.services.context import parse_context
 from feedback.services.departments import department_slugs
 from feedback.services.submissions import Submission, SurveyDef, validate_answers
@@ -46,7 +47,10 @@ _SURVEYS = cast(Table, Survey.__table__)
 # Built once: a statement built per batch costs more Python time than the batch's inserts.
 _INVITATIONS_BY_HASH = (
     select(
-        *(_INVITATIONS.c[name] for name in ("id", "survey_id", "token_hash", "expires_at", "responded_at")),
+        *(
+            _INVITATIONS.c[name]
+            for name in ("id", "survey_id", "token_hash", "created_at", "expires_at", "responded_at")
+        ),
         *(_INVITATIONS.c[name] for name in CONTEXT_FIELDS),
         _RESPONSES.c.id.label("response_id"),
         _RESPONSES.c.complete.label("response_complete"),
@@ -191,6 +195,8 @@ class _Rows:
     answers: list[dict[str, Any]]
     answered: list[dict[str, Any]]  # invitations to mark answered
     partials: list[dict[str, Any]]  # partial responses updated in place (their answers replaced)
+    newly_answered: list[Any] = field(default_factory=list)  # their invitations' rows, for the rollups
+    polarity: dict[uuid.UUID, float] = field(default_factory=dict)  # each response's mean comment polarity
 
 
 def _store(
@@ -304,9 +310,11 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
         partial_id = invitation.response_id
         if invitation.responded_at is None:
             rows.answered.append({"iid": invitation.id, "at": sub.submitted_at})
+            rows.newly_answered.append(invitation._mapping)
     context.setdefault("department_id", survey.department_id)
     response_id = partial_id or new_response_id()
     scores: dict[str, int | None] = {"nps": None, "csat": None, "ces": None}
+    comments: list[float] = []  # the polarity of each comment
     for answer in accepted.answers:
         answer_row: dict[str, Any] = {
             "response_id": response_id,
@@ -323,9 +331,12 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
             answer_row.update(
                 polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
             )
+            comments.append(sentiment.polarity)
         if scores.get(answer.question.kind, 0) is None:  # the first question of each scale counts
             scores[answer.question.kind] = answer.score
         rows.answers.append(answer_row)
+    if comments:
+        rows.polarity[response_id] = sum(comments) / len(comments)
     values: dict[str, Any] = {
         "via": sub.via,
         "complete": not sub.partial,
@@ -351,7 +362,13 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
 
 
 def _write(session: Session, rows: _Rows) -> None:
+    """Every row of the batch, and the daily rollups they change (services/rollups.py)."""
     connection = session.connection()
+    counted = list(rows.responses)
+    if rows.partials:  # what the partial responses counted before they change
+        before, polarity = rollups.stored_responses(connection, [p["rid"] for p in rows.partials])
+        rollups.remove_responses(connection, list(before.values()), polarity)
+        counted += [{**before[p["rid"]], **p, "id": p["rid"]} for p in rows.partials]
     for partial in rows.partials:  # before the answers go in: a partial's old answers are replaced
         if connection.execute(_UPDATE_PARTIAL, partial).rowcount != 1:
             # Another process completed it since we looked: retried alone, this becomes a Conflict.
@@ -363,6 +380,8 @@ def _write(session: Session, rows: _Rows) -> None:
         connection.execute(_INSERT_ANSWERS, rows.answers)
     if rows.answered:
         connection.execute(_MARK_ANSWERED, rows.answered)
+    rollups.add_responses(connection, counted, rows.polarity)
+    rollups.add_answered(connection, rows.newly_answered)
 
 
 def _nothing_required(survey: SurveyDef) -> SurveyDef:

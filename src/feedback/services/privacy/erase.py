@@ -47,6 +47,7 @@ from feedback.models import (
     Response,
     utcnow,
 )
+from feedback.services import rollups
 from feedback.services.outcomes.store import all_ids_of, erase_outcomes
 from feedback.services.privacy.identifiers import IdentifierKind, keyed_hash, normalize
 from feedback.services.privacy.quotes import all_forms, scrub_json, scrub_text
@@ -208,6 +209,7 @@ def erase_customer(
     for part in _chunks(response_ids):
         texts.extend(t for t in session.scalars(select(Answer.text).where(Answer.response_id.in_(part))) if t)
     times = [at for _, at in responses] + [m.posted_at for m in mentions]
+    days = rollups.days_of(session.connection(), response_ids, invitation_ids)
 
     counts = {
         "cause_assignments": _delete(session, CauseAssignment, CauseAssignment.response_id, response_ids)
@@ -218,6 +220,7 @@ def erase_customer(
         "mentions": _delete(session, Mention, Mention.id, mention_ids),
     }
     counts |= erase_outcomes(session, linked)
+    rollups.rebuild(session.connection(), days)  # the daily counts no longer count them
     counts |= scrub_quotes(session, texts, min(times) if times else None)
     if kind == IdentifierKind.EMAIL:
         counts |= _scrub_address(session, normalized)

@@ -1,0 +1,55 @@
+"""Daily counts per survey and interaction context, kept up to date as responses and invitations arrive.
+
+Counting every combination of every context field would make about as many rows as responses (products x
+teams x regions x ...), so each response is counted in one row of each *grain*: the day, survey, department
+and channel, plus one more field (the grain: contractor, product, team or region, held in ``facet``). A
+question split or filtered by at most one of those four fields (besides department, survey and channel) is
+answered from the rollups; one that needs two, or the agent, reads the responses themselves.
+
+A missing value is stored as '' (a missing department as 0), so the key is unique on every database. Scores
+are kept as histograms (how many answered each score), so every metric, any cut-off and its exact interval
+can be computed from them; comment sentiment as count, sum and sum of squares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Date, Float, Integer, String, Table
+
+from feedback.models.base import Base
+
+GRAINS = ("contractor", "product", "team", "region")  # the context field each grain adds as its facet
+ROLLUP_KEY = ("grain", "day", "survey_id", "department_id", "channel", "facet")
+SCORE_RANGES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
+SCORE_COLUMNS = tuple(f"{scale}_{score}" for scale, scores in SCORE_RANGES.items() for score in scores)
+RESPONSE_COUNTS = ("responses", *SCORE_COLUMNS, "fcr_yes", "fcr_no", "comments")
+RESPONSE_SUMS = ("polarity_sum", "polarity_sq")
+INVITATION_COUNTS = ("invitations", "responded")
+
+
+def _key_columns() -> list[Column[Any]]:
+    return [
+        Column("grain", String(16), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("survey_id", Integer, primary_key=True),
+        Column("department_id", Integer, primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("facet", String(128), primary_key=True),
+    ]
+
+
+response_rollups = Table(
+    "response_rollups",
+    Base.metadata,
+    *_key_columns(),
+    *(Column(name, BigInteger, nullable=False) for name in RESPONSE_COUNTS),
+    *(Column(name, Float, nullable=False) for name in RESPONSE_SUMS),
+)
+
+invitation_rollups = Table(
+    "invitation_rollups",
+    Base.metadata,
+    *_key_columns(),
+    *(Column(name, BigInteger, nullable=False) for name in INVITATION_COUNTS),
+)
