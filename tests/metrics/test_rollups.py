@@ -21,6 +21,8 @@ from feedback.services.metrics import MetricsQuery, compute_many, compute_metric
 from feedback.services.privacy.erase import erase_customer
 from feedback.services.privacy.identifiers import IdentifierKind
 from feedback.services.privacy.retention import retain_text
+from feedback.services.responses import Stored, SurveyCache, store_batch
+from feedback.services.submissions import Submission
 from tests import factories
 from tests.metrics.data import store
 
@@ -175,3 +177,42 @@ def test_plan_reads_whole_days_from_rollups_and_the_edges_from_rows() -> None:
         (t(4, 17, 30), t(5, 0)),
         (t(6, 0), t(6, 15, 30)),
     ]
+
+
+def test_partial_responses_saved_again_and_completed_are_counted_once_as_they_end(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A score clicked in an e-mail is a partial response, updated in place by another click and by Send:
+    the rollups count each response once, with the scores and comment it has now."""
+    factories.survey(sessions)
+    tokens = factories.invite(
+        sessions, [{"email": f"p{i}@example.com", "channel": "phone"} for i in range(6)]
+    )
+    at = START + timedelta(days=3, hours=9)
+
+    def save(token: str, answers: dict[str, Any], partial: bool) -> None:
+        submission = Submission(
+            answers=answers, via="web", submitted_at=at, token=token, partial=partial, language="en"
+        )
+        [outcome] = store_batch(sessions, [submission], SurveyCache(), 5000)
+        assert isinstance(outcome, Stored), outcome
+
+    for token in tokens:
+        save(token, {"nps": 2}, partial=True)
+    for token in tokens[:4]:
+        save(token, {"nps": 9}, partial=True)  # another click
+    for token in tokens[:3]:
+        save(token, {"nps": 10, "csat": 5, "comment": "Great help, thank you"}, partial=False)  # Send
+    kept = _snapshot(sessions)
+    with transaction(sessions) as session:
+        rollups.rebuild(session.connection())
+    _assert_same(kept, _snapshot(sessions))
+    with sessions() as session:
+        table = compute_metrics(
+            session, MetricsQuery(metrics=("nps", "volume"), since=START, until=START + timedelta(days=5))
+        ).table
+    values = {r["metric"]: (r["value"], r["n"]) for r in table.iter_rows(named=True)}
+    assert values["volume"] == (6, 6)
+    assert values["nps"][1] == 6 and values["nps"][0] == pytest.approx(
+        100 * (4 - 2) / 6
+    )  # 10,10,10,9,9 vs 2,2
