@@ -75,7 +75,7 @@ ANSWERS = cast(Table, Answer.__table__)
 # The company's history, as fractions of the demo period (0 = its first day, 1 = now).
 APP_BUG = (0.12, 0.5)  # an app update breaks login; fixed half-way through
 PARCELDASH_GROWTH = (0.6, 1.0)  # the courier takes over more routes, and leaves more parcels outside
-ROUTING_SCRIPT_DAYS = 21  # Callbridge's new call-routing script, this many days before now, transfers more
+ROUTING_SCRIPT_DAYS = 21  # Callbridge's new call-routing script, this many days before now, transfers 4x more
 
 # Share of each day's responses per survey; the public (anonymous) link brings a few more.
 SURVEY_SHARE = {SUPPORT: 0.45, DELIVERY: 0.33, PURCHASE: 0.17}
@@ -369,7 +369,7 @@ class _Generator:
         agent = rng.choice(self.agents[team])
         _, fcr_shift, transfer_chance, handle_factor = EMPLOYER[agent.contractor]
         if agent.contractor == CALLBRIDGE and when >= self.end - timedelta(days=ROUTING_SCRIPT_DAYS):
-            transfer_chance *= 2
+            transfer_chance *= 4
         category, item, _ = self.product()
 
         if channel == "phone":  # hold times: worst on Mondays and around lunch

@@ -24,7 +24,15 @@ from feedback.services.digests.cron import check_schedule
 from feedback.services.specs import Name, convert
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["support"])]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+# No white space or control character, spelled out so that Python's and the schema's ECMA regex agree
+# (their \s differ: Python's has \x1c-\x1f and \x85, ECMA's has \ufeff).
+_NOT_IN_ADDRESS = r"@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}]+$", max_length=320
+    ),
+]
 EnvName = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{0,127}$", examples=["FEEDBACK_WEBHOOK_SECRET"])
 ]

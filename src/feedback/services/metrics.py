@@ -111,7 +111,7 @@ def parse_tz(text: str | None) -> str:
     name = text or "UTC"
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise InvalidInput.on("tz", f"unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
     return name
 

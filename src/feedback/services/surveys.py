@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from feedback.errors import FieldError, InvalidInput, NotFound
+from feedback.i18n import LANGUAGE_TAG
 from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
 from feedback.services.access import Caller
 from feedback.services.departments import Slug, get_department
@@ -66,7 +67,8 @@ class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     thank_you: LongText = ""
     anonymous_link: bool = False
     language: Language = "en"  # the language the texts above are in
-    translations: dict[Language, SurveyTranslation] = {}  # e.g. [translations.pt] in a TOML file
+    # e.g. [translations.pt] in a TOML file; each key a language tag (checked with the rest: a 422 naming it)
+    translations: dict[str, SurveyTranslation] = {}
 
 
 class QuestionOut(msgspec.Struct):
@@ -96,7 +98,11 @@ class SurveyOut(msgspec.Struct):
 
 
 def _check_semantics(spec: SurveySpec) -> None:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [
+        FieldError(f"translations.{tag}", "a language tag such as pt or pt-BR")
+        for tag in spec.translations
+        if len(tag) > 16 or not LANGUAGE_TAG.match(tag)
+    ]
     seen: set[str] = set()
     for i, q in enumerate(spec.questions):
         where = f"questions[{i}]"

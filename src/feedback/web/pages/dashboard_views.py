@@ -290,6 +290,10 @@ def _why_empty(data: PanelData, asked: Asked | None) -> str:
             return f"{reasons[0]}."
         labels = ", ".join(METRICS[m].label for m in spec.metrics)
         return f"No {labels} figures for these dates and filters."
+    if spec.kind == "outcomes":
+        return (
+            "No customer outcomes to compare with yet: import orders and renewals (feedback outcomes import)."
+        )
     return "Nothing for these dates and filters."
 
 
