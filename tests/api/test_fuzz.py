@@ -50,7 +50,7 @@ BUSINESS_RULES = {
     "PATCH /api/causes/{key}": "the department must exist",
     "POST /api/causes/candidates/{key}/accept": "the department must exist; the new id must be unused",
     "POST /api/causes/candidates/{key}/merge": "the cause merged into must exist",
-    "GET /api/metrics": "the time zone must exist; since before until",
+    "GET /api/metrics": "the time zone must exist; since before until; by= names a known dimension",
     "POST /api/digests/resend": "exactly one of run, department or failed_since",
     "GET /api/causes/{key}/items": "the cursor must be one this route handed out",
     "GET /api/outcomes/pays": "bands, controls and outcome fields must be declared ones",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import tomllib
@@ -75,21 +76,48 @@ class CompanyField:
 
     name: str
     kind: Literal["numeric", "categorical"]
+    bands: tuple[float, ...] = ()  # numeric: band edges for metrics' by= and filters (upper bounds included)
+
+    @property
+    def band_names(self) -> list[str]:
+        """The bands' names (``<= 0``, ``0-3``, ``> 3``), or none when no edges are declared."""
+        from feedback.analysis.outcomes import band_labels  # Polars and statsmodels, only when needed
+
+        return band_labels(self.bands) if self.bands else []
 
 
 COMPANY_TEXT_CHARS = 128  # a company-defined category's longest value
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+def _edges(value: Any) -> tuple[float, ...] | None:
+    """Strictly increasing numbers, or None."""
+    if not isinstance(value, list) or not value:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        return None
+    edges = tuple(float(v) for v in value)
+    return edges if all(a < b for a, b in itertools.pairwise(edges)) else None
+
+
 def load_company_fields(path: str) -> tuple[CompanyField, ...]:
-    """The fields declared in a TOML file: ``[[fields]]`` with ``name`` and ``type`` (numeric|categorical)."""
+    """The fields declared in a TOML file: ``[[fields]]`` with ``name``, ``type`` (numeric|categorical) and,
+    for a numeric field, optional ``bands`` (increasing edges, e.g. ``[0, 3, 7]``)."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInput.on(path, f"cannot read the context fields: {exc}") from None
     fields: list[CompanyField] = []
     errors: list[FieldError] = []
-    builtin = {*CONTEXT_INPUT_FIELDS, "email", "customer_id", "interaction_id", "expires_at"}
+    builtin = {
+        *CONTEXT_INPUT_FIELDS,
+        "email",
+        "customer_id",
+        "interaction_id",
+        "expires_at",
+        "survey",
+        "source",
+    }
     for i, item in enumerate(data.get("fields", [])):
         name, kind = item.get("name"), item.get("type")
         if not isinstance(name, str) or not _FIELD_NAME.match(name) or name in builtin:
@@ -98,8 +126,10 @@ def load_company_fields(path: str) -> tuple[CompanyField, ...]:
             errors.append(FieldError(f"{path}: fields[{i}].type", "numeric or categorical"))
         elif name in {f.name for f in fields}:
             errors.append(FieldError(f"{path}: fields[{i}].name", f"{name!r} is declared twice"))
+        elif "bands" in item and (kind != "numeric" or _edges(item["bands"]) is None):
+            errors.append(FieldError(f"{path}: fields[{i}].bands", "increasing numbers, for a numeric field"))
         else:
-            fields.append(CompanyField(name, kind))
+            fields.append(CompanyField(name, kind, _edges(item.get("bands")) or ()))
     if errors:
         raise InvalidInput.of(errors)
     return tuple(fields)

@@ -35,6 +35,7 @@ from feedback.models import Department, Survey
 from feedback.models.context import CONTEXT_TEXT_FIELDS
 from feedback.services import rollups
 from feedback.services.access import Caller
+from feedback.services.context import COMPANY_TEXT_CHARS, CompanyField, company_fields
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
@@ -45,6 +46,9 @@ SOURCE_DIMENSIONS = {
     "mentions": ("department", "product", "source"),
 }
 DIMENSIONS = tuple(dict.fromkeys(d for dims in SOURCE_DIMENSIONS.values() for d in dims))
+# The company's own fields (services/context.py) split and filter responses and invitations too: read from
+# the rows' JSON column (rollups do not hold them), categories by value, numbers by bands.
+QUARTILES = (0.25, 0.5, 0.75)  # a numeric field without declared bands is split at its quartiles
 _ID_DIMENSIONS = {"department": "department_id", "survey": "survey_id"}
 DEFAULT_METRICS = ("nps", "csat", "ces", "ces_easy", "fcr", "response_rate", "volume", "sentiment")
 DEFAULT_WINDOW = timedelta(days=90)
@@ -90,11 +94,27 @@ def parse_metrics(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def company_dimensions() -> dict[str, CompanyField]:
+    """The declared company fields, by name: dimensions of responses and invitations."""
+    return {f.name: f for f in company_fields()}
+
+
+def source_dimensions(source: str) -> tuple[str, ...]:
+    """What metrics of ``source`` split and filter by: its context dimensions and the company's fields."""
+    own = SOURCE_DIMENSIONS[source]
+    return own if source == "mentions" else (*own, *company_dimensions())
+
+
+def all_dimensions() -> tuple[str, ...]:
+    return (*DIMENSIONS, *company_dimensions())
+
+
 def parse_by(text: str | Sequence[str] | None) -> tuple[str, ...]:
     names = _split(text)
-    unknown = [n for n in names if n not in DIMENSIONS]
+    known = all_dimensions()
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise InvalidInput.on("by", f"unknown dimension {unknown[0]!r} (known: {', '.join(DIMENSIONS)})")
+        raise InvalidInput.on("by", f"unknown dimension {unknown[0]!r} (known: {', '.join(known)})")
     return tuple(dict.fromkeys(names))
 
 
@@ -117,7 +137,24 @@ def parse_tz(text: str | None) -> str:
 
 
 def parse_filters(values: Mapping[str, str | Sequence[str] | None]) -> dict[str, tuple[str, ...]]:
-    return {name: tuple(_split(v)) for name, v in values.items() if name in DIMENSIONS and _split(v)}
+    """The dimension filters among ``values`` (a query string): built-in dimensions and company fields. A
+    company category is any text up to its length; a number is filtered by its declared bands' names."""
+    known, company = all_dimensions(), company_dimensions()
+    filters = {name: tuple(_split(v)) for name, v in values.items() if name in known and _split(v)}
+    for name, wanted in filters.items():
+        if name not in company:
+            continue
+        spec = company[name]
+        if spec.kind == "categorical":
+            if any(len(v) > COMPANY_TEXT_CHARS for v in wanted):
+                raise InvalidInput.on(name, f"longer than {COMPANY_TEXT_CHARS} characters")
+        elif not spec.bands:
+            raise InvalidInput.on(
+                name, f"declare bands for {name} in the context fields file to filter by it"
+            )
+        elif unknown := [v for v in wanted if v not in spec.band_names]:
+            raise InvalidInput.on(name, f"unknown band {unknown[0]!r} (bands: {', '.join(spec.band_names)})")
+    return filters
 
 
 def aware(moment: datetime | None, tz: str = "UTC") -> datetime | None:
@@ -167,14 +204,65 @@ def _slug_maps(session: Session) -> dict[str, dict[str, int]]:
     }
 
 
-def _context_columns(dimensions: Sequence[str], prefix: str = "") -> list[Column]:
+def _company_sql(field: CompanyField, dialect: str) -> str:
+    """A company field's value from the rows' JSON column (its name is checked: a-z, 0-9, _)."""
+    if dialect == "sqlite":
+        return f"json_extract(context_fields, '$.{field.name}')"
+    text = f"(context_fields ->> '{field.name}')"
+    return f"{text}::float8" if field.kind == "numeric" else text
+
+
+def _context_columns(dimensions: Sequence[str], dialect: str) -> list[Column]:
     columns = []
+    company = company_dimensions()
     for name in dimensions:
         if name in _ID_DIMENSIONS:
-            columns.append(Column(name, prefix + _ID_DIMENSIONS[name], "int"))
+            columns.append(Column(name, _ID_DIMENSIONS[name], "int"))
+        elif name in company:
+            spec = company[name]
+            columns.append(
+                Column(name, _company_sql(spec, dialect), "float" if spec.kind == "numeric" else "text")
+            )
         else:
-            columns.append(Column(name, prefix + name, "text"))
+            columns.append(Column(name, name, "text"))
     return columns
+
+
+def _banded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Numeric company fields as the names of their bands: the declared ones, else the rows' quartiles."""
+    from feedback.analysis.outcomes import band_labels
+
+    exprs = []
+    for name, spec in company_dimensions().items():
+        if name not in frame.columns or spec.kind != "numeric":
+            continue
+        edges = list(spec.bands)
+        if not edges:
+            values = frame[name].drop_nulls()
+            edges = (
+                sorted({float(values.quantile(q, "linear") or 0) for q in QUARTILES})
+                if len(values)
+                else [0.0]
+            )
+        exprs.append(pl.col(name).cut(edges, labels=band_labels(edges), left_closed=False).cast(pl.String))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def band_bounds(spec: CompanyField, names: Sequence[str]) -> list[tuple[float | None, float | None]]:
+    """(above, at most) of each of the bands ``names`` of a numeric company field; None: unbounded."""
+    edges = [None, *spec.bands, None]
+    return [(edges[i], edges[i + 1]) for i in map(spec.band_names.index, names)]
+
+
+def _band_condition(sql: str, spec: CompanyField, names: Sequence[str]) -> tuple[str, list[float]]:
+    """SQL true for values in any of the bands ``names`` (upper bounds included)."""
+    parts: list[str] = []
+    params: list[float] = []
+    for low, high in band_bounds(spec, names):
+        tests = [(f"{sql} > ?", low), (f"{sql} <= ?", high)]
+        parts.append(" AND ".join(test for test, bound in tests if bound is not None))
+        params.extend(bound for _, bound in tests if bound is not None)
+    return " OR ".join(f"({part})" for part in parts), params
 
 
 def _ids(name: str, values: Sequence[str], slugs: Mapping[str, Mapping[str, int]]) -> list[int]:
@@ -191,10 +279,17 @@ def _filtered(
     filters: Mapping[str, tuple[str, ...]],
     slugs: Mapping[str, Mapping[str, int]],
     scope: int | None,
+    dialect: str,
 ) -> Select:
+    company = company_dimensions()
     for name, values in filters.items():
         if name in _ID_DIMENSIONS:
             query.where_in(_ID_DIMENSIONS[name], _ids(name, values, slugs))
+        elif name in company and company[name].kind == "numeric":
+            condition, params = _band_condition(_company_sql(company[name], dialect), company[name], values)
+            query.where(condition, *params)
+        elif name in company:
+            query.where_in(_company_sql(company[name], dialect), list(values))
         else:
             query.where_in(name, list(values))
     if scope is not None:
@@ -249,7 +344,8 @@ def read_rows(
 ) -> pl.DataFrame:
     """The rows of one table that ``metrics`` need, with only the columns they need."""
     time_column = _TIME_COLUMN[source]
-    columns = [Column("at", time_column, "time"), *_context_columns(by)]
+    dialect = engine.dialect.name
+    columns = [Column("at", time_column, "time"), *_context_columns(by, dialect)]
     needed = {column for m in metrics for column in METRICS[m].reads}
     if source == "responses":
         for name in ("nps", "csat", "ces"):
@@ -270,8 +366,8 @@ def read_rows(
         query.where_time(time_column, ">=", since)
     if until is not None:
         query.where_time(time_column, "<", until)
-    _filtered(query, filters, slugs, scope)
-    frame = read_frame(engine, query)
+    _filtered(query, filters, slugs, scope, dialect)
+    frame = _banded(read_frame(engine, query))
     if source == "responses" and "polarity" in needed:
         frame = _with_comment_polarity(engine, frame, query)
     return frame
@@ -320,7 +416,7 @@ def _answers_estimate(engine: Engine) -> int:
 def _check(query: MetricsQuery) -> None:
     for metric in query.metrics:
         source = METRICS[metric].source
-        allowed = SOURCE_DIMENSIONS[source]
+        allowed = source_dimensions(source)
         for name in (*query.by, *query.filters):
             if name not in allowed:
                 raise InvalidInput.on(
@@ -567,7 +663,7 @@ def _driver_frame(
         columns.append(Column("id", "id", "key"))
     select_ = Select("responses", columns)
     select_.where_time("submitted_at", ">=", since).where_time("submitted_at", "<", until)
-    _filtered(select_, query.filters, slugs, scope)
+    _filtered(select_, query.filters, slugs, scope, engine.dialect.name)
     frame = read_frame(engine, select_)
     if query.metric == "sentiment":
         frame = _with_comment_polarity(engine, frame, select_)

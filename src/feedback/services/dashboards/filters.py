@@ -1,5 +1,6 @@
 """A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product,
-and a cause (which narrows the comment tables to that cause's comments).
+the company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE: a category's values, a number's declared bands), and
+a cause (which narrows the comment tables to that cause's comments).
 
 ``since`` and ``until`` are whole days (UTC), both included; without them the dashboard shows its last
 ``days`` days up to today. A department head's department is always their own: asking for another is
@@ -27,6 +28,7 @@ class PageFilters:
     channel: tuple[str, ...] = ()
     product: tuple[str, ...] = ()
     cause: str | None = None  # a cause's id: the comments assigned to it (comment tables only)
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # company field -> any of these values (or bands)
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -43,6 +45,7 @@ class PageFilters:
             out["channel"] = self.channel
         if self.product:
             out["product"] = self.product
+        out.update(self.fields)
         return out
 
     def query_items(self) -> list[tuple[str, str]]:
@@ -53,6 +56,7 @@ class PageFilters:
             items.append(("channel", ",".join(self.channel)))
         if self.product:
             items.append(("product", ",".join(self.product)))
+        items.extend((name, ",".join(values)) for name, values in self.fields)
         if self.cause:
             items.append(("cause", self.cause))
         return items
@@ -99,6 +103,7 @@ def parse_page_filters(
     elif (until - since).days >= MAX_DAYS:
         errors.append(FieldError("since", f"at most {MAX_DAYS} days at once"))
     department = (params.get("department") or "").strip() or None
+    fields = _company_filters(params, errors)
     if errors:
         raise InvalidInput.of(errors)
     if own_department is not None:
@@ -112,4 +117,19 @@ def parse_page_filters(
         channel=_values(params.get("channel")),
         product=_values(params.get("product")),
         cause=(params.get("cause") or "").strip() or None,
+        fields=fields,
     )
+
+
+def _company_filters(
+    params: Mapping[str, str | None], errors: list[FieldError]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The company fields' filters, checked as /api/metrics checks them."""
+    from feedback.services.metrics import company_dimensions, parse_filters  # Polars, only for a dashboard
+
+    wanted = {name: params.get(name) for name in company_dimensions() if params.get(name)}
+    try:
+        return tuple(parse_filters(wanted).items())
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return ()

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
@@ -34,11 +34,18 @@ from feedback.models.context import CONTEXT_TEXT_FIELDS, context_column
 from feedback.services.access import Caller
 from feedback.services.causes.followup import followup_status
 from feedback.services.causes.query import cause_detail, list_causes
+from feedback.services.context import CompanyField
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.services.dissatisfied import dissatisfied_response
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
-from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_many
+from feedback.services.metrics import (
+    MetricsQuery,
+    band_bounds,
+    company_dimensions,
+    compute_many,
+    source_dimensions,
+)
 from feedback.services.outcomes.panel import outcomes_section
 from feedback.services.privacy import exposure
 
@@ -81,7 +88,7 @@ def _merge(page: Mapping[str, tuple[str, ...]], panel: Mapping[str, tuple[str, .
 
 def _applicable(metric: str, filters: Filters) -> tuple[Filters, list[str]]:
     source = METRICS[metric].source
-    allowed = SOURCE_DIMENSIONS[source]
+    allowed = source_dimensions(source)
     kept = {k: v for k, v in filters.items() if k in allowed}
     dropped = [k for k in filters if k not in allowed]
     return kept, dropped
@@ -266,8 +273,10 @@ def _cause_panel(
     panel: PanelSpec, causes: pl.DataFrame, ledger: pl.DataFrame, page: PageFilters
 ) -> PanelData:
     notes = []
-    if page.channel or page.product:
-        notes.append("Root causes follow the dates and the department only (not channel or product).")
+    if page.channel or page.product or page.fields:
+        set_ = [n for n in ("channel", "product") if getattr(page, n)] + [n for n, _ in page.fields]
+        others = ", ".join(set_)
+        notes.append(f"Root causes follow the dates and the department only (not {others}).")
     top = causes.head(panel.limit)
     if panel.kind == "cause_trend":
         wanted = top.get_column("cause_id").to_list()
@@ -313,6 +322,20 @@ def _department_id(session: Session, slug: str | None) -> int | None:
     if slug is None:
         return None
     return session.scalar(select(Department.id).where(Department.slug == slug)) or -1
+
+
+def _company_clause(spec: CompanyField, values: Sequence[str]) -> ColumnElement[bool]:
+    """Responses whose company field is one of ``values`` (a number: in one of these bands)."""
+    value = Response.context_fields[spec.name]
+    if spec.kind == "categorical":
+        return cast(ColumnElement[bool], value.as_string().in_(values))
+    number = value.as_float()
+    bands = []
+    for low, high in band_bounds(spec, values):
+        tests = [number > low] if low is not None else []
+        tests += [number <= high] if high is not None else []
+        bands.append(and_(true(), *tests))
+    return or_(*bands)
 
 
 def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope: int | None) -> pl.DataFrame:
@@ -365,6 +388,8 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
             query = query.where(Response.department_id.in_(ids))
         elif name in CONTEXT_TEXT_FIELDS:
             query = query.where(context_column(Response, name).in_(values))
+        elif name in (company := company_dimensions()):
+            query = query.where(_company_clause(company[name], values))
     if panel.negative_only:
         query = query.where(dissatisfied_response())
     rows = [tuple(r) for r in session.execute(query)]

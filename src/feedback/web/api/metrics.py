@@ -19,6 +19,7 @@ from feedback.services.metrics import (
     SOURCE_DIMENSIONS,
     DriversQuery,
     MetricsQuery,
+    company_dimensions,
     parse_by,
     parse_filters,
     parse_metrics,
@@ -36,7 +37,11 @@ Text = Annotated[str | None, QueryParameter(required=False, max_length=2000)]
 MetricNames = Annotated[
     str | None, QueryParameter(required=False, pattern=choices_pattern((*METRICS, "all")), max_length=2000)
 ]
-Dimensions = Annotated[str | None, QueryParameter(required=False, pattern=choices_pattern(DIMENSIONS))]
+# Built-in dimensions, or the company's fields (declared at run time: checked by parse_by, a 422 naming "by").
+Dimensions = Annotated[
+    str | None,
+    QueryParameter(required=False, pattern=r"^[a-z][a-z0-9_]*(?:,[a-z][a-z0-9_]*)*$", max_length=2000),
+]
 Period = Annotated[Literal["day", "week", "month"] | None, QueryParameter(required=False)]
 Outcome = Annotated[str, QueryParameter(pattern=f"^(?:{'|'.join(OUTCOMES)})$")]
 Driver = Annotated[str, QueryParameter(pattern=f"^(?:{'|'.join(DRIVERS)})$")]
@@ -76,16 +81,19 @@ Filters = dict[str, tuple[str, ...]]
 def filters_from_query(names: Sequence[str]) -> Provide:
     """A dependency reading one query parameter per dimension in ``names`` (``?channel=phone,chat``), made
     from the dimension list itself (services/metrics.py, from models/context.py) so a new context field is
-    a filter here, and documented in the API schema, without a line in this file."""
+    a filter here, and documented in the API schema, without a line in this file. The company's fields
+    (declared at run time, FEEDBACK_CONTEXT_FIELDS_FILE) are filters by their names too (``?plan=pro``)."""
 
-    def read(**values: str | None) -> Filters:
-        return parse_filters(values)
+    def read(request: AnyRequest, **values: str | None) -> Filters:
+        company = {n: ",".join(request.query_params.getall(n, [])) for n in company_dimensions()}
+        return parse_filters({**values, **{n: v for n, v in company.items() if v}})
 
     parameters = [
-        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Text) for n in names
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=AnyRequest),
+        *(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Text) for n in names),
     ]
     read.__signature__ = inspect.Signature(parameters, return_annotation=Filters)  # type: ignore[attr-defined]
-    read.__annotations__ = {**{n: Text for n in names}, "return": Filters}
+    read.__annotations__ = {"request": AnyRequest, **{n: Text for n in names}, "return": Filters}
     return Provide(read, sync_to_thread=False)
 
 

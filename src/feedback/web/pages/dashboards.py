@@ -21,6 +21,7 @@ from feedback.db import transaction
 from feedback.errors import NotFound
 from feedback.models import Role
 from feedback.services.access import Caller
+from feedback.services.context import company_fields
 from feedback.services.dashboards.access import (
     department_choices,
     filters_for,
@@ -51,7 +52,8 @@ class Result:
 
 
 def _params(request: AnyRequest) -> dict[str, str | None]:
-    return {name: request.query_params.get(name) for name in FILTER_NAMES}
+    names = (*FILTER_NAMES, *(field.name for field in company_fields()))
+    return {name: request.query_params.get(name) for name in names}
 
 
 def _spec_key(spec: DashboardSpec) -> str:
@@ -133,6 +135,7 @@ class DashboardPages(Controller):
             "fixed_department": caller.scope() is not None,
             "channel_choices": known["channel"],
             "product_choices": known["product"],
+            "company_fields": company_fields(),
             "cause_choices": _cause_choices(result.data),
             "has_comments": any(p.kind == "verbatims" for p in spec.panels),
             "is_admin": caller.role == Role.ADMIN,
