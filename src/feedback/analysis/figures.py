@@ -372,6 +372,11 @@ def causes_figure(causes: pl.DataFrame, title: str, links: Mapping[str, str] | N
         f"<b>{safe(r['cause'])}</b><br>NPS points lost: {_fmt(r['nps_points_lost'], 2)}"
         f"<br>CSAT points lost: {_fmt(r['csat_points_lost'], 2)}<br>raised {r['count']:,} times"
         f"<br>owner: {safe(r['owner'] or '(none)')}<br>status: {safe(r['status'])}, {safe(r['trend'] or '')}"
+        + (f"<br>revenue at risk: {safe(r['revenue_words'])}" if r.get("revenue_words") else "")
+        for r in rows.iter_rows(named=True)
+    ]
+    at_risk = [
+        f" \N{MIDDLE DOT} at risk {r['revenue_words']}" if r.get("revenue_words") else ""
         for r in rows.iter_rows(named=True)
     ]
     figure = go.Figure(
@@ -383,7 +388,10 @@ def causes_figure(causes: pl.DataFrame, title: str, links: Mapping[str, str] | N
             marker={"color": COLORS[4]},
             hovertext=hover,
             hoverinfo="text",
-            text=[f"{c:,}\N{MULTIPLICATION SIGN}" for c in rows.get_column("count").to_list()],
+            text=[
+                f"{c:,}\N{MULTIPLICATION SIGN}{risk}"
+                for c, risk in zip(rows.get_column("count").to_list(), at_risk, strict=True)
+            ],
             textposition="auto",
             customdata=[links.get(c) for c in rows.get_column("cause_id").to_list()] if links else None,
         )

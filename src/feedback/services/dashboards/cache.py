@@ -3,9 +3,10 @@
 An entry is used only while it is younger than the TTL (FEEDBACK_DASHBOARD_CACHE_S, 60 s; 0 turns the cache
 off) and the database's fingerprint is still the one it was computed at. The fingerprint is a handful of
 index lookups (about a millisecond on a million responses): the newest response's time, the newest mention
-and invitation, the last complete root-cause analysis, the causes' last change, the targets and the last
-erasure. So a new answer, mention, analysis run, cause decision, target or erasure shows on the next page
-view; a response stored with a time in the past (a backfill) shows once the TTL has passed.
+and invitation, the last complete root-cause analysis, the causes' last change, the targets, the last
+erasure and the newest outcome event and identity. So a new answer, mention, analysis run, cause decision,
+target, erasure or outcome import shows on the next page view; a response stored with a time in the past
+(a backfill) shows once the TTL has passed.
 
 Keys hold everything a result depends on, the caller's scope among them: one department head's result is
 never served to another caller.
@@ -26,9 +27,11 @@ from feedback.models import (
     AnalysisRun,
     Cause,
     CauseFollowup,
+    CustomerIdentity,
     ErasureRequest,
     Invitation,
     Mention,
+    OutcomeEvent,
     Response,
     RunState,
     Target,
@@ -51,6 +54,8 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
             select(func.count(Target.id)).scalar_subquery(),
             select(func.sum(Target.target)).scalar_subquery(),
             select(func.max(ErasureRequest.id)).scalar_subquery(),  # an erased customer leaves at once
+            select(func.max(OutcomeEvent.id)).scalar_subquery(),  # outcomes imported: revenue at risk
+            select(func.max(CustomerIdentity.id)).scalar_subquery(),
         )
     ).one()
     return tuple(row)

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
+from feedback.analysis.outcomes import CauseRisk
 from feedback.models import (
     Answer,
     Cause,
@@ -47,6 +48,7 @@ from feedback.services.metrics import (
     source_dimensions,
 )
 from feedback.services.outcomes.panel import outcomes_section
+from feedback.services.outcomes.report import RISK_NOTE, risk_by_cause_key, risk_words
 from feedback.services.privacy import exposure
 
 METRIC_COLUMNS = (
@@ -191,6 +193,10 @@ CAUSE_SCHEMA: dict[str, Any] = {
     "last_event_at": pl.Datetime("us", "UTC"),
     "followup": pl.String,
     "verbatims": pl.List(pl.String),
+    "revenue_at_risk": pl.Float64,  # with its interval and words: services/outcomes/report.py
+    "revenue_low": pl.Float64,
+    "revenue_high": pl.Float64,
+    "revenue_words": pl.String,  # None without outcome events
 }
 LEDGER_SCHEMA: dict[str, Any] = {
     "period_start": pl.Date,
@@ -208,6 +214,16 @@ def _weighted(values: list[tuple[float | None, float]]) -> float | None:
     return sum(v * w for v, w in known) / total if total else None
 
 
+def _revenue(risks: Mapping[str, CauseRisk], key: str) -> dict[str, Any]:
+    risk = risks.get(key)
+    return {
+        "revenue_at_risk": risk.at_risk if risk else None,
+        "revenue_low": risk.low if risk else None,
+        "revenue_high": risk.high if risk else None,
+        "revenue_words": risk_words(risks, key),
+    }
+
+
 def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Causes with what they cost in the window (most costly first), and their ledger rows in the window."""
     since, until = page.since, page.until
@@ -216,6 +232,7 @@ def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tupl
     found = list_causes(session, scope)
     ids = dict(session.execute(select(Cause.key, Cause.id).where(Cause.key.in_([c.id for c in found]))).all())
     followups = followup_status(session, ids.values())
+    risks = risk_by_cause_key(session.get_bind()) if found else {}  # type: ignore[arg-type]
     for cause in found:
         owner = cause.department or cause.suggested_department
         if page.department and owner != page.department:
@@ -245,6 +262,7 @@ def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tupl
                 "last_event_at": last.at if last else None,
                 "followup": followup.words if followup else None,
                 "verbatims": list(cause.verbatims[:3]),
+                **_revenue(risks, cause.id),
             }
         )
         ledger_rows.extend(
@@ -277,6 +295,8 @@ def _cause_panel(
         set_ = [n for n in ("channel", "product") if getattr(page, n)] + [n for n, _ in page.fields]
         others = ", ".join(set_)
         notes.append(f"Root causes follow the dates and the department only (not {others}).")
+    if causes.height and causes["revenue_words"].is_not_null().any():
+        notes.append(RISK_NOTE)
     top = causes.head(panel.limit)
     if panel.kind == "cause_trend":
         wanted = top.get_column("cause_id").to_list()

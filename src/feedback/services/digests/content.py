@@ -53,6 +53,7 @@ from feedback.services.dashboards.headline import SCORES, collected_scores
 from feedback.services.dashboards.headline import not_asked as score_not_asked
 from feedback.services.digests.links import action_links
 from feedback.services.digests.numbers import Headline, Trend, grain_for, headlines, trends
+from feedback.services.outcomes.report import risk_by_cause_key, risk_words
 
 RECURRING_WINDOW = 3
 RECURRING_MIN = 2
@@ -80,6 +81,7 @@ class Item(msgspec.Struct):
     state: str | None
     verbatims: list[str] = []
     links: dict[str, str] = {}
+    revenue_at_risk: str | None = None  # in words, with its interval (services/outcomes/report.py)
 
 
 class Verified(msgspec.Struct):
@@ -392,6 +394,7 @@ def build_digests(
             series[(slug, end)] = trend
     facts = _facts(session, [r.department.id for r in requests], {r.department.id: r.end for r in requests})
     asked = collected_scores(session, [r.department.id for r in requests])
+    risks = risk_by_cause_key(session.get_bind())  # type: ignore[arg-type]  # once per run, every cause
     built = []
     for r in requests:
         department, tz = r.department, r.department.timezone
@@ -419,6 +422,7 @@ def build_digests(
                 start, end = datetime.combine(current.period_start, time(), UTC), ledger_period_end(current)
             item.verbatims = verbatims_of(session, fact.cause.id, start, end)
             item.links = action_links(settings, fact.cause.id, r.run_id, now)
+            item.revenue_at_risk = risk_words(risks, item.cause)
         items = [item for item, _ in kept]
         verified = _verified(session, department.id, r.start, r.end)
         grain = grain_for(r.end - r.start)

@@ -82,8 +82,9 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
     return pl.concat([frame.drop("context_json"), decoded.struct.unnest()], how="horizontal")
 
 
-def read_cause_items(engine: Engine) -> pl.DataFrame:
-    """``response_id``, ``cause`` (its name) of the responses the latest complete analysis run assigned."""
+def read_cause_items(engine: Engine, label: str = "name") -> pl.DataFrame:
+    """``response_id``, ``cause`` (its ``label``: name, or key) of the responses the latest complete analysis
+    run assigned."""
     runs = read_frame(
         engine, Select("analysis_runs", [Column("run", "id", "int")]).where("state = ?", "complete")
     )
@@ -100,6 +101,10 @@ def read_cause_items(engine: Engine) -> pl.DataFrame:
         .where("response_id IS NOT NULL"),
     )
     names = read_frame(
-        engine, Select("causes", [Column("cause_id", "id", "int"), Column("cause", "name", "text")])
+        engine,
+        Select(
+            "causes",
+            [Column("cause_id", "id", "int"), Column("cause", "key" if label == "key" else "name", "text")],
+        ),
     )
     return items.join(names, on="cause_id").select("response_id", "cause").unique()

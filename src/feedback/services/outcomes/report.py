@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -134,11 +134,13 @@ def revenue_by_cause(
     outcome: an.Outcome = "repeat_purchase",
     horizon_days: int = 90,
     value_per_outcome: float = 1.0,
+    label: str = "name",
 ) -> list[an.CauseRisk]:
-    """Revenue at risk per root cause of the latest analysis run (see analysis.outcomes.revenue_at_risk)."""
+    """Revenue at risk per root cause of the latest analysis run (see analysis.outcomes.revenue_at_risk),
+    each cause named by its ``label`` (name, or key)."""
     _check_scale(scale)
     responses, events = read_responses(engine, scale), read_events(engine)
-    causes = read_cause_items(engine)
+    causes = read_cause_items(engine, label)
     if responses.is_empty() or events.is_empty() or causes.is_empty():
         return []
     as_of = events["at"].max()
@@ -146,3 +148,44 @@ def revenue_by_cause(
     linked = an.link_outcomes(responses, events, horizon_days, as_of)
     satisfied = pl.col("score").is_in(DEFAULT_GROUPS[scale][0])
     return an.revenue_at_risk(linked, causes, outcome, satisfied, value_per_outcome)
+
+
+# What the dashboards and digests show beside each cause: what its customers spent less, within the horizon,
+# than satisfied customers (CSAT 4-5), adjusted, times its customers; spend is money, so no value is needed.
+RISK_SCALE, RISK_HORIZON_DAYS = "csat", 90
+RISK_OUTCOME: an.Outcome = "spend"
+RISK_NOTE = (
+    f"Revenue at risk: what the customers who raised a cause spent less within {RISK_HORIZON_DAYS} days of "
+    "answering than satisfied customers (CSAT 4-5), adjusted for what they bought before, times those "
+    "customers, with its 95% interval; ranked by the interval's low end; a gap not shown is not ranked."
+)
+
+
+def risk_by_cause_key(engine: Engine) -> dict[str, an.CauseRisk]:
+    """Revenue at risk per cause key (empty without outcome events or analysed causes): compute it once
+    for a page or a digest run, not per cause."""
+    with engine.connect() as connection:
+        if connection.exec_driver_sql("SELECT 1 FROM outcome_events LIMIT 1").first() is None:
+            return {}  # no outcomes: nothing to read
+    risks = revenue_by_cause(
+        engine, scale=RISK_SCALE, outcome=RISK_OUTCOME, horizon_days=RISK_HORIZON_DAYS, label="key"
+    )
+    return {risk.cause: risk for risk in risks}
+
+
+def risk_words(risks: Mapping[str, an.CauseRisk], key: str) -> str | None:
+    """Cause ``key``'s ``12,300 [4,100, 20,500], #1``, or why it is not shown (not ranked); None when there
+    are no outcomes at all (``risks`` empty)."""
+    if not risks:
+        return None
+    risk = risks.get(key)
+    if risk is None:
+        return "not shown (none of its customers has outcomes), not ranked"
+    verdict = risk.gap.verdict
+    why = verdict if verdict.startswith("not shown") else f"not shown ({verdict})"
+    if risk.at_risk is None or risk.low is None or risk.high is None:
+        return f"{why}, not ranked"
+    figure = f"{risk.at_risk:,.0f} [{risk.low:,.0f}, {risk.high:,.0f}]"
+    if risk.rank is None:
+        return f"{figure}: {why if verdict != an.SHOWN else 'no loss shown'}, not ranked"
+    return f"{figure}, #{risk.rank}"

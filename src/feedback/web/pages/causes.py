@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from feedback.analysis.figures import cause_trend_figure, to_embed
 from feedback.db import transaction
@@ -28,9 +29,11 @@ from feedback.services.causes.evidence import cause_evidence
 from feedback.services.causes.followup import followup_status, loop_history
 from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.dashboards.access import visible_dashboards
+from feedback.services.dashboards.cache import cache_for, data_fingerprint
 from feedback.services.dashboards.library import load_library
 from feedback.services.digests import loop
 from feedback.services.digests.links import LABELS
+from feedback.services.outcomes.report import RISK_NOTE, risk_by_cause_key, risk_words
 from feedback.services.privacy import exposure
 from feedback.web.auth import logged_in
 from feedback.web.pages import assets
@@ -71,6 +74,16 @@ def _base(ctx: AppContext, caller: Caller, title: str) -> dict[str, Any]:
     }
 
 
+def cause_risk_words(ctx: AppContext, session: Session, key: str) -> str | None:
+    """The cause's revenue at risk in words (None without outcomes); every cause's is computed at once and
+    kept in the dashboards' cache while the data stays the same."""
+    cache = cache_for(ctx.settings.database_url, ctx.settings.dashboard_cache_s)
+    risks = cache.get_or_compute(
+        ("revenue-at-risk",), data_fingerprint(session), lambda: risk_by_cause_key(ctx.engine)
+    )
+    return risk_words(risks, key)
+
+
 class CausePages(Controller):
     include_in_schema = False
 
@@ -100,6 +113,7 @@ class CausePages(Controller):
             owner = session.get(Department, owner_id) if owner_id else None
             departments = session.execute(select(Department.slug, Department.name).order_by(Department.name))
             department_choices = [(slug, name) for slug, name in departments]
+            risk = cause_risk_words(ctx, session, key)
         ledger = _frame(detail.ledger, detail.cause.name)
         figure = None
         if ledger.height:
@@ -121,6 +135,8 @@ class CausePages(Controller):
             actions=[(a, LABELS[a]) for a in loop.NEW_STATE if _allowed(status, a)],
             departments=department_choices,
             done=DONE.get(request.query_params.get("done") or ""),
+            risk=risk,
+            risk_note=RISK_NOTE,
         )
         return Template("dashboards/cause.html", context=context)
 

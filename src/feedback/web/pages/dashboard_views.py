@@ -187,6 +187,7 @@ def _cause_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]
         "times raised",
         "NPS points lost",
         "CSAT points lost",
+        "revenue at risk (95% interval)",
         "follow-up",
     )
     rows = []
@@ -203,6 +204,7 @@ def _cause_rows(frame: pl.DataFrame) -> tuple[tuple[str, ...], list[list[Cell]]]
                 Cell(f"{r['count']:,}", numeric=True),
                 _num(r["nps_points_lost"], 2),
                 _num(r["csat_points_lost"], 2),
+                Cell(r["revenue_words"] or NONE, numeric=r["revenue_at_risk"] is not None),
                 Cell(r["followup"] or ("not yet reported" if reviewed else "waiting for review")),
             ]
         )
@@ -325,7 +327,11 @@ def panel_view(
     if spec.kind == "causes" and spec.chart == "bar":
         urls = {key: cause_url(key) for key in frame.get_column("cause_id").to_list()}
         figure = causes_figure(frame, spec.title, urls)
-        named = tuple(zip(frame.get_column("cause").to_list(), urls.values(), strict=True))
+        labels = [
+            f"{name}: revenue at risk {words}" if words else name
+            for name, words in frame.select("cause", "revenue_words").iter_rows()
+        ]
+        named = tuple(zip(labels, urls.values(), strict=True))
         return PanelView(**base, figure=to_embed(figure), links=named)
     if spec.kind == "cause_trend":
         return PanelView(**base, figure=to_embed(cause_trend_figure(frame, spec.title)))
