@@ -12,6 +12,7 @@ from feedback.cli import (
     metrics,
     outcomes,
     privacy,
+    responses,
     sentiment,
     server,
     surveys,
@@ -42,6 +43,7 @@ for module in (
     dashboards,
     digests,
     outcomes,
+    responses,
     privacy,
 ):
     for command in module.COMMANDS:

@@ -17,7 +17,7 @@ def outcomes() -> None:
     """Customer outcomes and "Does satisfaction pay?"."""
 
 
-def _print_report(report: object) -> None:
+def print_report(report: object) -> None:
     from feedback.services.outcomes.importer import ImportReport
 
     assert isinstance(report, ImportReport)
@@ -47,13 +47,13 @@ def import_file(
     sessions = open_sessions()
     if identities:
         mapping = parse_mapping(pairs, IDENTITY_FIELDS)
-        _print_report(import_identities(sessions, file, mapping=mapping, skip_invalid=skip_invalid))
+        print_report(import_identities(sessions, file, mapping=mapping, skip_invalid=skip_invalid))
     else:
         mapping = parse_mapping(pairs, EVENT_FIELDS)
         report = import_events(
             sessions, file, source=source, mapping=mapping, kind=kind, skip_invalid=skip_invalid
         )
-        _print_report(report)
+        print_report(report)
 
 
 @outcomes.command("show")

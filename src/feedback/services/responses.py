@@ -158,6 +158,13 @@ def store_batch(
         raise
 
 
+def store_in(
+    session: Session, submissions: Sequence[Submission], cache: SurveyCache, max_text_chars: int
+) -> list[Outcome]:
+    """``store_batch`` inside a transaction the caller holds (an import stores its chunk with its rows)."""
+    return _store(session, submissions, cache, max_text_chars)
+
+
 def unavailable(exc: DBAPIError) -> bool:
     """Whether a driver error means the database cannot be used right now (down, unreachable, locked by
     another process, read-only, out of disk), so a retry later can succeed: an answer 503, never 500."""

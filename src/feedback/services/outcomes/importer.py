@@ -115,7 +115,7 @@ def _column_named(error: FieldError, mapping: Mapping[str, str]) -> FieldError:
     return FieldError(f"{where}: {mapping.get(name, name)}" if where else error.field, error.message)
 
 
-def _import(
+def import_rows(
     factory: sessionmaker[Session],
     records: Callable[[], Iterator[Record]],
     parse: Callable[[Record], T | list[FieldError]],
@@ -197,7 +197,7 @@ def import_events(
     row's kind when the file has no kind column."""
     columns = dict(mapping or {name: name for name in EVENT_FIELDS})
     required = [name for name in EVENT_REQUIRED if not (name == "kind" and kind is not None)]
-    return _import(
+    return import_rows(
         factory,
         lambda: read_records(path, columns, required),
         _parse_event(source, kind),
@@ -239,7 +239,7 @@ def import_identities(
 ) -> ImportReport:
     """Store an identity map (customer_id -> person_id) from a CSV or Parquet file."""
     columns = dict(mapping or {name: name for name in IDENTITY_FIELDS})
-    return _import(
+    return import_rows(
         factory,
         lambda: read_records(path, columns, IDENTITY_FIELDS),
         _parse_identity,
