@@ -121,3 +121,21 @@ def test_linking_agrees_with_a_plain_join_of_every_response_with_every_event_of_
     assert (both["orders"] == both["orders_x"]).all() and (both["prior_orders"] == both["prior_x"]).all()
     assert np.allclose(both["spend"].to_numpy(), both["spend_x"].cast(pl.Float64).to_numpy())
     assert (both["renewal"] == both["renewal_x"].cast(pl.Boolean)).all()
+
+
+def test_the_regression_gives_statsmodels_hc1_figures_even_with_a_collinear_column() -> None:
+    import numpy as np
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    n = 5_000
+    treated = rng.random(n) < 0.3
+    prior = rng.poisson(2, n).astype(float)
+    x = sm.add_constant(np.column_stack([treated, rng.random(n) < 0.1, prior, 2 * prior]).astype(float))
+    y = 0.2 * treated + 0.05 * prior + rng.standard_normal(n) * (1 + treated)  # unequal variance: HC1 matters
+    ours = an._ols_many(y, x, 2, 100.0)
+    fit = sm.OLS(y, x).fit(cov_type="HC1")
+    for i, estimate in enumerate(ours, start=1):
+        low, high = fit.conf_int()[i]
+        expected = (100 * fit.params[i], 100 * low, 100 * high, 100 * fit.bse[i])
+        assert (estimate.value, estimate.low, estimate.high, estimate.se) == pytest.approx(expected, rel=1e-9)

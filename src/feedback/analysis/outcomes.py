@@ -41,7 +41,8 @@ OUTCOMES: dict[str, str] = {
 }
 BINARY = {"repeat_purchase", "renewal", "churn"}
 PRIOR_CONTROLS = ("prior_orders", "prior_spend", "tenure_days")
-Z_POWER = 1.959963984540054 + 0.8416212335729143  # 95% two-sided, 80% power
+Z_95 = 1.959963984540054  # 95% two-sided
+Z_POWER = Z_95 + 0.8416212335729143  # 95% two-sided, 80% power
 MIN_N = 30  # per compared group, below which the verdict is "too little data"
 BOOTSTRAP_MAX_N = 50_000  # above this a band's spend interval is the normal one (the bootstrap agrees there)
 SHOWN, NOT_SHOWN, TOO_LITTLE = "shown", "not shown (interval includes 0)", "too little data"
@@ -241,15 +242,24 @@ def _design(
 
 
 def _ols_many(y: np.ndarray, x: np.ndarray, count: int, scale: float) -> list[Estimate]:
-    """The first ``count`` coefficients after the constant, with HC1 (robust) 95% intervals."""
-    fit = sm.OLS(y, x).fit(cov_type="HC1")
-    bounds = fit.conf_int()
+    """The first ``count`` coefficients after the constant, with HC1 (robust) 95% intervals.
+
+    The same figures as statsmodels' ``OLS(y, x).fit(cov_type="HC1")`` (normal intervals; tests/outcomes
+    compare them), from the normal equations: statsmodels takes the SVD of the whole n x k matrix, 13 times
+    the CPU on a million rows (docs/benchmarks.md). A k x k pseudo-inverse keeps collinear columns
+    harmless."""
+    gram_inv = np.linalg.pinv(x.T @ x)
+    beta = gram_inv @ (x.T @ y)
+    residuals = y - x @ beta
+    meat = (x * (residuals * residuals)[:, None]).T @ x
+    n, rank = x.shape[0], int(np.linalg.matrix_rank(gram_inv))
+    se = np.sqrt(np.diag(gram_inv @ meat @ gram_inv) * n / (n - rank))
     return [
         Estimate(
-            scale * float(fit.params[i]),
-            scale * float(bounds[i][0]),
-            scale * float(bounds[i][1]),
-            scale * float(fit.bse[i]),
+            scale * float(beta[i]),
+            scale * float(beta[i] - Z_95 * se[i]),
+            scale * float(beta[i] + Z_95 * se[i]),
+            scale * float(se[i]),
         )
         for i in range(1, count + 1)
     ]
