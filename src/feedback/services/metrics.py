@@ -244,7 +244,11 @@ def _banded(frame: pl.DataFrame) -> pl.DataFrame:
                 if len(values)
                 else [0.0]
             )
-        exprs.append(pl.col(name).cut(edges, labels=band_labels(edges), left_closed=False).cast(pl.String))
+        labels, value = band_labels(edges), pl.col(name)
+        band: pl.Expr = pl.lit(labels[-1])
+        for edge, label in reversed(list(zip(edges, labels, strict=False))):  # upper bounds included
+            band = pl.when(value <= edge).then(pl.lit(label)).otherwise(band)
+        exprs.append(pl.when(value.is_null()).then(pl.lit(None, pl.String)).otherwise(band).alias(name))
     return frame.with_columns(exprs) if exprs else frame
 
 
