@@ -1,7 +1,7 @@
 """Quality of root causes on real data (labels are only read here, never by the engine).
 
     python bench/eval_causes.py compare                                  # every method on every set (table)
-    python bench/eval_causes.py compare --sets banking-tune --methods embeddings --tolerance 0.005
+    python bench/eval_causes.py compare --sets banking-tune --methods embeddings --tolerance 0.01
     python bench/eval_causes.py names                                    # 20 cluster names, 3 members each
     python bench/eval_causes.py assignment --engine default              # CFPB: issue and product accuracy
 
@@ -264,7 +264,8 @@ def main() -> None:
         "--resolution", type=float, default=None, help="fixed (default: chosen from the data)"
     )
     parser.add_argument("--neighbours", type=int, default=None)
-    parser.add_argument("--tolerance", type=float, default=CauseParams.tolerance)
+    parser.add_argument("--tolerance", type=float, default=None, help="default: the engine's")
+    parser.add_argument("--scan-size", type=int, default=CauseParams.scan_size)
     parser.add_argument("--margin", type=float, default=CauseParams.margin)
     parser.add_argument("--min-size", type=int, default=5)
     parser.add_argument("--no-stability", action="store_true")
@@ -272,7 +273,7 @@ def main() -> None:
     if args.what == "compare":
         params = CauseParams(
             min_size=args.min_size, resolution=args.resolution, neighbours=args.neighbours,
-            tolerance=args.tolerance, margin=args.margin,
+            tolerance=args.tolerance, scan_size=args.scan_size, margin=args.margin,
         )  # fmt: skip
         compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability)
     elif args.what == "names":

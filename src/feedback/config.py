@@ -131,7 +131,8 @@ class Settings:
     causes_resolution_range: tuple[float, float] = field(
         default_factory=lambda: _range("CAUSES_RESOLUTION_RANGE", "0.5-64")
     )
-    causes_tolerance: float = field(default_factory=lambda: float(_env("CAUSES_TOLERANCE", "0.02")))
+    causes_tolerance: float | None = field(default_factory=lambda: _float_or_none("CAUSES_TOLERANCE"))
+    causes_scan_size: int = field(default_factory=lambda: int(_env("CAUSES_SCAN_SIZE", "2000")))
     causes_margin: float = field(default_factory=lambda: float(_env("CAUSES_MARGIN", "-0.05")))
     causes_member_similarity: float = field(
         default_factory=lambda: float(_env("CAUSES_MEMBER_SIMILARITY", "0.2"))

@@ -37,7 +37,11 @@ def discovery_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--tolerance", type=float, default=None,
-            help="automatic resolution: the coarsest whose silhouette is this close to the best (0.02)",
+            help="automatic resolution: the coarsest this close to the best silhouette (0.02; embeddings 0)",
+        ),
+        click.option(
+            "--scan-size", type=int, default=None,
+            help="automatic resolution: texts (a fixed sample) each resolution is tried on (2000)",
         ),
         click.option(
             "--margin", type=float, default=None,

@@ -8,10 +8,13 @@ order of the rows never matters):
    every other text joins its nearest cluster if it is as close to it as the cluster's own members are
    (O(n), so a million rows stay cheap); the texts that join none are clustered once more the same way;
 3. clustering = a k-nearest-neighbour graph (cosine) split into communities by Leiden modularity (igraph,
-   fixed seed). The number of clusters is not given, and the granularity is chosen from the data: Leiden
-   runs at each resolution of a geometric grid, and the coarsest partition whose silhouette (cosine, on a
-   fixed sample of texts) is within ``tolerance`` of the best one wins (``choose_resolution``). A fixed
-   ``resolution`` skips the scan;
+   fixed seed). The number of clusters is not given, and the granularity is chosen from the data: a fixed
+   stride sample of at most ``scan_size`` texts gets a k-NN graph of its own, Leiden splits it at each
+   resolution of a geometric grid, and the resolution whose partition has the best silhouette (cosine; the
+   coarsest within ``tolerance`` of the best) is used on the whole graph (``choose_resolution``). Judging
+   partitions of the same number of texts whatever the input's size keeps the choice from drifting finer
+   on large inputs, where ever smaller groups of near-identical wordings stay above the repeat threshold.
+   A fixed ``resolution`` skips the scan;
 4. fragments smaller than ``min_size`` join their most similar community if close enough (rescue_fragments);
 5. clean clusters: a text that is not closer to the rest of its own cluster than to any other cluster's
    centroid by ``margin``, or less similar than ``member_similarity`` to the rest of its cluster, is left out
@@ -35,7 +38,6 @@ from feedback.analysis.causes.engines import Space, Vectors
 from feedback.analysis.causes.features import Canonical, canonicalize
 
 Labels = NDArray[np.int64]
-SILHOUETTE_SAMPLE = 2_000  # texts whose silhouette judges each resolution (a fixed stride sample)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class DiscoverParams:
     resolution: float | None = None  # Leiden resolution (higher: more, smaller clusters); None: from the data
     resolution_range: tuple[float, float] = (0.5, 64.0)  # the grid scanned when the resolution is automatic
     resolution_steps: int = 15  # grid points (geometric)
-    tolerance: float = 0.02  # the coarsest resolution whose silhouette is this close to the best one wins
+    tolerance: float = 0.0  # the coarsest resolution whose silhouette is this close to the best one wins
+    scan_size: int = 2_000  # texts (a fixed stride sample) on which each resolution is tried and judged
     smoothing: int = 0  # move each vector towards its k nearest neighbours first (0: off)
     sample_size: int = 12_000  # distinct texts clustered directly; the rest join the nearest cluster
     join_quantile: float = 0.1  # a text joins a cluster when as close as this quantile of its members
@@ -176,21 +179,26 @@ def resolution_grid(params: DiscoverParams) -> list[float]:
 
 
 def choose_resolution(vectors: Vectors, graph: ig.Graph, params: DiscoverParams) -> tuple[float, Labels]:
-    """The granularity this data supports: the coarsest Leiden partition of the grid whose silhouette is
-    within ``tolerance`` of the best partition's (several resolutions often score about the same: then the
-    one with fewer, larger clusters is the simpler answer)."""
+    """The granularity this data supports, and the whole graph's partition at it.
+
+    Every resolution of the grid splits the k-NN graph of a fixed stride sample of at most ``scan_size``
+    texts; the best silhouette of those partitions wins (the coarsest within ``tolerance`` of the best:
+    fewer, larger clusters are the simpler answer when several score about the same).
+    """
     n = vectors.shape[0]
-    sample = np.arange(0, n, -(-n // SILHOUETTE_SAMPLE), dtype=np.int64)
-    similarity = (vectors[sample] @ vectors.T).astype(np.float32)
+    sample = np.arange(0, n, -(-n // max(params.scan_size, 2)), dtype=np.int64)
+    whole = len(sample) == n
+    scan_graph = graph if whole else _igraph(knn_graph(vectors[sample], neighbours_for(params, len(sample))))
+    similarity = (vectors[sample] @ vectors[sample].T).astype(np.float32)
+    everyone = np.arange(len(sample), dtype=np.int64)
     scored = []
     for resolution in resolution_grid(params):
-        labels = leiden(graph, resolution, params.seed)
-        scored.append((silhouette(similarity, sample, labels, params.min_size), resolution, labels))
+        labels = leiden(scan_graph, resolution, params.seed)
+        scored.append((silhouette(similarity, everyone, labels, params.min_size), resolution, labels))
     best = max(score for score, _, _ in scored)
-    for score, resolution, labels in scored:  # the grid ascends: the first good enough is the coarsest
-        if score >= best - params.tolerance:
-            return resolution, labels
-    raise AssertionError("unreachable: the best score is within tolerance of itself")
+    # The grid ascends: the first good enough is the coarsest.
+    resolution, labels = next((r, labels) for score, r, labels in scored if score >= best - params.tolerance)
+    return resolution, labels if whole else leiden(graph, resolution, params.seed)
 
 
 def communities(vectors: Vectors, params: DiscoverParams) -> tuple[Labels, float]:

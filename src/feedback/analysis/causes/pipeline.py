@@ -20,11 +20,12 @@ from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours of the discovery graph and the confidence an assignment needs. Chosen on a
+# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution
+# and the confidence an assignment needs. Chosen on a
 # 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md has the figures on the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "assign_threshold": 0.12},
-    "embeddings": {"neighbours": 10, "assign_threshold": 0.35},
+    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02},
+    "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0},
 }
 
 
@@ -46,7 +47,8 @@ class CauseParams:
     neighbours: int | None = None  # None: the engine's default
     resolution: float | None = None  # None: chosen from the data per run
     resolution_range: tuple[float, float] = DiscoverParams.resolution_range
-    tolerance: float = DiscoverParams.tolerance
+    tolerance: float | None = None  # None: the engine's default
+    scan_size: int = DiscoverParams.scan_size
     margin: float = DiscoverParams.margin
     member_similarity: float = DiscoverParams.member_similarity
     seed: int = 0
@@ -58,7 +60,8 @@ class CauseParams:
             neighbours=int(self.neighbours or defaults["neighbours"]),
             resolution=self.resolution,
             resolution_range=self.resolution_range,
-            tolerance=self.tolerance,
+            tolerance=defaults["tolerance"] if self.tolerance is None else self.tolerance,
+            scan_size=self.scan_size,
             margin=self.margin,
             member_similarity=self.member_similarity,
             seed=self.seed,

@@ -64,7 +64,8 @@ class AnalyzeOptions:
     neighbours: int | None = None
     resolution: float | None = None  # None: chosen from the data
     resolution_range: tuple[float, float] = CauseParams.resolution_range
-    tolerance: float = CauseParams.tolerance
+    tolerance: float | None = None  # None: the engine's default
+    scan_size: int = CauseParams.scan_size
     margin: float = CauseParams.margin
     member_similarity: float = CauseParams.member_similarity
     cutoffs: Cutoffs = DEFAULT_CUTOFFS  # which feedback is negative (analysis/scales.py)
@@ -82,6 +83,7 @@ class AnalyzeOptions:
             resolution=settings.causes_resolution,
             resolution_range=settings.causes_resolution_range,
             tolerance=settings.causes_tolerance,
+            scan_size=settings.causes_scan_size,
             margin=settings.causes_margin,
             member_similarity=settings.causes_member_similarity,
             cutoffs=settings.cutoffs,
@@ -92,7 +94,7 @@ class AnalyzeOptions:
         return CauseParams(
             min_size=self.min_size, assign_threshold=self.assign_threshold, neighbours=self.neighbours,
             resolution=self.resolution, resolution_range=self.resolution_range, tolerance=self.tolerance,
-            margin=self.margin, member_similarity=self.member_similarity,
+            scan_size=self.scan_size, margin=self.margin, member_similarity=self.member_similarity,
         )  # fmt: skip
 
 
