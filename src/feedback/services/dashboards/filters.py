@@ -1,5 +1,6 @@
 """A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product,
-and a cause (which narrows the comment tables to that cause's comments).
+a cause (which narrows the comment tables to that cause's comments), and any other dimension a chart breaks
+down by (``contractor``, ``region``, a mention's ``source``...: what a bar of that breakdown leads to).
 
 ``since`` and ``until`` are whole days (UTC), both included; without them the dashboard shows its last
 ``days`` days up to today. A department head's department is always their own: asking for another is
@@ -9,13 +10,16 @@ refused (403), so a link an executive shares never shows a department head someo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from feedback.errors import FieldError, Forbidden, InvalidInput
+from feedback.services.metrics import DIMENSIONS
 
-FILTER_NAMES = ("since", "until", "department", "channel", "product", "cause")
+# Dimensions filtered only when a link from a bar asks (the form offers department, channel and product).
+OTHER_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in ("department", "channel", "product", "survey"))
+FILTER_NAMES = ("since", "until", "department", "channel", "product", "cause", *OTHER_DIMENSIONS)
 MAX_DAYS = 3660
 
 
@@ -27,6 +31,7 @@ class PageFilters:
     channel: tuple[str, ...] = ()
     product: tuple[str, ...] = ()
     cause: str | None = None  # a cause's id: the comments assigned to it (comment tables only)
+    others: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name in OTHER_DIMENSIONS, values), in that order
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -43,7 +48,20 @@ class PageFilters:
             out["channel"] = self.channel
         if self.product:
             out["product"] = self.product
+        out.update(self.others)
         return out
+
+    def narrowed(self, name: str, value: str) -> PageFilters:
+        """These filters with dimension ``name`` set to ``value`` alone: what one bar of a breakdown shows."""
+        if name == "department":
+            return replace(self, department=value)
+        if name == "channel":
+            return replace(self, channel=(value,))
+        if name == "product":
+            return replace(self, product=(value,))
+        others = dict(self.others)
+        others[name] = (value,)
+        return replace(self, others=tuple((n, others[n]) for n in OTHER_DIMENSIONS if n in others))
 
     def query_items(self) -> list[tuple[str, str]]:
         items = [("since", self.since.isoformat()), ("until", self.until.isoformat())]
@@ -55,6 +73,7 @@ class PageFilters:
             items.append(("product", ",".join(self.product)))
         if self.cause:
             items.append(("cause", self.cause))
+        items += [(name, ",".join(values)) for name, values in self.others]
         return items
 
     def query_string(self) -> str:
@@ -112,4 +131,5 @@ def parse_page_filters(
         channel=_values(params.get("channel")),
         product=_values(params.get("product")),
         cause=(params.get("cause") or "").strip() or None,
+        others=tuple((name, v) for name in OTHER_DIMENSIONS if (v := _values(params.get(name)))),
     )
