@@ -46,6 +46,7 @@ STAGES_JS = """() => {
     'plotly.js received': plotly ? plotly.responseEnd : NaN,
     'scripts run (DOMContentLoaded)': nav.domContentLoadedEventEnd,
     'charts start': mark('charts-start'),
+    'first screen drawn': window.__firstScreenDrawnAt || NaN,
     'charts drawn': window.__chartsDrawnAt,
   };
 }"""

@@ -37,6 +37,65 @@
     return lines.join("<br>");
   }
 
+  var measure = document.createElement("canvas").getContext("2d");
+
+  function widest(texts, font) {
+    // The widest line of these texts (Plotly's own little HTML removed) in px, in the figure's font.
+    measure.font = font;
+    var most = 0;
+    texts.forEach(function (text) {
+      String(text).split(/<br>/).forEach(function (line) {
+        var plain = line.replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+        most = Math.max(most, measure.measureText(plain).width);
+      });
+    });
+    return most;
+  }
+
+  function valueLabels(figure, axis) {
+    // The longest labels a numeric axis may get: its data's extremes at the precision its range needs.
+    var values = [];
+    figure.data.forEach(function (trace) {
+      (trace[axis] || []).forEach(function (v) { if (typeof v === "number") values.push(v); });
+    });
+    if (!values.length) return [];
+    var low = Math.min.apply(null, values), high = Math.max.apply(null, values);
+    var digits = high - low < 2 ? 2 : high - low < 20 ? 1 : 0;
+    return [low, high].map(function (v) { return "\u2212" + Math.abs(v).toFixed(digits); });
+  }
+
+  function room(figure, width) {
+    // Margins that hold the axes' labels and titles and the legend, measured before drawing: Plotly's
+    // automargin then has nothing to add, and each chart is laid out once instead of twice (or more).
+    var layout = figure.layout;
+    var base = (layout.template && layout.template.layout && layout.template.layout.font) || {};
+    var size = (layout.font && layout.font.size) || base.size || 12;
+    var font = size + "px " + ((layout.font && layout.font.family) || base.family || "sans-serif");
+    var line = size * 1.35;
+    var x = layout.xaxis || {}, y = layout.yaxis || {};
+    var horizontal = figure.data.some(function (t) { return t.orientation === "h"; });
+    var yLabels = y.ticktext || (horizontal ? figure.data[0].y || [] : valueLabels(figure, "y"));
+    var margin = layout.margin || {};
+    var hasTitle = function (axis) { return Boolean(axis.title && axis.title.text); };
+    var left = Math.max(margin.l || 0, Math.ceil(widest(yLabels, font) + 12 + (hasTitle(y) ? line + 10 : 0)));
+    var xTitleLines = 0;
+    if (hasTitle(x)) {
+      // A title wider than the plot is wrapped now, not after drawing (which would lay the chart out again).
+      var plotWidth = width - left - (margin.r || 0) - 8;
+      if (widest([x.title.text], font) > plotWidth) {
+        x.title.text = wrap(x.title.text, plotWidth, { width: widest([x.title.text], font) });
+      }
+      xTitleLines = x.title.text.split("<br>").length;
+    }
+    var bottom = (x.type === "date" ? 2 : 1) * line + 14 + xTitleLines * line + (xTitleLines ? 10 : 0);
+    var legend = figure.data.filter(function (t) { return t.showlegend !== false && t.name; });
+    if (layout.showlegend !== false && legend.length > 1) {
+      var across = legend.reduce(function (sum, t) { return sum + widest([t.name], font) + 50; }, 0);
+      bottom += Math.ceil(across / Math.max(width * 0.9, 1)) * (line + 8) + 10;
+    }
+    return Object.assign({}, margin, { l: left, b: Math.max(margin.b || 0, Math.ceil(bottom) + 3) });
+  }
+
   function fit(plot) {
     // One relayout for what is cut at the chart's edges: a long x title wrapped, room for the y title.
     var update = {};
@@ -70,10 +129,9 @@
     };
     if (phone) {
       figure.layout.dragmode = false;
-      // A first guess at the room for the value axis's title (fit() adds what is still missing).
-      figure.layout.margin = Object.assign({}, figure.layout.margin, { l: 34 });
       if (figure.layout.title) figure.layout.title.font = Object.assign({}, figure.layout.title.font, { size: 14 });
     }
+    figure.layout.margin = room(figure, target.clientWidth);
     return window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (plot) {
       plot.on("plotly_click", function (event) {
         var point = event && event.points && event.points[0];
