@@ -5,9 +5,12 @@ through the DevTools protocol (Emulation.setCPUThrottlingRate, Network.emulateNe
 with an empty browser cache (a new context per view: plotly.js and everything else comes over the network).
 The time is dashboards.js's ``window.__chartsDrawnAt`` (ms since navigation start), on the demo company's data
 served by `feedback serve` (the server's result cache warmed by one view first, so the figure is the page's
-weight and drawing, not the first query after new data). Also reported: bytes over the wire per view.
+weight and drawing, not the first query after new data). Also reported: bytes over the wire per view, and
+where the time goes (first byte, plotly.js received, charts start, first screen's charts drawn, all drawn).
+``--cpu-only`` keeps the 4x CPU throttle without the network's: on a shared machine it shows what load costs.
 
     python bench/bench_first_view.py --demo-db feedback.db --views 5
+    python bench/bench_first_view.py --demo-db feedback.db --views 3 --cpu-only
     python bench/bench_first_view.py                      # makes a fresh demo first (several minutes)
 """
 
