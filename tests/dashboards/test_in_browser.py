@@ -23,7 +23,7 @@ from feedback.services.users import create_user
 from tests import factories
 from tests.dashboards import data
 from tests.dashboards.browser import browser, drawn_charts, new_page, screenshot, sign_in, wait_for_charts
-from tests.dashboards.data import EMAILS, PASSWORD, A
+from tests.dashboards.data import EMAILS, PASSWORD, A, B
 from tests.live_server import live_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
@@ -85,6 +85,66 @@ def test_walk_through_every_dashboard_and_change_a_filter(
         expect(page.locator("#panel-causes").get_by_text("Alpha refunds are slow").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "department-head-phone")
+    finally:
+        context.close()
+
+
+def _click_bar(page: Any, chart: str, group: str) -> None:
+    """Click the middle of ``group``'s bar, where a person would."""
+    groups = page.evaluate(f"document.getElementById('{chart}').data[0].y")
+    bar = page.locator(f"#{chart} .bars .point").nth(groups.index(group))
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box, f"no bar for {group} in {chart}"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_a_contractor_bar_and_a_source_bar_lead_to_only_their_rows(
+    browser: Browser,
+    sessions: sessionmaker[Session],
+    live_server: str,  # noqa: F811
+) -> None:
+    data.seed(sessions)
+    context, page = new_page(browser)
+    try:
+        sign_in(page, live_server, Role.EXECUTIVE, "/dashboards/executive-overview")
+        wait_for_charts(page)
+        _click_bar(page, "chart-nps-by-contractor", "bravo-contact-centre")
+        page.wait_for_url(re.compile(r"/dashboards/department\?.*contractor=bravo-contact-centre"))
+        wait_for_charts(page)
+        comments = page.locator("#panel-verbatims td[data-label=comment]").all_inner_texts()
+        departments = page.locator("#panel-verbatims td[data-label=department]").all_inner_texts()
+        assert comments and all(c.startswith("bravo comment") for c in comments), comments
+        assert set(departments) == {B}
+        expect(page.get_by_label("Contractor", exact=True)).to_have_value("bravo-contact-centre")
+        # The charts on that page are of the contractor's answers too.
+        assert page.evaluate("document.getElementById('chart-nps-by-channel').data[0].y") == ["bravo-fax"]
+
+        page.goto(f"{live_server}/dashboards/social-listening")
+        wait_for_charts(page)
+        _click_bar(page, "chart-sentiment-by-source", "reddit")
+        page.wait_for_url(re.compile(r"/dashboards/social-listening\?.*source=reddit"))
+        wait_for_charts(page)
+        sources = page.locator("#panel-recent-mentions td[data-label=source]").all_inner_texts()
+        texts = page.locator("#panel-recent-mentions td[data-label=text]").all_inner_texts()
+        assert sources and set(sources) == {"reddit"}, sources
+        assert all(t.startswith("bravo mention") for t in texts), texts
+        expect(page.locator("#panel-mentions-vs-responses")).to_contain_text(
+            "The source filter does not apply to responses."
+        )
+
+        # Without a mouse: the same places are plain links under each chart, reached with the keyboard.
+        page.goto(f"{live_server}/dashboards/executive-overview")
+        wait_for_charts(page)
+        links = page.locator("#panel-nps-by-contractor details.bar-links")
+        links.locator("summary").focus()
+        page.keyboard.press("Enter")
+        link = links.get_by_role("link", name="alpha-contact-centre")
+        link.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"contractor=alpha-contact-centre"))
+        departments = page.locator("#panel-verbatims td[data-label=department]").all_inner_texts()
+        assert departments and set(departments) == {A}
     finally:
         context.close()
 

@@ -397,3 +397,38 @@ def test_axe_finds_nothing_serious_in_the_digest(
             assert serious(page) == [], digest.department
     finally:
         context.close()
+
+
+CHART_PAGES = (
+    "/dashboards/executive-overview",
+    f"/dashboards/department?department={A}",
+    "/dashboards/social-listening",
+    "/causes/alpha-refunds",
+)
+CHART_TEXT = ".gtitle, .g-xtitle text, .g-ytitle text, .xtick text, .ytick text, .legendtext"
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_every_chart_title_axis_title_and_label_is_whole_inside_its_chart(
+    site: str, pages: Any, size: str
+) -> None:
+    page = pages(Role.ADMIN, site, "/dashboards", size)
+    width = SIZES[size]["viewport"]["width"]
+    cut: list[str] = []
+    for path in CHART_PAGES:
+        page.goto(site + path)
+        wait_for_charts(page)
+        cut += page.evaluate(
+            """([selector, width]) => [...document.querySelectorAll('div.chart, div.js-plotly-plot')].flatMap(
+                chart => {
+                  const box = chart.getBoundingClientRect();
+                  return [...chart.querySelectorAll(selector)].filter(text => {
+                    const r = text.getBoundingClientRect();
+                    const left = Math.max(box.left, 0), right = Math.min(box.right, width);
+                    return r.width > 0 && (r.left < left - 1 || r.right > right + 1
+                      || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+                  }).map(text => `${location.pathname} ${chart.id}: "${text.textContent}"`);
+                })""",
+            [CHART_TEXT, width],
+        )
+    assert not cut, "\n".join(cut)

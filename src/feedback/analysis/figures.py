@@ -403,11 +403,13 @@ def causes_figure(causes: pl.DataFrame, title: str, links: Mapping[str, str] | N
     return _layout(figure, title, "NPS points lost in the period", "root cause", height=height)
 
 
-def cause_trend_figure(ledger: pl.DataFrame, title: str) -> go.Figure:
-    """How often each cause came back, period by period (``ledger``: period_start, cause, count, share)."""
+def cause_trend_figure(ledger: pl.DataFrame, title: str, links: Mapping[str, str] | None = None) -> go.Figure:
+    """How often each cause came back, period by period (``ledger``: period_start, cause_id, cause, count,
+    share). ``links``: a URL per cause id, in each point's ``customdata`` for the page to follow."""
     figure = go.Figure()
-    for i, cause in enumerate(ledger.get_column("cause").unique(maintain_order=True).to_list()):
-        rows = ledger.filter(pl.col("cause") == cause).sort("period_start")
+    causes = ledger.select("cause_id", "cause").unique(maintain_order=True)
+    for i, (key, cause) in enumerate(causes.iter_rows()):
+        rows = ledger.filter(pl.col("cause_id") == key).sort("period_start")
         hover = [
             f"<b>{safe(cause)}</b><br>{r['period_start']}: raised {r['count']:,} times"
             f" ({r['share'] * 100:.1f}% of feedback)"
@@ -422,6 +424,7 @@ def cause_trend_figure(ledger: pl.DataFrame, title: str) -> go.Figure:
                 line={"color": COLORS[i % len(COLORS)]},
                 hovertext=hover,
                 hoverinfo="text",
+                customdata=[links.get(key)] * rows.height if links else None,
             )
         )
     _date_axis(figure, ledger.get_column("period_start").unique().to_list())

@@ -1,6 +1,7 @@
 """A dashboard's filters, as they travel in the URL's query string: dates, department, channel, product,
-the company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE: a category's values, a number's declared bands), and
-a cause (which narrows the comment tables to that cause's comments).
+the company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE: a category's values, a number's declared bands),
+a cause (which narrows the comment tables to that cause's comments), and any other dimension a chart breaks
+down by (``contractor``, ``region``, a mention's ``source``...: what a bar of that breakdown leads to).
 
 ``since`` and ``until`` are whole days (UTC), both included; without them the dashboard shows its last
 ``days`` days up to today. A department head's department is always their own: asking for another is
@@ -10,13 +11,16 @@ refused (403), so a link an executive shares never shows a department head someo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from feedback.errors import FieldError, Forbidden, InvalidInput
+from feedback.services.metrics import DIMENSIONS
 
-FILTER_NAMES = ("since", "until", "department", "channel", "product", "cause")
+# Dimensions filtered only when a link from a bar asks (the form offers department, channel and product).
+OTHER_DIMENSIONS = tuple(d for d in DIMENSIONS if d not in ("department", "channel", "product", "survey"))
+FILTER_NAMES = ("since", "until", "department", "channel", "product", "cause", *OTHER_DIMENSIONS)
 MAX_DAYS = 3660
 
 
@@ -29,6 +33,7 @@ class PageFilters:
     product: tuple[str, ...] = ()
     cause: str | None = None  # a cause's id: the comments assigned to it (comment tables only)
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # company field -> any of these values (or bands)
+    others: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name in OTHER_DIMENSIONS, values), in that order
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -46,7 +51,20 @@ class PageFilters:
         if self.product:
             out["product"] = self.product
         out.update(self.fields)
+        out.update(self.others)
         return out
+
+    def narrowed(self, name: str, value: str) -> PageFilters:
+        """These filters with dimension ``name`` set to ``value`` alone: what one bar of a breakdown shows."""
+        if name == "department":
+            return replace(self, department=value)
+        if name == "channel":
+            return replace(self, channel=(value,))
+        if name == "product":
+            return replace(self, product=(value,))
+        others = dict(self.others)
+        others[name] = (value,)
+        return replace(self, others=tuple((n, others[n]) for n in OTHER_DIMENSIONS if n in others))
 
     def query_items(self) -> list[tuple[str, str]]:
         items = [("since", self.since.isoformat()), ("until", self.until.isoformat())]
@@ -59,6 +77,7 @@ class PageFilters:
         items.extend((name, ",".join(values)) for name, values in self.fields)
         if self.cause:
             items.append(("cause", self.cause))
+        items += [(name, ",".join(values)) for name, values in self.others]
         return items
 
     def query_string(self) -> str:
@@ -118,6 +137,7 @@ def parse_page_filters(
         product=_values(params.get("product")),
         cause=(params.get("cause") or "").strip() or None,
         fields=fields,
+        others=tuple((name, v) for name in OTHER_DIMENSIONS if (v := _values(params.get(name)))),
     )
 
 

@@ -18,7 +18,7 @@ from feedback.analysis.metrics import METRICS
 from feedback.models import Department, Question, Survey
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.digests.numbers import Headline
-from feedback.services.metrics import MetricsQuery, compute_metrics
+from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_metrics
 
 SCORES = ("nps", "csat", "ces")  # the metrics that need a question of their own kind
 SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
@@ -94,9 +94,11 @@ def headline(
     if not shown:
         return Tiles([], missing)
     since, until = page.window
-    query = MetricsQuery(
-        metrics=tuple(shown), since=since, until=until, filters=page.dimensions(), min_n=min_n
-    )
+    sources = {METRICS[m].source for m in shown}
+    filters = {
+        k: v for k, v in page.dimensions().items() if all(k in SOURCE_DIMENSIONS[s] for s in sources)
+    }  # a mention's source narrows no survey score
+    query = MetricsQuery(metrics=tuple(shown), since=since, until=until, filters=filters, min_n=min_n)
     rows = {r["metric"]: r for r in compute_metrics(session, query, scope).table.iter_rows(named=True)}
     tiles = []
     for metric in shown:

@@ -88,12 +88,11 @@ def _merge(page: Mapping[str, tuple[str, ...]], panel: Mapping[str, tuple[str, .
     return merged
 
 
-def _applicable(metric: str, filters: Filters) -> tuple[Filters, list[str]]:
-    source = METRICS[metric].source
+def _filters_for(source: str, filters: Filters) -> tuple[Filters, list[str]]:
+    """The filters that apply to ``source``'s rows, and a note for each that does not."""
     allowed = source_dimensions(source)
-    kept = {k: v for k, v in filters.items() if k in allowed}
-    dropped = [k for k in filters if k not in allowed]
-    return kept, dropped
+    notes = [f"The {name} filter does not apply to {source}." for name in filters if name not in allowed]
+    return {k: v for k, v in filters.items() if k in allowed}, notes
 
 
 def _metric_panels(
@@ -112,11 +111,8 @@ def _metric_panels(
         notes: list[str] = []
         keys = []
         for metric in panel.metrics:
-            filters, dropped = _applicable(metric, merged)
-            for name in dropped:
-                note = f"The {name} filter does not apply to {METRICS[metric].source}."
-                if note not in notes:
-                    notes.append(note)
+            filters, dropped = _filters_for(METRICS[metric].source, merged)
+            notes += [note for note in dropped if note not in notes]
             key = (by, panel.period, tuple(sorted(filters.items())))
             groups.setdefault(key, set()).add(metric)
             keys.append((metric, key))
@@ -420,19 +416,22 @@ def mentions_frame(
     session: Session, panel: PanelSpec, page: PageFilters, scope: int | None
 ) -> tuple[pl.DataFrame, list[str]]:
     since, until = page.window
-    products = _merge(page.dimensions(), panel.filters).get("product", ())
+    filters, notes = _filters_for("mentions", _merge(page.dimensions(), panel.filters))
+    products, sources = filters.get("product", ()), filters.get("source", ())
     department_id = scope if scope is not None else _department_id(session, page.department)
-    notes = ["The channel filter does not apply to mentions."] if page.channel else []
+    several = len(products) > 1 or len(sources) > 1
     selection = MentionFilter(
         since=since,
         until=until,
         product=products[0] if len(products) == 1 else None,
+        source=sources[0] if len(sources) == 1 else None,
         noise=NoiseFilter.EXCLUDE,
-        limit=panel.limit if len(products) <= 1 else 1000,
+        limit=1000 if several else panel.limit,
     )
     found = list_mentions(session, selection, department_id=department_id)
-    if len(products) > 1:
-        found = [m for m in found if m.product in products][: panel.limit]
+    if several:
+        wanted = [m for m in found if (not products or m.product in products)]
+        found = [m for m in wanted if (not sources or m.source in sources)][: panel.limit]
     rows = [
         (m.posted_at, m.source, m.author, m.department, m.product, m.polarity, m.text, m.url) for m in found
     ]
@@ -457,7 +456,8 @@ def dashboard_data(
                 by_id[panel.id] = _cause_panel(panel, causes, ledger, page)
     for panel in spec.panels:
         if panel.kind == "verbatims":
-            by_id[panel.id] = PanelData(panel, verbatims_frame(session, panel, page, scope))
+            _, notes = _filters_for("responses", _merge(page.dimensions(), panel.filters))
+            by_id[panel.id] = PanelData(panel, verbatims_frame(session, panel, page, scope), notes)
         elif panel.kind == "mentions":
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)

@@ -56,9 +56,15 @@ def _may_act(caller: Caller, department_id: int | None) -> bool:
     return caller.role == Role.DEPARTMENT_HEAD and department_id is not None and caller.may_see(department_id)
 
 
-def _frame(ledger: list[Any], name: str) -> pl.DataFrame:
-    rows = [(r.period_start, name, r.count, r.share) for r in ledger]
-    schema = {"period_start": pl.Date, "cause": pl.String, "count": pl.Int64, "share": pl.Float64}
+def _frame(ledger: list[Any], key: str, name: str) -> pl.DataFrame:
+    rows = [(r.period_start, key, name, r.count, r.share) for r in ledger]
+    schema = {
+        "period_start": pl.Date,
+        "cause_id": pl.String,
+        "cause": pl.String,
+        "count": pl.Int64,
+        "share": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -114,7 +120,7 @@ class CausePages(Controller):
             departments = session.execute(select(Department.slug, Department.name).order_by(Department.name))
             department_choices = [(slug, name) for slug, name in departments]
             risk = cause_risk_words(ctx, session, key)
-        ledger = _frame(detail.ledger, detail.cause.name)
+        ledger = _frame(detail.ledger, detail.cause.id, detail.cause.name)
         figure = None
         if ledger.height:
             title = f"Times raised per {'week' if ledger.height < 2 or _weekly(ledger) else 'period'}"

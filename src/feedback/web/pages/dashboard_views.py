@@ -8,7 +8,7 @@ from mentions are shown only when they are http(s).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -265,23 +265,19 @@ def cause_url(key: str) -> str:
     return f"/causes/{quote(key, safe='')}"
 
 
-LINKED_BREAKDOWNS = ("department", "channel", "product")
-
-
-def breakdown_links(frame: pl.DataFrame, by: str, filters: PageFilters | None) -> dict[str | None, str]:
-    """Each group's comments: the department view filtered to the group (department, channel, product)."""
-    if filters is None or by not in LINKED_BREAKDOWNS:
+def breakdown_links(
+    frame: pl.DataFrame, by: str, filters: PageFilters | None, source: str = "responses"
+) -> dict[str | None, str]:
+    """What each group's bar leads to, with the page's filters narrowed to the group: the comments behind it
+    (the department view's comments table), or for mentions the social-listening page's mentions."""
+    if filters is None:
         return {}
-    out: dict[str | None, str] = {}
-    for value in frame.get_column(by).unique().drop_nulls().to_list():
-        narrowed = replace(
-            filters,
-            department=str(value) if by == "department" else filters.department,
-            channel=(str(value),) if by == "channel" else filters.channel,
-            product=(str(value),) if by == "product" else filters.product,
-        )
-        out[value] = f"/dashboards/department?{narrowed.query_string()}#panel-verbatims"
-    return out
+    mentions = source == "mentions"
+    where = "social-listening?{}#panel-recent-mentions" if mentions else "department?{}#panel-verbatims"
+    return {
+        value: "/dashboards/" + where.format(filters.narrowed(by, str(value)).query_string())
+        for value in frame.get_column(by).unique().drop_nulls().to_list()
+    }
 
 
 def _why_empty(data: PanelData, asked: Asked | None) -> str:
@@ -320,7 +316,7 @@ def panel_view(
         )
         return PanelView(**base, figure=to_embed(figure))
     if spec.kind == "metric" and spec.chart == "bar" and spec.breakdown:
-        links = breakdown_links(frame, spec.breakdown, filters)
+        links = breakdown_links(frame, spec.breakdown, filters, METRICS[spec.metrics[0]].source)
         figure = breakdown_figure(frame, spec.metrics, spec.breakdown, spec.title, min_n, links)
         shown = tuple((str(group), url) for group, url in sorted(links.items(), key=lambda kv: str(kv[0])))
         return PanelView(**base, figure=to_embed(figure), links=shown)
@@ -334,7 +330,10 @@ def panel_view(
         named = tuple(zip(labels, urls.values(), strict=True))
         return PanelView(**base, figure=to_embed(figure), links=named)
     if spec.kind == "cause_trend":
-        return PanelView(**base, figure=to_embed(cause_trend_figure(frame, spec.title)))
+        causes = frame.select("cause_id", "cause").unique(maintain_order=True)
+        urls = {key: cause_url(key) for key in causes.get_column("cause_id").to_list()}
+        named = tuple(zip(causes.get_column("cause").to_list(), urls.values(), strict=True))
+        return PanelView(**base, figure=to_embed(cause_trend_figure(frame, spec.title, urls)), links=named)
     if spec.kind == "outcomes" and spec.chart == "bar":
         return PanelView(**base, figure=to_embed(outcomes_figure(frame, spec.title)))
     table = {
