@@ -56,7 +56,7 @@ def upgrade() -> None:
     # Existing rows are counted once here; from now on every write path keeps the counts up to date.
     from feedback.services.rollups import rebuild
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), mentions=False)  # mention rollups come with 0012
 
 
 def downgrade() -> None:

@@ -9,6 +9,10 @@ answered from the rollups; one that needs two, or the agent, reads the responses
 A missing value is stored as '' (a missing department as 0), so the key is unique on every database. Scores
 are kept as histograms (how many answered each score), so every metric, any cut-off and its exact interval
 can be computed from them; comment sentiment as count, sum and sum of squares.
+
+Mentions have one grain holding all three of their dimensions (source, department, product): the day and
+those, counting only mentions not flagged as noise (what mention metrics count), with their polarity's
+count, sum and sum of squares.
 """
 
 from __future__ import annotations
@@ -52,4 +56,18 @@ invitation_rollups = Table(
     Base.metadata,
     *_key_columns(),
     *(Column(name, BigInteger, nullable=False) for name in INVITATION_COUNTS),
+)
+
+MENTION_KEY = ("day", "source", "department_id", "product")
+MENTION_COUNTS = ("mentions", "scored")  # scored: mentions with a polarity
+
+mention_rollups = Table(
+    "mention_rollups",
+    Base.metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("department_id", Integer, primary_key=True),
+    Column("product", String(128), primary_key=True),
+    *(Column(name, BigInteger, nullable=False) for name in MENTION_COUNTS),
+    *(Column(name, Float, nullable=False) for name in RESPONSE_SUMS),
 )
