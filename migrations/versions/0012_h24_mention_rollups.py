@@ -1,4 +1,5 @@
-"""mention rollups: daily mention counts and polarity sums per source, department and product
+"""rollups 2: daily mention counts and polarity sums per source, department and product; responses judged
+and dissatisfied per daily rollup row, for the cut-offs rollup_settings records
 
 Revision ID: 0012_h24
 Revises: 0011
@@ -29,11 +30,25 @@ def upgrade() -> None:
         sa.Column("polarity_sq", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("day", "source", "department_id", "product", name=op.f("pk_mention_rollups")),
     )
-    # Existing mentions are counted once here; from now on every way in keeps the counts up to date.
-    from feedback.services.rollups import rebuild_mentions
+    for name in ("judged", "dissatisfied"):
+        op.add_column(
+            "response_rollups", sa.Column(name, sa.BigInteger(), nullable=False, server_default="0")
+        )
+    op.create_table(
+        "rollup_settings",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_settings")),
+    )
+    # Existing rows are counted once here; from now on every write path keeps the counts up to date.
+    from feedback.services.rollups import rebuild
 
-    rebuild_mentions(op.get_bind())
+    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_table("rollup_settings")
+    with op.batch_alter_table("response_rollups") as batch:
+        batch.drop_column("dissatisfied")
+        batch.drop_column("judged")
     op.drop_table("mention_rollups")

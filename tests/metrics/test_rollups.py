@@ -170,6 +170,7 @@ def test_rollups_equal_a_recount_after_submissions_erasures_and_retention(
 
 QUERIES = [
     MetricsQuery(
+        metrics=("nps", "dissatisfied", "volume"),
         by=("product",),
         filters={"channel": ("phone",)},
         period=Period.WEEK,
@@ -206,7 +207,7 @@ TZ_QUERIES = [  # periods of other time zones: whole UTC days inside a period fr
         until=START + timedelta(days=50),
     ),
     MetricsQuery(
-        metrics=(*MENTION_METRICS, "nps", "csat", "response_rate"),
+        metrics=(*MENTION_METRICS, "nps", "csat", "response_rate", "dissatisfied"),
         by=("department",),
         period=Period.MONTH,
         tz="Asia/Kolkata",  # half an hour off UTC
@@ -214,6 +215,7 @@ TZ_QUERIES = [  # periods of other time zones: whole UTC days inside a period fr
         until=START + timedelta(days=60),
     ),
     MetricsQuery(
+        metrics=("dissatisfied", "sentiment", "ces"),
         by=("product",),
         tz="Europe/Berlin",
         since=START + timedelta(days=1, hours=5),
@@ -351,3 +353,50 @@ def test_weeks_and_months_of_another_time_zone_read_whole_utc_days_from_the_roll
     with sessions() as session:
         counted = compute_metrics(session, daily).table
     assert read_days == [] and counted.height > 0
+
+
+def test_dissatisfied_counts_serve_only_the_cut_offs_they_were_counted_by(
+    sessions: sessionmaker[Session], busy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other cut-offs in the settings: dissatisfied is read from the rows (right for them), and responses
+    stored meanwhile mark the counts mixed, until `feedback metrics rebuild` counts by the new ones."""
+    query = MetricsQuery(
+        metrics=("dissatisfied",), by=("channel",), since=START, until=START + timedelta(days=60)
+    )
+    read_counts = rollups.read_counts
+    used: list[str] = []
+
+    def spy(*args: Any) -> pl.DataFrame:
+        used.append(args[1])
+        return read_counts(*args)
+
+    monkeypatch.setattr(rollups, "read_counts", spy)
+
+    def dissatisfied() -> pl.DataFrame:
+        with sessions() as session:
+            return compute_metrics(session, query).table
+
+    before = dissatisfied()
+    assert used == ["responses"]
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "8,9")  # eights are detractors now
+    store(sessions, _random_rows(random.Random(9), 20, []))  # counted by the new cut-offs
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "6,9")  # and back: the counts now mix both rules
+    used.clear()
+    mixed = dissatisfied()
+    assert used == []  # rows only
+    _from_rows(monkeypatch)
+    assert_frame_equal(mixed, dissatisfied(), check_dtypes=False, abs_tol=1e-9)
+    monkeypatch.undo()
+
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "8,9")
+    with transaction(sessions) as session:
+        rollups.rebuild(session.connection())
+    monkeypatch.setattr(rollups, "read_counts", spy)
+    used.clear()
+    stricter = dissatisfied()
+    assert used == ["responses"]
+    _from_rows(monkeypatch)
+    assert_frame_equal(stricter, dissatisfied(), check_dtypes=False, abs_tol=1e-9)
+    share = {r["channel"]: r["value"] for r in stricter.iter_rows(named=True) if r["period"] is None}
+    old = {r["channel"]: r["value"] for r in before.iter_rows(named=True) if r["period"] is None}
+    assert all(share[c] >= old[c] for c in old) and share != old

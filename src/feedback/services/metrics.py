@@ -246,7 +246,11 @@ def read_source(
     than half the window (days of a time zone other than UTC: every one straddles a UTC midnight), the
     rows are read."""
     grain = rollups.grain_for(source, [*by, *filters])
-    if grain is None or not COUNTABLE.issuperset(metrics):
+    cutoffs = get_settings().cutoffs
+    countable = set(COUNTABLE)
+    if "dissatisfied" in metrics and rollups.counts_dissatisfied(engine, cutoffs):
+        countable.add("dissatisfied")
+    if grain is None or not countable.issuperset(metrics):
         return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
     inside = [b for b in boundaries if since < b < until]
     plan = rollups.plan([since, until, *inside])
@@ -257,7 +261,7 @@ def read_source(
     parts = [rollups.read_counts(engine, source, grain, by, ids, scope, plan.days)]
     for start, end in plan.rows:
         rows = read_rows(engine, source, metrics, by, filters, slugs, scope, start, end)
-        parts.append(to_counts(rows, by, cast(Source, source), start))
+        parts.append(to_counts(rows, by, cast(Source, source), start, cutoffs))
     frame = pl.concat(parts, how="diagonal_relaxed")
     return frame.filter(pl.col("rows") > 0)
 

@@ -20,13 +20,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedback.analysis.scales import Cutoffs
+from feedback.config import get_settings
 from feedback.models import Answer, Invitation, Mention, Response
 from feedback.models.context import context_column
 from feedback.models.rollup import (
+    DISSATISFIED_COUNTS,
     GRAINS,
     INVITATION_COUNTS,
     MENTION_COUNTS,
@@ -38,6 +41,7 @@ from feedback.models.rollup import (
     invitation_rollups,
     mention_rollups,
     response_rollups,
+    rollup_settings,
 )
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 
@@ -77,27 +81,42 @@ def _utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+_RESPONSE_COLUMNS = (*RESPONSE_COUNTS, *RESPONSE_SUMS, *DISSATISFIED_COUNTS)
+
+
 def response_deltas(
-    rows: Iterable[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float], sign: int = 1
+    rows: Iterable[Mapping[str, Any]],
+    polarity: Mapping[uuid.UUID, float],
+    sign: int = 1,
+    cutoffs: Cutoffs | None = None,
 ) -> dict[Key, dict[str, float]]:
     """What ``rows`` (as stored in responses) add to each rollup row; ``polarity``: a response's mean comment
-    polarity, by its id. ``sign=-1``: what removing them takes away."""
-    deltas: dict[Key, dict[str, float]] = defaultdict(
-        lambda: dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
-    )
+    polarity, by its id. ``sign=-1``: what removing them takes away. Dissatisfied by ``cutoffs`` (default:
+    the settings')."""
+    cutoffs = cutoffs or get_settings().cutoffs
+    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_RESPONSE_COLUMNS, 0))
     for row in rows:
-        change: dict[str, float] = dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
+        change: dict[str, float] = dict.fromkeys(_RESPONSE_COLUMNS, 0)
         change["responses"] = sign
+        scored = False
         for scale, scores in SCORE_RANGES.items():
             score = row.get(scale)
             if score is not None and score in scores:
                 change[f"{scale}_{score}"] = sign
+            if score is not None:
+                scored = True
+                if score <= cutoffs.of(scale).low_max:
+                    change["dissatisfied"] = sign
         resolved = row.get("first_contact_resolved")
         if resolved is not None:
             change["fcr_yes" if resolved else "fcr_no"] = sign
         mean = polarity.get(row["id"])
         if mean is not None:
             change.update(comments=sign, polarity_sum=sign * mean, polarity_sq=sign * mean * mean)
+            if not scored and mean < cutoffs.negative_polarity:
+                change["dissatisfied"] = sign
+        if scored or mean is not None:
+            change["judged"] = sign
         for key in _keys(_utc_day(row["submitted_at"]), row):
             delta = deltas[key]
             for name, value in change.items():
@@ -110,14 +129,44 @@ def add_responses(
     connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
 ) -> None:
     """Count newly stored responses (``rows`` as inserted into responses)."""
-    _upsert(connection, response_rollups, response_deltas(rows, polarity))
+    cutoffs = get_settings().cutoffs
+    _upsert(connection, response_rollups, response_deltas(rows, polarity, cutoffs=cutoffs))
+    _check_cutoffs(connection, cutoffs)
 
 
 def remove_responses(
     connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
 ) -> None:
     """Stop counting responses about to change (a partial response updated or completed in place)."""
-    _upsert(connection, response_rollups, response_deltas(rows, polarity, sign=-1))
+    cutoffs = get_settings().cutoffs
+    _upsert(connection, response_rollups, response_deltas(rows, polarity, sign=-1, cutoffs=cutoffs))
+    _check_cutoffs(connection, cutoffs)
+
+
+def _fingerprint(cutoffs: Cutoffs) -> str:
+    """What the dissatisfied counts depend on: each scale's low band and the negative polarity."""
+    bands = ";".join(f"{scale}<={cutoffs.of(scale).low_max}" for scale in SCORE_RANGES)
+    return f"{bands};polarity<{cutoffs.negative_polarity!r}"
+
+
+def _check_cutoffs(connection: Connection, cutoffs: Cutoffs) -> None:
+    """Counting dissatisfied responses by other cut-offs than the counts so far: mark them unusable (until
+    a full rebuild), as they now mix two rules."""
+    table = rollup_settings
+    connection.execute(
+        update(table)
+        .where(table.c.name == "cutoffs", table.c.value != _fingerprint(cutoffs))
+        .values(value="mixed")
+    )
+
+
+def counts_dissatisfied(engine: Engine, cutoffs: Cutoffs) -> bool:
+    """Whether the rollups' dissatisfied counts are those of ``cutoffs``."""
+    with engine.connect() as connection:
+        value = connection.execute(
+            select(rollup_settings.c.value).where(rollup_settings.c.name == "cutoffs")
+        ).scalar()
+    return value == _fingerprint(cutoffs)
 
 
 def stored_responses(
@@ -288,14 +337,19 @@ def rebuild_mentions(connection: Connection, days: Collection[date] | None = Non
     connection.execute(table.insert().from_select(names, counted))
 
 
-def rebuild(connection: Connection, days: Collection[date] | None = None, *, mentions: bool = True) -> None:
+def rebuild(connection: Connection, days: Collection[date] | None = None) -> None:
     """Recompute the rollups of ``days`` (UTC; all days when None) from the responses, invitations and
-    (unless ``mentions`` is False: a migration before their table) mentions."""
+    mentions; all days: by the cut-offs of the settings from now on."""
     if days is not None and not days:
         return
-    if mentions:
-        rebuild_mentions(connection, days)
+    rebuild_mentions(connection, days)
     dialect = connection.dialect.name
+    cutoffs = get_settings().cutoffs
+    if days is None:  # everything is counted by these cut-offs now
+        connection.execute(delete(rollup_settings).where(rollup_settings.c.name == "cutoffs"))
+        connection.execute(rollup_settings.insert().values(name="cutoffs", value=_fingerprint(cutoffs)))
+    else:
+        _check_cutoffs(connection, cutoffs)
     for table in (response_rollups, invitation_rollups):
         connection.execute(delete(table).where(true() if days is None else table.c.day.in_(sorted(days))))
 
@@ -328,13 +382,19 @@ def rebuild(connection: Connection, days: Collection[date] | None = None, *, men
                 func.count(polarity).label("comments"),
                 func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
                 func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+                count_if(
+                    or_(*(getattr(Response, s).is_not(None) for s in SCORE_RANGES), polarity.is_not(None))
+                ).label("judged"),
+                count_if(cutoffs.dissatisfied_sql(Response.nps, Response.csat, Response.ces, polarity)).label(
+                    "dissatisfied"
+                ),
             )
             .select_from(Response)
             .outerjoin(mean, mean.c.response_id == Response.id)
             .where(_in_days(Response.submitted_at, days))
             .group_by(*keys[1:])
         )
-        names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS]
+        names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS, *DISSATISFIED_COUNTS]
         connection.execute(response_rollups.insert().from_select(names, response_rows))
 
         keys = _key_columns(Invitation, Invitation.created_at, dialect, grain)
