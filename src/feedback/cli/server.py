@@ -36,7 +36,8 @@ def serve(host: str, port: int, workers: int) -> None:
     _serve(host, port, workers)
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+def _serve(host: str, port: int, workers: int, app: str = "feedback.web.app:create_app") -> None:
+    """Serve ``app`` (an import string of an app factory: each worker process imports it)."""
     import uvicorn
 
     from feedback.db import schema_problem
@@ -48,7 +49,7 @@ def _serve(host: str, port: int, workers: int) -> None:
     if problem is not None:
         raise click.ClickException(f"not serving: {problem}")
     uvicorn.run(
-        "feedback.web.app:create_app",
+        app,
         factory=True,
         host=host,
         port=port,

@@ -32,7 +32,7 @@ from feedback.services.context import (
     parse_field,
 )
 from feedback.services.departments import department_slugs
-from feedback.services.tokens import hash_token, new_token
+from feedback.services.tokens import hash_token, token_stream
 
 RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
 COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
@@ -296,6 +296,7 @@ def import_invitations(
     seen: set[str] = set()
     now = utcnow()
     inserter = _Inserter(session, survey.id)
+    tokens = token_stream()
     pending: _Chunk = []
     survey_id, department_id = survey.id, survey.department_id
     stored_now = inserter.stored("created_at", now)
@@ -379,7 +380,7 @@ def import_invitations(
                     report.rejected += 1
                     report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
                     continue
-                token, token_hash = new_token()
+                token, token_hash = next(tokens)
                 if report.errors and not skip_invalid:
                     continue
                 values = [
