@@ -468,7 +468,7 @@ class Server:
                 with urllib.request.urlopen(f"{self.base}/health", timeout=1) as answer:
                     if answer.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # OSError: refused, reset or timed out (busy)
                 time.sleep(0.1)
         raise RuntimeError(f"the server did not answer /health within {timeout} s:\n{self.log()}")
 

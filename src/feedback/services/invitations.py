@@ -32,7 +32,7 @@ from feedback.services.context import (
     parse_field,
 )
 from feedback.services.departments import department_slugs
-from feedback.services.tokens import hash_token, token_stream
+from feedback.services.tokens import hash_token, new_token
 
 RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
 COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
@@ -296,7 +296,6 @@ def import_invitations(
     seen: set[str] = set()
     now = utcnow()
     inserter = _Inserter(session, survey.id)
-    tokens = token_stream()
     pending: _Chunk = []
     survey_id, department_id = survey.id, survey.department_id
     stored_now = inserter.stored("created_at", now)
@@ -380,7 +379,7 @@ def import_invitations(
                     report.rejected += 1
                     report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
                     continue
-                token, token_hash = next(tokens)
+                token, token_hash = new_token()
                 if report.errors and not skip_invalid:
                     continue
                 values = [
