@@ -4,7 +4,7 @@ They are the baselines the submission benchmark compares with, through the same 
 process: GET /bench/hello answers a constant; POST /bench/echo decodes a JSON body (msgspec, as every
 route does) and sends it back. A bench application, never part of the product.
 
-    python bench/bench_app.py 127.0.0.1 8000      # with the environment `feedback serve` would have
+    python bench/bench_app.py 127.0.0.1 8000 [WORKERS]    # with the environment `feedback serve` would have
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Any
 from litestar import Litestar, get, post
 
 from feedback.cli import server
-from feedback.web import app as web_app
-
-_create_app = web_app.create_app
+from feedback.web.app import create_app
 
 
 @get("/bench/hello", sync_to_thread=False)
@@ -31,7 +29,7 @@ def echo(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_bench_app() -> Litestar:
-    app = _create_app()
+    app = create_app()
     app.register(hello)
     app.register(echo)
     return app
@@ -39,5 +37,6 @@ def create_bench_app() -> Litestar:
 
 if __name__ == "__main__":
     host, port = sys.argv[1], int(sys.argv[2])
-    web_app.create_app = create_bench_app  # type: ignore[assignment]  # `feedback serve` builds the app by this name
-    server._serve(host, port, 1)
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    # Each worker process imports the factory by name (this script's directory is on their sys.path).
+    server._serve(host, port, workers, app="bench_app:create_bench_app")

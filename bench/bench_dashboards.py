@@ -130,7 +130,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, cache_s: float) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, cache_s: float, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -149,6 +149,8 @@ def start_server(url: str, cache_s: float) -> tuple[subprocess.Popen[bytes], str
             "--factory",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
         ],
@@ -214,9 +216,22 @@ def browser_times(base: str, views: int) -> list[float]:
         return times
 
 
-def measure(url: str, rows: int, views: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"backend": url.split(":", 1)[0], "rows": rows}
-    server, base = start_server(url, cache_s=60)
+def parallel_views(base: str, clients: int, views: int) -> float:
+    """Uncached pages per second with ``clients`` signed-in clients asking at once (what more web workers
+    serve)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda _: server_times(base, views), range(clients)))
+    return clients * views / (time.perf_counter() - started)
+
+
+def measure(url: str, rows: int, views: int, workers: int = 1) -> dict[str, Any]:
+    backend = url.split(":", 1)[0].split("+")[0]
+    label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}" if backend != "sqlite" else backend
+    out: dict[str, Any] = {"backend": label, "rows": rows, "workers": workers}
+    server, base = start_server(url, cache_s=60, workers=workers)
     try:
         times = server_times(base, views + 1)
         out["cold_s"], out["cached_p50_s"] = times[0], statistics.median(times[1:])
@@ -225,10 +240,11 @@ def measure(url: str, rows: int, views: int) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(30)
-    server, base = start_server(url, cache_s=0)
+    server, base = start_server(url, cache_s=0, workers=workers)
     try:
         times = server_times(base, max(3, views // 3))
         out["uncached_p50_s"] = statistics.median(times)
+        out["uncached_pages_per_s_4_clients"] = parallel_views(base, 4, 2)
     finally:
         server.terminate()
         server.wait(30)
@@ -244,6 +260,7 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="directory for the databases (reused when present)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--workers", type=int, default=1, help="web worker processes of the server")
     parser.add_argument(
         "--postgres", action="store_true", help="a private PostgreSQL cluster instead of SQLite"
     )
@@ -264,7 +281,7 @@ def main() -> None:
                     connection.exec_driver_sql(f"CREATE DATABASE bench_{n}")
                 url = f"{base}/bench_{n}"
                 prepared = prepare(url, n, fresh=True)
-                results.append({**measure(url, n, args.views), "prepare_s": prepared})
+                results.append({**measure(url, n, args.views, args.workers), "prepare_s": prepared})
                 print(json.dumps(results[-1]), flush=True)
             admin.dispose()
         finally:
@@ -275,7 +292,9 @@ def main() -> None:
         for n in sizes:
             path = workdir / f"dashboards-{n}.db"
             prepared = prepare(f"sqlite:///{path}", n, fresh=not path.exists())
-            results.append({**measure(f"sqlite:///{path}", n, args.views), "prepare_s": prepared})
+            results.append(
+                {**measure(f"sqlite:///{path}", n, args.views, args.workers), "prepare_s": prepared}
+            )
             print(json.dumps(results[-1]), flush=True)
     print(
         "\n| backend | responses | server, cached (p50) | server, cold (first view after new data) "

@@ -28,7 +28,6 @@ import resource
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -333,6 +332,8 @@ class WrkResult:
     wrk_cpu: float = 0.0  # cores used by wrk
     other_cpu: float = 0.0  # cores used by anything else on the machine meanwhile (noise)
     extra: dict[str, int] = field(default_factory=dict)
+    backend: str = "sqlite"
+    workers: int = 1  # web worker processes of the server
 
 
 def parse_wrk(output: str, endpoint: str, connections: int) -> WrkResult:
@@ -423,13 +424,16 @@ def _free_port() -> int:
 class Server:
     """`feedback serve` on a fresh database in a temporary directory."""
 
-    def __init__(self, workdir: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, extra_env: dict[str, str], database_url: str | None = None, workers: int = 1
+    ) -> None:
         self.workdir = workdir
         self.port = _free_port()
-        self.db_path = workdir / "feedback.db"
+        self.workers = workers
+        self.database_url = database_url or f"sqlite:///{workdir / 'feedback.db'}"
         self.env = {
             **os.environ,
-            "FEEDBACK_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "FEEDBACK_DATABASE_URL": self.database_url,
             "FEEDBACK_BASE_URL": f"http://{HOST}:{self.port}",
             "FEEDBACK_LOG_LEVEL": "WARNING",
             **extra_env,
@@ -446,10 +450,10 @@ class Server:
         self._feedback("departments", "add", "support", "Customer support")
         self._feedback("surveys", "load", "survey.toml")
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("bench_app.py")), HOST, str(self.port)],
+            [sys.executable, str(Path(__file__).with_name("bench_app.py")), HOST, *self.port_and_workers()],
             env=self.env,
             cwd=self.workdir,
             stdout=log,
@@ -464,9 +468,12 @@ class Server:
                 with urllib.request.urlopen(f"{self.base}/health", timeout=1) as answer:
                     if answer.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # OSError: refused, reset or timed out (busy)
                 time.sleep(0.1)
         raise RuntimeError(f"the server did not answer /health within {timeout} s:\n{self.log()}")
+
+    def port_and_workers(self) -> list[str]:
+        return [str(self.port), str(self.workers)]
 
     def log(self) -> str:
         return (self.workdir / "server.log").read_text(errors="replace")[-4000:]
@@ -483,9 +490,19 @@ class Server:
 
     def rows(self, key_prefix: str) -> set[str]:
         """Ids (hex) of the responses stored under the idempotency keys of one run."""
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as db:
-            found = db.execute("SELECT id FROM responses WHERE idempotency_key LIKE ?", (key_prefix + "-%",))
-            return {str(row[0]) for row in found}
+        from sqlalchemy import text
+
+        from feedback.db import make_engine
+
+        engine = make_engine(self.database_url)
+        try:
+            with engine.connect() as db:
+                found = db.execute(
+                    text("SELECT id FROM responses WHERE idempotency_key LIKE :p"), {"p": key_prefix + "-%"}
+                )
+                return {row[0].hex if isinstance(row[0], uuid.UUID) else str(row[0]) for row in found}
+        finally:
+            engine.dispose()
 
 
 # -- runs -----------------------------------------------------------------------------------------
@@ -503,6 +520,8 @@ class Options:
     quiet: float  # wait until the rest of the machine uses fewer cores than this before each run
     quiet_wait: float  # ... but at most this many seconds
     retries: int  # run again when the rest of the machine used more than `quiet` cores meanwhile
+    postgres: bool = False  # a private PostgreSQL cluster (tests/pg_cluster.py) instead of SQLite
+    workers: int = 1  # web worker processes
 
 
 def run_wrk(
@@ -632,7 +651,16 @@ def bench(options: Options) -> list[WrkResult]:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="feedback-bench-"))
-    server = Server(workdir, options.server_env)
+    cluster = None
+    url = None
+    if options.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pg_cluster import PgCluster
+
+        cluster = PgCluster()
+        url = f"{cluster.start()}/postgres"
+    server = Server(workdir, options.server_env, url, options.workers)
+    backend = "postgresql" if options.postgres else "sqlite"
     results: list[WrkResult] = []
     try:
         server.prepare()
@@ -644,9 +672,12 @@ def bench(options: Options) -> list[WrkResult]:
             for connections in options.connections:
                 for endpoint in ENDPOINTS:  # alternated, so that each baseline sees the same machine
                     results.append(runner.once(endpoint, connections))
+                    results[-1].backend, results[-1].workers = backend, options.workers
                     print(_row(results[-1]), flush=True)
     finally:
         server.stop()
+        if cluster is not None:
+            cluster.stop()
         if options.keep:
             print(f"kept {workdir}")
         else:
@@ -743,6 +774,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="NAME=VALUE",
         help="extra environment for the server, e.g. FEEDBACK_WRITE_BATCH_MAX=128",
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="a private PostgreSQL cluster instead of SQLite"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="web worker processes of the server")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
@@ -775,6 +810,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         quiet=args.quiet,
         quiet_wait=args.quiet_wait,
         retries=args.retries,
+        postgres=args.postgres,
+        workers=args.workers,
     )
     print(HEADER)
     results = bench(options)

@@ -88,7 +88,7 @@ def submission_stages(sizes: Sequence[int], postgres: bool, quick: bool) -> list
         *("--connections", "16", "64", "--duration", duration, "--warmup", warmup, "--repeat", "1"),
         *("--quiet", "0.3", "--quiet-wait", "15", "--retries", "1"),
     )
-    return [
+    stages = [
         Stage(
             "submissions",
             "submissions, 16 and 64 connections",
@@ -97,11 +97,26 @@ def submission_stages(sizes: Sequence[int], postgres: bool, quick: bool) -> list
             requires=("wrk",),
         )
     ]
+    if postgres:  # the issue-15 figures on PostgreSQL, one web worker beside two
+        stages += [
+            Stage(
+                "submissions",
+                f"submissions, postgresql, {workers} worker{'s' if workers > 1 else ''}",
+                (*arguments, "--postgres", "--workers", str(workers)),
+                300 if quick else 480,
+                requires=("wrk",),
+            )
+            for workers in (1, 2)
+        ]
+    return stages
 
 
 def submission_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
     rows = []
     for _, outcome in done:
+        backend = outcome.data[0].get("backend", "sqlite") if outcome.data else "sqlite"
+        workers = outcome.data[0].get("workers", 1) if outcome.data else 1
+        label = backend if workers == 1 and backend == "sqlite" else f"{backend}, {workers} worker(s)"
         runs = outcome.data
         for connections in sorted({r["connections"] for r in runs}):
 
@@ -130,7 +145,7 @@ def submission_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
             rows.append(
                 Row(
                     "",
-                    "sqlite",
+                    label,
                     f"{connections} connections",
                     "POST submission",
                     result,
@@ -356,12 +371,14 @@ def digest_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
 
 def dashboard_stages(sizes: Sequence[int], postgres: bool, quick: bool) -> list[Stage]:
     stages = []
-    for backend in ("sqlite", "postgresql") if postgres else ("sqlite",):
-        extra = ("--postgres",) if backend == "postgresql" else ()
+    setups = [("sqlite", 1)] + ([("postgresql", 1), ("postgresql", 2)] if postgres else [])
+    for backend, workers in setups:
+        extra = ("--postgres", "--workers", str(workers)) if backend == "postgresql" else ()
+        label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}" if extra else backend
         stages += [
             Stage(
                 "dashboards",
-                f"executive dashboard, {size_label(n)} responses, {backend}",
+                f"executive dashboard, {size_label(n)} responses, {label}",
                 (_script("bench_dashboards.py"), "--rows", str(n), "--views", "5", *extra),
                 _timeout(240, 360, n),
                 n,
@@ -392,8 +409,9 @@ def dashboard_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
                     title,
                     r["backend"],
                     size,
-                    "server, data changed (uncached p50; first view after new data)",
-                    f"{r['uncached_p50_s']:.2f} s; {r['cold_s']:.2f} s",
+                    "server, data changed (uncached p50; first view after new data; pages/s, 4 clients)",
+                    f"{r['uncached_p50_s']:.2f} s; {r['cold_s']:.2f} s; "
+                    f"{r.get('uncached_pages_per_s_4_clients', float('nan')):.1f} pages/s",
                     target,
                     verdict(r["rows"], MILLION, r["uncached_p50_s"] < 0.3),
                 ),

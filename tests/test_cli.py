@@ -105,3 +105,18 @@ def test_bad_files_get_line_numbers_and_change_nothing(cli, tmp_path: Path) -> N
     assert "1 invited, 0 already invited, 1 rejected" in skipped.output
     missing = cli("invitations", "import", "no-such-survey", str(people), ok=False)
     assert "no survey 'no-such-survey'" in missing.output
+
+
+def test_serve_gives_its_workers_time_to_start_on_a_busy_machine(monkeypatch, tmp_path) -> None:
+    """uvicorn's default worker health check (5 s) killed every worker still importing the app on a loaded
+    machine, so `feedback serve --workers 2` served nothing."""
+    import uvicorn
+
+    from feedback.cli import server
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    monkeypatch.setattr("feedback.db.schema_problem", lambda url: None)
+    server._serve("127.0.0.1", 8000, 2)
+    assert seen["app"] == "feedback.web.app:create_app" and seen["workers"] == 2
+    assert int(seen["timeout_worker_healthcheck"]) >= 60  # type: ignore[call-overload]

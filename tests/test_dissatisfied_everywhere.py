@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.models import Answer, Question, Response
+from feedback.services import rollups
 from feedback.services.causes.analyze import AnalyzeOptions, analyze
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.panels import verbatims_frame
@@ -65,6 +66,8 @@ def _seed(sessions: sessionmaker[Session]) -> int:
             )
             session.flush()
             session.add(Answer(response_id=rid, question_id=comment, text=text, polarity=polarity))
+        session.flush()  # rows written around the services: count them (by the cut-offs of the settings)
+        rollups.rebuild(session.connection())
     return survey.department_id
 
 

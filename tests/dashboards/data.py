@@ -25,6 +25,7 @@ from feedback.models import (
     RunState,
     Target,
 )
+from feedback.services import rollups
 from feedback.services.departments import department_slugs
 from feedback.services.users import create_user
 from tests import factories
@@ -163,6 +164,8 @@ def seed(sessions: sessionmaker[Session]) -> None:
             session.add(
                 mention(ids[B], f"bravo mention {i}: great", at, source="reddit", product="bravo-gadget")
             )
+        session.flush()  # mentions written around the services: count them
+        rollups.rebuild_mentions(session.connection())
         _causes(session, ids, start, now)
         session.add(Target(metric="nps", dimension="department", value=A, target=20.0))
         session.add(Target(metric="nps", dimension="department", value=B, target=30.0))

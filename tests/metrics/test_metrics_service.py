@@ -11,7 +11,7 @@ from feedback.analysis.metrics import Period
 from feedback.db import transaction
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Role
-from feedback.services import frames
+from feedback.services import frames, rollups
 from feedback.services.metrics import MetricsQuery, compute_many, compute_metrics
 from tests import factories
 from tests.factories import bearer
@@ -214,6 +214,8 @@ def test_mention_volume_and_sentiment_by_source(sessions) -> None:
                 mention(4, "twitter", 1.0, noise="copypasta"),
             ]
         )
+        session.flush()  # written around the services: count them
+        rollups.rebuild_mentions(session.connection())
     query = MetricsQuery(metrics=("mention_volume", "mention_sentiment"), by=("source",), **WINDOW)
     with sessions() as session:
         result = compute_metrics(session, query)

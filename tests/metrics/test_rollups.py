@@ -13,10 +13,14 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.analysis.matching import Matcher, Rule
 from feedback.analysis.metrics import Period
+from feedback.analysis.noise import NoiseRules
 from feedback.db import transaction
-from feedback.models import invitation_rollups, response_rollups
+from feedback.models import invitation_rollups, mention_rollups, response_rollups
 from feedback.services import rollups
+from feedback.services.mentions.rules import IngestOptions
+from feedback.services.mentions.webhook import receive_batch
 from feedback.services.metrics import MetricsQuery, compute_many, compute_metrics
 from feedback.services.privacy.erase import erase_customer
 from feedback.services.privacy.identifiers import IdentifierKind
@@ -30,6 +34,27 @@ START = datetime(2026, 9, 1, tzinfo=UTC)
 CHANNELS = ["phone", "chat", "email", None]
 PRODUCTS = ["router", "tv", None]
 COMMENTS = ["Great help, thank you", "Awful wait, terrible", "The parcel came late", "ok", ""]
+POSTS = [
+    "my router keeps dropping the connection, awful",
+    "the new tv is great, lovely picture",
+    "support fixed my router in minutes, thank you",
+    "billing charged me twice this month",
+    "just a post about nothing in particular here",
+]
+HANDLES = [f"@fan{i}" for i in range(12)]
+COPIED = "join the giveaway now and win a free router"
+MENTION_OPTIONS = IngestOptions(
+    Matcher(
+        [
+            Rule(keywords=("router",), product="router", department="support"),
+            Rule(keywords=("tv",), product="tv", department="sales"),
+            Rule(keywords=("billing",), department="sales"),
+        ]
+    ),
+    NoiseRules(min_words=3, copypasta_accounts=3),
+    max_text_chars=2000,
+    copypasta_accounts=3,
+)
 
 
 def _random_rows(rng: random.Random, count: int, tokens: list[str]) -> list[dict[str, Any]]:
@@ -56,18 +81,49 @@ def _random_rows(rng: random.Random, count: int, tokens: list[str]) -> list[dict
     return rows
 
 
+def _random_mentions(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """Posts over two months: the same post ids again (a retried batch), reposts, and the same words from
+    several accounts (copypasta once three have posted them)."""
+    items = []
+    for _ in range(count):
+        at = START + timedelta(minutes=rng.randrange(60 * 24 * 60))
+        item: dict[str, Any] = {
+            "source_id": str(rng.randrange(400)),
+            "text": COPIED if rng.random() < 0.1 else f"{rng.choice(POSTS)} {rng.randrange(10**6)}",
+            "posted_at": at.isoformat(),
+            "author": rng.choice(HANDLES),
+            "repost": rng.random() < 0.1,
+        }
+        if rng.random() < 0.2:
+            item["product"] = rng.choice(["router", "tv", "modem"])
+        items.append(item)
+    return items
+
+
+def store_mentions(sessions: sessionmaker[Session], seed: int, batches: int = 4) -> None:
+    rng = random.Random(seed)
+    for _ in range(batches):
+        for source in ("twitter", "reddit"):
+            receive_batch(sessions, source, _random_mentions(rng, 40), MENTION_OPTIONS, START)
+
+
 def _snapshot(sessions: sessionmaker[Session]) -> dict[str, pl.DataFrame]:
     out = {}
     with sessions() as session:
-        for table in (response_rollups, invitation_rollups):
+        for table in (response_rollups, invitation_rollups, mention_rollups):
             rows = [dict(r._mapping) for r in session.execute(select(table))]
             frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-            out[table.name] = frame.sort(frame.columns[:8]) if rows else frame
+            out[table.name] = frame.sort(frame.columns[:6]) if rows else frame
     return out
 
 
-def _assert_same(kept: dict[str, pl.DataFrame], recounted: dict[str, pl.DataFrame]) -> None:
+def _assert_same(
+    kept: dict[str, pl.DataFrame], recounted: dict[str, pl.DataFrame], may_be_empty: tuple[str, ...] = ()
+) -> None:
     for name, frame in recounted.items():
+        if name in may_be_empty and frame.is_empty():
+            assert kept[name].is_empty(), f"{name} counts what is not there"
+            continue
         assert frame.height > 0, f"{name} recounted nothing: the test stored no rows?"
         assert_frame_equal(kept[name], frame, check_dtypes=False, abs_tol=1e-9)
 
@@ -84,6 +140,8 @@ def busy(sessions: sessionmaker[Session]) -> list[str]:
     )
     for _ in range(6):  # several batches, as the group-commit writer makes them
         store(sessions, _random_rows(rng, 60, tokens))
+    factories.department(sessions, "sales", "Sales")
+    store_mentions(sessions, 11)
     return emails
 
 
@@ -98,8 +156,12 @@ def test_rollups_equal_a_recount_after_submissions_erasures_and_retention(
     for email in busy[:10]:  # erase customers who answered through their invitation
         with transaction(sessions) as session:
             erase_customer(session, b"k" * 32, IdentifierKind.EMAIL, email, requested_by="test", via="cli")
+    for handle in HANDLES[:3]:  # and people who posted
+        with transaction(sessions) as session:
+            erase_customer(session, b"k" * 32, IdentifierKind.HANDLE, handle, requested_by="test", via="cli")
     retain_text(sessions, days=30, now=START + timedelta(days=61))
     store(sessions, _random_rows(random.Random(8), 50, []))
+    store_mentions(sessions, 12, batches=2)  # more posts, some of them copies of erased ones
     kept = _snapshot(sessions)
     with transaction(sessions) as session:
         rollups.rebuild(session.connection())
@@ -108,6 +170,7 @@ def test_rollups_equal_a_recount_after_submissions_erasures_and_retention(
 
 QUERIES = [
     MetricsQuery(
+        metrics=("nps", "dissatisfied", "volume"),
         by=("product",),
         filters={"channel": ("phone",)},
         period=Period.WEEK,
@@ -130,6 +193,57 @@ QUERIES = [
     ),
     MetricsQuery(
         by=("survey",), since=START + timedelta(days=1, hours=23), until=START + timedelta(days=2, hours=1)
+    ),
+]
+
+
+MENTION_METRICS = ("mention_volume", "mention_sentiment")
+TZ_QUERIES = [  # periods of other time zones: whole UTC days inside a period from the rollups, the rest rows
+    MetricsQuery(
+        by=("channel",),
+        period=Period.WEEK,
+        tz="America/New_York",
+        since=START + timedelta(days=2, hours=3),
+        until=START + timedelta(days=50),
+    ),
+    MetricsQuery(
+        metrics=(*MENTION_METRICS, "nps", "csat", "response_rate", "dissatisfied"),
+        by=("department",),
+        period=Period.MONTH,
+        tz="Asia/Kolkata",  # half an hour off UTC
+        since=START,
+        until=START + timedelta(days=60),
+    ),
+    MetricsQuery(
+        metrics=("dissatisfied", "sentiment", "ces"),
+        by=("product",),
+        tz="Europe/Berlin",
+        since=START + timedelta(days=1, hours=5),
+        until=START + timedelta(days=33, hours=2),
+    ),
+]
+QUERIES += TZ_QUERIES
+QUERIES += [
+    MetricsQuery(
+        metrics=MENTION_METRICS,
+        by=("source",),
+        period=Period.WEEK,
+        since=START + timedelta(days=2, hours=3),
+        until=START + timedelta(days=40),
+    ),
+    MetricsQuery(
+        metrics=MENTION_METRICS,
+        by=("department", "product"),
+        filters={"source": ("twitter",)},
+        since=START + timedelta(hours=7),
+        until=START + timedelta(days=50),
+    ),
+    MetricsQuery(
+        metrics=(*MENTION_METRICS, "nps"),
+        filters={"department": ("sales",)},
+        period=Period.DAY,
+        since=START + timedelta(days=3, hours=5),
+        until=START + timedelta(days=9),
     ),
 ]
 
@@ -206,7 +320,7 @@ def test_partial_responses_saved_again_and_completed_are_counted_once_as_they_en
     kept = _snapshot(sessions)
     with transaction(sessions) as session:
         rollups.rebuild(session.connection())
-    _assert_same(kept, _snapshot(sessions))
+    _assert_same(kept, _snapshot(sessions), may_be_empty=("mention_rollups",))
     with sessions() as session:
         table = compute_metrics(
             session, MetricsQuery(metrics=("nps", "volume"), since=START, until=START + timedelta(days=5))
@@ -216,3 +330,73 @@ def test_partial_responses_saved_again_and_completed_are_counted_once_as_they_en
     assert values["nps"][1] == 6 and values["nps"][0] == pytest.approx(
         100 * (4 - 2) / 6
     )  # 10,10,10,9,9 vs 2,2
+
+
+def test_weeks_and_months_of_another_time_zone_read_whole_utc_days_from_the_rollups(
+    sessions: sessionmaker[Session], busy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_days: list[int] = []
+    read_counts = rollups.read_counts
+
+    def spy(*args: Any) -> pl.DataFrame:
+        read_days.append(sum((last - first).days for first, last in args[-1]))
+        return read_counts(*args)
+
+    monkeypatch.setattr(rollups, "read_counts", spy)
+    with sessions() as session:
+        compute_metrics(session, TZ_QUERIES[0])  # 7 weeks: 6 whole UTC days each from the rollups
+    assert sum(read_days) >= 6 * 6
+    read_days.clear()
+    daily = MetricsQuery(
+        period=Period.DAY, tz="Europe/Berlin", since=START, until=START + timedelta(days=20)
+    )  # every day of Berlin straddles a UTC midnight: rows only, in one read
+    with sessions() as session:
+        counted = compute_metrics(session, daily).table
+    assert read_days == [] and counted.height > 0
+
+
+def test_dissatisfied_counts_serve_only_the_cut_offs_they_were_counted_by(
+    sessions: sessionmaker[Session], busy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other cut-offs in the settings: dissatisfied is read from the rows (right for them), and responses
+    stored meanwhile mark the counts mixed, until `feedback metrics rebuild` counts by the new ones."""
+    query = MetricsQuery(
+        metrics=("dissatisfied",), by=("channel",), since=START, until=START + timedelta(days=60)
+    )
+    read_counts = rollups.read_counts
+    used: list[str] = []
+
+    def spy(*args: Any) -> pl.DataFrame:
+        used.append(args[1])
+        return read_counts(*args)
+
+    monkeypatch.setattr(rollups, "read_counts", spy)
+
+    def dissatisfied() -> pl.DataFrame:
+        with sessions() as session:
+            return compute_metrics(session, query).table
+
+    before = dissatisfied()
+    assert used == ["responses"]
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "8,9")  # eights are detractors now
+    store(sessions, _random_rows(random.Random(9), 20, []))  # counted by the new cut-offs
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "6,9")  # and back: the counts now mix both rules
+    used.clear()
+    mixed = dissatisfied()
+    assert used == []  # rows only
+    _from_rows(monkeypatch)
+    assert_frame_equal(mixed, dissatisfied(), check_dtypes=False, abs_tol=1e-9)
+    monkeypatch.undo()
+
+    monkeypatch.setenv("FEEDBACK_NPS_BANDS", "8,9")
+    with transaction(sessions) as session:
+        rollups.rebuild(session.connection())
+    monkeypatch.setattr(rollups, "read_counts", spy)
+    used.clear()
+    stricter = dissatisfied()
+    assert used == ["responses"]
+    _from_rows(monkeypatch)
+    assert_frame_equal(stricter, dissatisfied(), check_dtypes=False, abs_tol=1e-9)
+    share = {r["channel"]: r["value"] for r in stricter.iter_rows(named=True) if r["period"] is None}
+    old = {r["channel"]: r["value"] for r in before.iter_rows(named=True) if r["period"] is None}
+    assert all(share[c] >= old[c] for c in old) and share != old

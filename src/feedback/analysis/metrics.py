@@ -176,11 +176,12 @@ SCORES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 _COUNT_COLUMNS = {
     "rows",
     *(f"{scale}_{s}" for scale, scores in SCORES.items() for s in scores),
-    *("fcr_yes", "fcr_no", "comments", "polarity_sum", "polarity_sq", "responded"),
+    *("fcr_yes", "fcr_no", "comments", "polarity_sum", "polarity_sq", "responded", "judged", "dissatisfied"),
 }
 
 
-# What daily counts can answer: not "dissatisfied", which looks at all of a response's scores at once.
+# What daily counts always answer: not "dissatisfied", which looks at all of a response's scores at once, so
+# counts of it hold for the cut-offs they were counted by only (``judged`` and ``dissatisfied`` columns).
 COUNTABLE = frozenset(m for m in METRICS if m != "dissatisfied")
 
 
@@ -189,8 +190,12 @@ def is_counts(frame: pl.DataFrame) -> bool:
     return "rows" in frame.columns
 
 
-def to_counts(frame: pl.DataFrame, by: Sequence[str], source: Source, at: datetime) -> pl.DataFrame:
-    """Rows of ``source`` as counts by ``by``, dated ``at`` (to add to counts read from the rollups)."""
+def to_counts(
+    frame: pl.DataFrame, by: Sequence[str], source: Source, at: datetime, cutoffs: Cutoffs = DEFAULT_CUTOFFS
+) -> pl.DataFrame:
+    """Rows of ``source`` as counts by ``by``, dated ``at`` (to add to counts read from the rollups);
+    responses with every column the dissatisfied rule reads are counted as judged and dissatisfied by
+    ``cutoffs``."""
     if source == "invitations":
         sums = [pl.len().alias("rows"), pl.col("responded").cast(pl.Int64).sum().alias("responded")]
     else:
@@ -208,6 +213,11 @@ def to_counts(frame: pl.DataFrame, by: Sequence[str], source: Source, at: dateti
                 polarity.sum().alias("polarity_sum"),
                 (polarity * polarity).sum().alias("polarity_sq"),
             ]
+        if set(METRICS["dissatisfied"].reads) <= set(frame.columns):
+            sums += [
+                cutoffs.judged_expr().cast(pl.Int64).sum().alias("judged"),
+                cutoffs.dissatisfied_expr().cast(pl.Int64).sum().alias("dissatisfied"),
+            ]
     counts = frame.group_by(by).agg(sums) if by else frame.select(sums)
     return counts.filter(pl.col("rows") > 0).with_columns(pl.lit(at, pl.Datetime("us", "UTC")).alias("at"))
 
@@ -221,6 +231,8 @@ def _count_aggregations(metric: MetricDef, cutoffs: Cutoffs) -> list[pl.Expr]:
     name, column = metric.name, metric.column
     if metric.kind == "count":
         return [pl.col("rows").alias(f"{name}:n")]
+    if name == "dissatisfied":
+        return [pl.col("judged").alias(f"{name}:n"), pl.col("dissatisfied").alias(f"{name}:k")]
     if column in SCORES:
         scores, bands = SCORES[column], cutoffs.of(column)
         n = _hist(column, scores)

@@ -36,7 +36,11 @@ def serve(host: str, port: int, workers: int) -> None:
     _serve(host, port, workers)
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+WORKER_HEALTHCHECK_S = 120
+
+
+def _serve(host: str, port: int, workers: int, app: str = "feedback.web.app:create_app") -> None:
+    """Serve ``app`` (an import string of an app factory: each worker process imports it)."""
     import uvicorn
 
     from feedback.db import schema_problem
@@ -48,7 +52,7 @@ def _serve(host: str, port: int, workers: int) -> None:
     if problem is not None:
         raise click.ClickException(f"not serving: {problem}")
     uvicorn.run(
-        "feedback.web.app:create_app",
+        app,
         factory=True,
         host=host,
         port=port,
@@ -56,6 +60,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,  # X-Forwarded-For is read by the app, from FEEDBACK_TRUSTED_PROXIES only
+        # With --workers, uvicorn kills a worker that does not answer its health check in time (5 s by
+        # default), starting included: on a busy machine importing the app takes longer, and every worker
+        # was killed and replaced for ever, serving nothing.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         **server_options(settings),  # slow clients are cut off
     )
 

@@ -31,7 +31,12 @@ from feedback.models.mention import FeedCursor, Mention
 from feedback.models.outcome import CustomerIdentity, OutcomeEvent
 from feedback.models.privacy import ErasureRequest
 from feedback.models.response import Answer, Response
-from feedback.models.rollup import invitation_rollups, response_rollups
+from feedback.models.rollup import (
+    invitation_rollups,
+    mention_rollups,
+    response_rollups,
+    rollup_settings,
+)
 from feedback.models.survey import SCALES, Question, QuestionKind, Survey, SurveyStatus
 from feedback.models.target import Target
 from feedback.models.user import User
@@ -77,6 +82,8 @@ __all__ = [
     "Target",
     "User",
     "invitation_rollups",
+    "mention_rollups",
     "response_rollups",
+    "rollup_settings",
     "utcnow",
 ]

@@ -8,7 +8,14 @@ answered from the rollups; one that needs two, or the agent, reads the responses
 
 A missing value is stored as '' (a missing department as 0), so the key is unique on every database. Scores
 are kept as histograms (how many answered each score), so every metric, any cut-off and its exact interval
-can be computed from them; comment sentiment as count, sum and sum of squares.
+can be computed from them; comment sentiment as count, sum and sum of squares. The "dissatisfied" rule
+looks at all of a response's scores and its comments at once, so no histogram answers it: ``judged`` and
+``dissatisfied`` count it for the cut-offs in force when they were counted, which ``rollup_settings``
+records (``cutoffs``); reads use them only while that is the cut-offs of the settings.
+
+Mentions have one grain holding all three of their dimensions (source, department, product): the day and
+those, counting only mentions not flagged as noise (what mention metrics count), with their polarity's
+count, sum and sum of squares.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ SCORE_RANGES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 SCORE_COLUMNS = tuple(f"{scale}_{score}" for scale, scores in SCORE_RANGES.items() for score in scores)
 RESPONSE_COUNTS = ("responses", *SCORE_COLUMNS, "fcr_yes", "fcr_no", "comments")
 RESPONSE_SUMS = ("polarity_sum", "polarity_sq")
+DISSATISFIED_COUNTS = ("judged", "dissatisfied")  # for the cut-offs rollup_settings names
 INVITATION_COUNTS = ("invitations", "responded")
 
 
@@ -45,6 +53,7 @@ response_rollups = Table(
     *_key_columns(),
     *(Column(name, BigInteger, nullable=False) for name in RESPONSE_COUNTS),
     *(Column(name, Float, nullable=False) for name in RESPONSE_SUMS),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in DISSATISFIED_COUNTS),
 )
 
 invitation_rollups = Table(
@@ -52,4 +61,25 @@ invitation_rollups = Table(
     Base.metadata,
     *_key_columns(),
     *(Column(name, BigInteger, nullable=False) for name in INVITATION_COUNTS),
+)
+
+MENTION_KEY = ("day", "source", "department_id", "product")
+MENTION_COUNTS = ("mentions", "scored")  # scored: mentions with a polarity
+
+mention_rollups = Table(
+    "mention_rollups",
+    Base.metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("department_id", Integer, primary_key=True),
+    Column("product", String(128), primary_key=True),
+    *(Column(name, BigInteger, nullable=False) for name in MENTION_COUNTS),
+    *(Column(name, Float, nullable=False) for name in RESPONSE_SUMS),
+)
+
+rollup_settings = Table(
+    "rollup_settings",
+    Base.metadata,
+    Column("name", String(32), primary_key=True),  # cutoffs: what judged and dissatisfied were counted for
+    Column("value", String(255), nullable=False),
 )

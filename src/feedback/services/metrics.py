@@ -178,6 +178,28 @@ def period_start(moment: datetime, period: Period, tz: str) -> datetime:
     return day.replace(tzinfo=ZoneInfo(tz))
 
 
+def next_period_start(start: datetime, period: Period, tz: str) -> datetime:
+    naive = start.replace(tzinfo=None)
+    if period == Period.DAY:
+        naive += timedelta(days=1)
+    elif period == Period.WEEK:
+        naive += timedelta(days=7)
+    else:
+        naive = (naive.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return naive.replace(tzinfo=ZoneInfo(tz))
+
+
+def period_starts(since: datetime, until: datetime, period: Period | None, tz: str) -> list[datetime]:
+    """Where the periods of ``tz`` start between ``since`` and ``until`` (where a count must not straddle)."""
+    if period is None:
+        return []
+    starts, start = [], period_start(since, period, tz)
+    while start < until:
+        starts.append(start)
+        start = next_period_start(start, period, tz)
+    return starts
+
+
 def previous_period_start(start: datetime, period: Period, tz: str) -> datetime:
     naive = start.replace(tzinfo=None)
     if period == Period.DAY:
@@ -314,23 +336,31 @@ def read_source(
     scope: int | None,
     since: datetime,
     until: datetime,
-    tz: str = "UTC",
     boundaries: Sequence[datetime] = (),
 ) -> pl.DataFrame:
     """What ``metrics`` need of one table from ``since`` to ``until``: daily counts from the rollups where
     they serve (whole UTC days; models/rollup.py says which splits), with the rows themselves counted for
     the hours at the ends; else the rows. No counted day straddles one of ``boundaries`` (where a caller
-    splits the window)."""
-    grain = rollups.grain_for(source, [*by, *filters], tz)
-    if grain is None or not COUNTABLE.issuperset(metrics):
+    splits the window: its periods' starts, in whatever time zone). When whole UTC days would cover less
+    than half the window (days of a time zone other than UTC: every one straddles a UTC midnight), the
+    rows are read."""
+    grain = rollups.grain_for(source, [*by, *filters])
+    cutoffs = get_settings().cutoffs
+    countable = set(COUNTABLE)
+    if "dissatisfied" in metrics and rollups.counts_dissatisfied(engine, cutoffs):
+        countable.add("dissatisfied")
+    if grain is None or not countable.issuperset(metrics):
         return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
     inside = [b for b in boundaries if since < b < until]
     plan = rollups.plan([since, until, *inside])
+    whole_days = sum((last - first).days for first, last in plan.days)
+    if timedelta(days=whole_days) * 2 < until - since:
+        return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
     ids = {name: _ids(name, v, slugs) if name in _ID_DIMENSIONS else v for name, v in filters.items()}
     parts = [rollups.read_counts(engine, source, grain, by, ids, scope, plan.days)]
     for start, end in plan.rows:
         rows = read_rows(engine, source, metrics, by, filters, slugs, scope, start, end)
-        parts.append(to_counts(rows, by, cast(Source, source), start))
+        parts.append(to_counts(rows, by, cast(Source, source), start, cutoffs))
     frame = pl.concat(parts, how="diagonal_relaxed")
     return frame.filter(pl.col("rows") > 0)
 
@@ -485,8 +515,7 @@ def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = N
             scope,
             window.read_from,
             window.until,
-            query.tz,
-            [window.since],
+            [window.since, *period_starts(window.read_from, window.until, query.period, query.tz)],
         )
 
     return _assemble(session, query, window, slugs, scope, read)
@@ -511,8 +540,10 @@ def compute_many(
         metrics = sorted({m for q, _ in users for m in _sources(q)[source]})
         read_from = min(w.read_from for _, w in users)
         until = max(w.until for _, w in users)
-        tzs = {q.tz for q, _ in users}
-        edges = sorted({t for _, w in users for t in (w.read_from, w.since, w.until)})
+        edges = sorted(
+            {t for _, w in users for t in (w.read_from, w.since, w.until)}
+            | {t for q, w in users for t in period_starts(w.read_from, w.until, q.period, q.tz)}
+        )
         frames[source] = read_source(
             engine,
             source,
@@ -523,7 +554,6 @@ def compute_many(
             scope,
             read_from,
             until,
-            tzs.pop() if len(tzs) == 1 else "mixed",
             edges,
         )
     results = []
@@ -533,7 +563,7 @@ def compute_many(
             source: str, metrics: list[str], query: MetricsQuery = query, w: _Window = window
         ) -> pl.DataFrame:
             frame = frames[source]
-            keep = (pl.col("at") >= w.read_from) & (pl.col("at") < w.until)
+            keep = (pl.col("at") >= w.read_from.astimezone(UTC)) & (pl.col("at") < w.until.astimezone(UTC))
             for name, values in query.filters.items():
                 if name not in frame.columns:
                     continue  # a filter every query shares: applied in SQL

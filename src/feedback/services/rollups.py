@@ -1,7 +1,8 @@
 """Keeping the daily rollups (models/rollup.py) equal to the rows they count, and reading them.
 
 Every write path updates them in its own transaction: ``add_responses`` when responses are stored,
-``add_invitations`` for new invitations, ``add_answered`` when an invitation gets its response. ``rebuild``
+``add_invitations`` for new invitations, ``add_answered`` when an invitation gets its response,
+``count_mentions`` when mentions are stored or flagged as noise. ``rebuild``
 recomputes days from the rows: after an erasure, after a bulk load that went around the services, after a
 migration (`feedback metrics rebuild`). Metrics read them through ``read_counts`` for whole UTC days and read
 the rows themselves only for the hours at a window's edges (``plan``).
@@ -19,35 +20,46 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from feedback.models import Answer, Invitation, Response
+from feedback.analysis.scales import Cutoffs
+from feedback.config import get_settings
+from feedback.models import Answer, Invitation, Mention, Response
 from feedback.models.context import context_column
 from feedback.models.rollup import (
+    DISSATISFIED_COUNTS,
     GRAINS,
     INVITATION_COUNTS,
+    MENTION_COUNTS,
+    MENTION_KEY,
     RESPONSE_COUNTS,
     RESPONSE_SUMS,
     ROLLUP_KEY,
     SCORE_RANGES,
     invitation_rollups,
+    mention_rollups,
     response_rollups,
+    rollup_settings,
 )
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 
 Key = tuple[Any, ...]
-_TABLES = {"responses": response_rollups, "invitations": invitation_rollups}
-_COUNT = {"responses": "responses", "invitations": "invitations"}
+_TABLES = {"responses": response_rollups, "invitations": invitation_rollups, "mentions": mention_rollups}
+_COUNT = {"responses": "responses", "invitations": "invitations", "mentions": "mentions"}
+MENTION_GRAIN = "mention"  # mention rollups hold every dimension of mentions: one grain answers any split
 _ALWAYS = ("department", "survey", "channel")  # in every grain's key
 
 
-def grain_for(source: str, dimensions: Iterable[str], tz: str) -> str | None:
-    """The grain that answers metrics of ``source`` split or filtered by ``dimensions``, by days of ``tz``;
-    None when only the rows can (days of another time zone, the agent, or two facets at once)."""
-    if source not in _TABLES or tz not in ("UTC", "Etc/UTC"):
+def grain_for(source: str, dimensions: Iterable[str]) -> str | None:
+    """The grain that answers metrics of ``source`` split or filtered by ``dimensions``; None when only the
+    rows can (the agent, or two facets at once). Whole UTC days only: a caller reads the rows for the hours
+    around a period that starts elsewhere than at a UTC midnight (days of another time zone)."""
+    if source not in _TABLES:
         return None
+    if source == "mentions":
+        return MENTION_GRAIN
     facets = {d for d in dimensions if d not in _ALWAYS}
     if not facets:
         return GRAINS[0]
@@ -69,27 +81,42 @@ def _utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+_RESPONSE_COLUMNS = (*RESPONSE_COUNTS, *RESPONSE_SUMS, *DISSATISFIED_COUNTS)
+
+
 def response_deltas(
-    rows: Iterable[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float], sign: int = 1
+    rows: Iterable[Mapping[str, Any]],
+    polarity: Mapping[uuid.UUID, float],
+    sign: int = 1,
+    cutoffs: Cutoffs | None = None,
 ) -> dict[Key, dict[str, float]]:
     """What ``rows`` (as stored in responses) add to each rollup row; ``polarity``: a response's mean comment
-    polarity, by its id. ``sign=-1``: what removing them takes away."""
-    deltas: dict[Key, dict[str, float]] = defaultdict(
-        lambda: dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
-    )
+    polarity, by its id. ``sign=-1``: what removing them takes away. Dissatisfied by ``cutoffs`` (default:
+    the settings')."""
+    cutoffs = cutoffs or get_settings().cutoffs
+    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_RESPONSE_COLUMNS, 0))
     for row in rows:
-        change: dict[str, float] = dict.fromkeys((*RESPONSE_COUNTS, *RESPONSE_SUMS), 0)
+        change: dict[str, float] = dict.fromkeys(_RESPONSE_COLUMNS, 0)
         change["responses"] = sign
+        scored = False
         for scale, scores in SCORE_RANGES.items():
             score = row.get(scale)
             if score is not None and score in scores:
                 change[f"{scale}_{score}"] = sign
+            if score is not None:
+                scored = True
+                if score <= cutoffs.of(scale).low_max:
+                    change["dissatisfied"] = sign
         resolved = row.get("first_contact_resolved")
         if resolved is not None:
             change["fcr_yes" if resolved else "fcr_no"] = sign
         mean = polarity.get(row["id"])
         if mean is not None:
             change.update(comments=sign, polarity_sum=sign * mean, polarity_sq=sign * mean * mean)
+            if not scored and mean < cutoffs.negative_polarity:
+                change["dissatisfied"] = sign
+        if scored or mean is not None:
+            change["judged"] = sign
         for key in _keys(_utc_day(row["submitted_at"]), row):
             delta = deltas[key]
             for name, value in change.items():
@@ -102,14 +129,44 @@ def add_responses(
     connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
 ) -> None:
     """Count newly stored responses (``rows`` as inserted into responses)."""
-    _upsert(connection, response_rollups, response_deltas(rows, polarity))
+    cutoffs = get_settings().cutoffs
+    _upsert(connection, response_rollups, response_deltas(rows, polarity, cutoffs=cutoffs))
+    _check_cutoffs(connection, cutoffs)
 
 
 def remove_responses(
     connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
 ) -> None:
     """Stop counting responses about to change (a partial response updated or completed in place)."""
-    _upsert(connection, response_rollups, response_deltas(rows, polarity, sign=-1))
+    cutoffs = get_settings().cutoffs
+    _upsert(connection, response_rollups, response_deltas(rows, polarity, sign=-1, cutoffs=cutoffs))
+    _check_cutoffs(connection, cutoffs)
+
+
+def _fingerprint(cutoffs: Cutoffs) -> str:
+    """What the dissatisfied counts depend on: each scale's low band and the negative polarity."""
+    bands = ";".join(f"{scale}<={cutoffs.of(scale).low_max}" for scale in SCORE_RANGES)
+    return f"{bands};polarity<{cutoffs.negative_polarity!r}"
+
+
+def _check_cutoffs(connection: Connection, cutoffs: Cutoffs) -> None:
+    """Counting dissatisfied responses by other cut-offs than the counts so far: mark them unusable (until
+    a full rebuild), as they now mix two rules."""
+    table = rollup_settings
+    connection.execute(
+        update(table)
+        .where(table.c.name == "cutoffs", table.c.value != _fingerprint(cutoffs))
+        .values(value="mixed")
+    )
+
+
+def counts_dissatisfied(engine: Engine, cutoffs: Cutoffs) -> bool:
+    """Whether the rollups' dissatisfied counts are those of ``cutoffs``."""
+    with engine.connect() as connection:
+        value = connection.execute(
+            select(rollup_settings.c.value).where(rollup_settings.c.name == "cutoffs")
+        ).scalar()
+    return value == _fingerprint(cutoffs)
 
 
 def stored_responses(
@@ -156,12 +213,51 @@ def _counted(rows: Iterable[Mapping[str, Any]], column: str) -> dict[Key, dict[s
     return deltas
 
 
+# A mention as its rollup counts it: UTC day, source, department id, product, polarity.
+MentionFact = tuple[date, str, int | None, str | None, float | None]
+
+
+def mention_deltas(
+    added: Iterable[MentionFact], removed: Iterable[MentionFact] = ()
+) -> dict[Key, dict[str, float]]:
+    """What storing the ``added`` mentions and flagging the ``removed`` ones as noise change in each
+    mention rollup row (each fact: the mention's UTC day, source, department id, product and polarity)."""
+    deltas: dict[Key, dict[str, float]] = defaultdict(
+        lambda: dict.fromkeys((*MENTION_COUNTS, *RESPONSE_SUMS), 0)
+    )
+    for sign, facts in ((1, added), (-1, removed)):
+        for day, source, department, product, polarity in facts:
+            delta = deltas[(day, source, department or 0, product or "")]
+            delta["mentions"] += sign
+            if polarity is not None:
+                delta["scored"] += sign
+                delta["polarity_sum"] += sign * polarity
+                delta["polarity_sq"] += sign * polarity * polarity
+    return deltas
+
+
+def count_mentions(
+    connection: Connection, added: Iterable[MentionFact], removed: Iterable[MentionFact] = ()
+) -> None:
+    """Count newly stored mentions not flagged as noise (``added``) and stop counting mentions just flagged
+    (``removed``); a row left counting nothing is deleted, as a recount would not make it."""
+    removed = list(removed)
+    _upsert(connection, mention_rollups, mention_deltas(added, removed))
+    if removed:
+        connection.execute(delete(mention_rollups).where(mention_rollups.c.mentions == 0))
+
+
+def _key_names(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
+
+
 def _upsert(connection: Connection, table: Table, deltas: Mapping[Key, Mapping[str, float]]) -> None:
     """Add ``deltas`` to their rows, creating missing ones. Keys in order, so that two transactions lock the
     rows they share in the same order (no deadlock on PostgreSQL)."""
     if not deltas:
         return
-    rows = [dict(zip(ROLLUP_KEY, key, strict=True)) | dict(values) for key, values in sorted(deltas.items())]
+    names = _key_names(table)
+    rows = [dict(zip(names, key, strict=True)) | dict(values) for key, values in sorted(deltas.items())]
     connection.execute(_upsert_statement(table.name, connection.dialect.name), rows)
 
 
@@ -172,9 +268,10 @@ def _upsert_statement(table_name: str, dialect_name: str) -> Any:
     table = {t.name: t for t in _TABLES.values()}[table_name]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
+    key = _key_names(table)
+    sums = [c.name for c in table.columns if c.name not in key]
     return statement.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEY),
+        index_elements=list(key),
         set_={name: table.c[name] + statement.excluded[name] for name in sums},
     )
 
@@ -212,11 +309,47 @@ def _key_columns(model: Any, at: Any, dialect: str, grain: str) -> list[ColumnEl
     ]
 
 
-def rebuild(connection: Connection, days: Collection[date] | None = None) -> None:
-    """Recompute the rollups of ``days`` (UTC; all days when None) from the responses and invitations."""
+def rebuild_mentions(connection: Connection, days: Collection[date] | None = None) -> None:
+    """Recompute the mention rollups of ``days`` (UTC; all days when None) from the mentions."""
     if days is not None and not days:
         return
+    table = mention_rollups
+    connection.execute(delete(table).where(true() if days is None else table.c.day.in_(sorted(days))))
+    keys = [
+        _day_of(Mention.posted_at, connection.dialect.name).label("day"),
+        Mention.source.label("source"),
+        func.coalesce(Mention.department_id, 0).label("department_id"),
+        func.coalesce(Mention.product, "").label("product"),
+    ]
+    polarity = Mention.polarity
+    counted = (
+        select(
+            *keys,
+            func.count().label("mentions"),
+            func.count(polarity).label("scored"),
+            func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
+            func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+        )
+        .where(Mention.noise.is_(None), _in_days(Mention.posted_at, days))
+        .group_by(*keys)
+    )
+    names = [*MENTION_KEY, *MENTION_COUNTS, *RESPONSE_SUMS]
+    connection.execute(table.insert().from_select(names, counted))
+
+
+def rebuild(connection: Connection, days: Collection[date] | None = None) -> None:
+    """Recompute the rollups of ``days`` (UTC; all days when None) from the responses, invitations and
+    mentions; all days: by the cut-offs of the settings from now on."""
+    if days is not None and not days:
+        return
+    rebuild_mentions(connection, days)
     dialect = connection.dialect.name
+    cutoffs = get_settings().cutoffs
+    if days is None:  # everything is counted by these cut-offs now
+        connection.execute(delete(rollup_settings).where(rollup_settings.c.name == "cutoffs"))
+        connection.execute(rollup_settings.insert().values(name="cutoffs", value=_fingerprint(cutoffs)))
+    else:
+        _check_cutoffs(connection, cutoffs)
     for table in (response_rollups, invitation_rollups):
         connection.execute(delete(table).where(true() if days is None else table.c.day.in_(sorted(days))))
 
@@ -249,13 +382,19 @@ def rebuild(connection: Connection, days: Collection[date] | None = None) -> Non
                 func.count(polarity).label("comments"),
                 func.coalesce(func.sum(polarity), 0.0).label("polarity_sum"),
                 func.coalesce(func.sum(polarity * polarity), 0.0).label("polarity_sq"),
+                count_if(
+                    or_(*(getattr(Response, s).is_not(None) for s in SCORE_RANGES), polarity.is_not(None))
+                ).label("judged"),
+                count_if(cutoffs.dissatisfied_sql(Response.nps, Response.csat, Response.ces, polarity)).label(
+                    "dissatisfied"
+                ),
             )
             .select_from(Response)
             .outerjoin(mean, mean.c.response_id == Response.id)
             .where(_in_days(Response.submitted_at, days))
             .group_by(*keys[1:])
         )
-        names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS]
+        names = [*ROLLUP_KEY, *RESPONSE_COUNTS, *RESPONSE_SUMS, *DISSATISFIED_COUNTS]
         connection.execute(response_rollups.insert().from_select(names, response_rows))
 
         keys = _key_columns(Invitation, Invitation.created_at, dialect, grain)
@@ -273,13 +412,18 @@ def rebuild(connection: Connection, days: Collection[date] | None = None) -> Non
 
 
 def days_of(
-    connection: Connection, response_ids: Collection[Any], invitation_ids: Collection[Any]
+    connection: Connection,
+    response_ids: Collection[Any],
+    invitation_ids: Collection[Any],
+    mention_ids: Collection[Any] = (),
 ) -> set[date]:
-    """The UTC days these responses were submitted and these invitations sent (what erasing them changes)."""
+    """The UTC days these responses were submitted, these invitations sent and these mentions posted (what
+    erasing them changes)."""
     days: set[date] = set()
     for column, key, ids in (
         (Response.submitted_at, Response.id, list(response_ids)),
         (Invitation.created_at, Invitation.id, list(invitation_ids)),
+        (Mention.posted_at, Mention.id, list(mention_ids)),
     ):
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
@@ -349,20 +493,26 @@ def read_counts(
     (``filters``: dimension -> values, ids for department and survey). Columns: at (the day's start, UTC),
     *by, ``rows`` and the rollup's counts."""
     table = _TABLES[source]
-    dims = [Column(name, _COLUMN.get(name, "NULLIF(facet, '')"), _KIND.get(name, "text")) for name in by]
-    sums = [c.name for c in table.columns if c.name not in ROLLUP_KEY]
+    mentions = source == "mentions"
+    column_of = _MENTION_COLUMN if mentions else _COLUMN
+    dims = [Column(name, column_of.get(name, "NULLIF(facet, '')"), _KIND.get(name, "text")) for name in by]
+    key = _key_names(table)
+    sums = [c.name for c in table.columns if c.name not in key]
     columns = [Column("at", "day", "time"), *dims]
     for name in sums:
         kind = "DOUBLE PRECISION" if name in RESPONSE_SUMS else "BIGINT"
-        alias = "rows" if name == _COUNT[source] else name
+        alias = "rows" if name == _COUNT[source] else _ALIAS.get(name, name)
         columns.append(
             Column(alias, f"CAST(sum({name}) AS {kind})", "float" if name in RESPONSE_SUMS else "int")
         )
-    query = Select(table.name, columns).where("grain = ?", grain)
+    query = Select(table.name, columns)
+    if not mentions:
+        query.where("grain = ?", grain)
     ranges = " OR ".join("(day >= ? AND day < ?)" for _ in days)
     query.where(ranges or "1 = 0", *(d.isoformat() for pair in days for d in pair))
+    filter_of = _MENTION_FILTER if mentions else _FILTER
     for name, values in filters.items():
-        query.where_in(_FILTER.get(name, "facet"), list(values))
+        query.where_in(filter_of.get(name, "facet"), list(values))
     if scope is not None:
         query.where("department_id = ?", scope)
     query.suffix = " GROUP BY " + ", ".join(["day", *(c.sql for c in dims)])
@@ -373,3 +523,10 @@ def read_counts(
 _COLUMN = {"department": "NULLIF(department_id, 0)", "survey": "survey_id", "channel": "NULLIF(channel, '')"}
 _KIND: dict[str, ColumnKind] = {"department": "int", "survey": "int"}
 _FILTER = {"department": "department_id", "survey": "survey_id", "channel": "channel"}
+_MENTION_COLUMN = {
+    "department": "NULLIF(department_id, 0)",
+    "product": "NULLIF(product, '')",
+    "source": "source",
+}
+_MENTION_FILTER = {"department": "department_id", "product": "product", "source": "source"}
+_ALIAS = {"scored": "comments"}  # what analysis.metrics calls the count of polarities

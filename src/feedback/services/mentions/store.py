@@ -3,7 +3,8 @@
 ``INSERT ... ON CONFLICT (source, source_id) DO NOTHING``, executed for a whole batch at once on SQLite
 and PostgreSQL alike: a mention stored before, by this or any other way in, or by a concurrent process,
 is left as it was. After each batch, words now posted by enough distinct accounts are flagged
-``copypasta`` on every copy.
+``copypasta`` on every copy. The daily mention rollups (services/rollups.py) change in the same
+transaction: the new mentions are counted, those just flagged as noise no longer are.
 
 Rows come prepared as tuples (prepare.COLUMNS) and go to the driver's executemany directly: the bulk
 import path spends no time building dictionaries or in per-value type machinery (timestamps come
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import cast
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from feedback.analysis.matching import Matcher
 from feedback.errors import FieldError, InvalidInput
 from feedback.models import Mention
+from feedback.services import rollups
 from feedback.services.departments import department_slugs
 from feedback.services.mentions.prepare import AT, COLUMNS, Row, stored_time
 
@@ -94,37 +96,88 @@ def store_mentions(session: Session, rows: Sequence[Row], copypasta_accounts: in
     unique: dict[tuple[str, str], Row] = {}
     for row in rows:
         unique.setdefault((row[source], row[source_id]), row)
+    for key in _stored_already(session, list(unique)):
+        del unique[key]
     if not unique:
         return Stored(0, len(rows))
-    result = session.connection().exec_driver_sql(_insert_sql(session), list(unique.values()))
+    fresh = list(unique.values())
+    result = session.connection().exec_driver_sql(_insert_sql(session), fresh)
     inserted = int(result.rowcount)
     author, noise, text_hash = AT["author"], AT["noise"], AT["text_hash"]
-    hashes = {row[text_hash] for row in unique.values() if row[noise] is None and row[author]}
-    flag_copypasta(session, hashes, copypasta_accounts)
+    hashes = {row[text_hash] for row in fresh if row[noise] is None and row[author]}
+    flagged = flag_copypasta(session, hashes, copypasta_accounts)
+    if inserted == len(fresh):  # every row looked up as new was stored by this transaction
+        added = [_fact(row) for row in fresh if row[noise] is None]
+        rollups.count_mentions(session.connection(), added, flagged)
+    else:  # another transaction stored some of them meanwhile: which ones is unknown, so recount
+        days = {fact[0] for fact in (*map(_fact, fresh), *flagged)}
+        rollups.rebuild_mentions(session.connection(), days)
     return Stored(inserted, len(rows) - inserted)
 
 
-def flag_copypasta(session: Session, hashes: Collection[str], accounts: int) -> int:
-    """Flag every unflagged copy of the texts among ``hashes`` posted by ``accounts`` or more accounts.
+def _stored_already(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source, source_id) of ``keys`` are stored already."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    by_source: dict[str, list[str]] = {}
+    for source, source_id in keys:
+        by_source.setdefault(source, []).append(source_id)
+    found: set[tuple[str, str]] = set()
+    for source, ids in by_source.items():
+        for batch in _padded(ids):
+            marks = ", ".join([mark] * len(batch))
+            sql = f"SELECT source_id FROM mentions WHERE source = {mark} AND source_id IN ({marks})"  # noqa: S608 - constants
+            found.update((source, sid) for (sid,) in connection.exec_driver_sql(sql, (source, *batch)))
+    return found
+
+
+def _padded(values: Sequence[str]) -> list[list[str]]:
+    """``values`` in statements of a few sizes only (powers of two, padded with a repeat): drivers cache
+    prepared statements by their text, and one per batch size would fill that cache with large ones."""
+    parts = []
+    for start in range(0, len(values), _HASHES_PER_STATEMENT):
+        batch = list(values[start : start + _HASHES_PER_STATEMENT])
+        batch += batch[-1:] * (max(64, 1 << (len(batch) - 1).bit_length()) - len(batch))
+        parts.append(batch)
+    return parts
+
+
+def _day(stored: Any) -> date:
+    """The UTC day of a timestamp as the database stores it (prepare.stored_time) or returns it."""
+    if isinstance(stored, str):
+        return date.fromisoformat(stored[:10])
+    return cast(datetime, stored).date()
+
+
+def _fact(row: Row) -> rollups.MentionFact:
+    return (
+        _day(row[AT["posted_at"]]),
+        row[AT["source"]],
+        row[AT["department_id"]],
+        row[AT["product"]],
+        row[AT["polarity"]],
+    )
+
+
+def flag_copypasta(session: Session, hashes: Collection[str], accounts: int) -> list[rollups.MentionFact]:
+    """Flag every unflagged copy of the texts among ``hashes`` posted by ``accounts`` or more accounts; the
+    flagged mentions as rollups count them.
 
     Reposts and otherwise flagged posts do not count as accounts posting the words themselves.
     """
     if accounts <= 0 or not hashes:
-        return 0
+        return []
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    flagged = 0
-    listed = list(hashes)
-    for start in range(0, len(listed), _HASHES_PER_STATEMENT):
-        batch = listed[start : start + _HASHES_PER_STATEMENT]
-        # A few statement sizes only (powers of two, padded with a repeat): drivers cache prepared
-        # statements by their text, and one per batch size would fill that cache with large ones.
-        batch += batch[-1:] * (max(64, 1 << (len(batch) - 1).bit_length()) - len(batch))
+    flagged: list[rollups.MentionFact] = []
+    for batch in _padded(list(hashes)):
         sql = (
             "UPDATE mentions SET noise = 'copypasta' WHERE noise IS NULL AND text_hash IN ("  # noqa: S608 - constants
             f"SELECT text_hash FROM mentions WHERE text_hash IN ({', '.join([mark] * len(batch))}) "
             "AND author IS NOT NULL AND (noise IS NULL OR noise = 'copypasta') "
-            f"GROUP BY text_hash HAVING count(DISTINCT source || ':' || author) >= {mark})"
+            f"GROUP BY text_hash HAVING count(DISTINCT source || ':' || author) >= {mark}) "
+            "RETURNING posted_at, source, department_id, product, polarity"
         )
-        flagged += int(connection.exec_driver_sql(sql, (*batch, accounts)).rowcount)
+        result = connection.exec_driver_sql(sql, (*batch, accounts))
+        flagged.extend((_day(at), source, dep, product, pol) for at, source, dep, product, pol in result)
     return flagged

@@ -209,7 +209,7 @@ def erase_customer(
     for part in _chunks(response_ids):
         texts.extend(t for t in session.scalars(select(Answer.text).where(Answer.response_id.in_(part))) if t)
     times = [at for _, at in responses] + [m.posted_at for m in mentions]
-    days = rollups.days_of(session.connection(), response_ids, invitation_ids)
+    days = rollups.days_of(session.connection(), response_ids, invitation_ids, mention_ids)
 
     counts = {
         "cause_assignments": _delete(session, CauseAssignment, CauseAssignment.response_id, response_ids)
