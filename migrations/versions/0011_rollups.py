@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("responded", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(*KEY, name=op.f("pk_invitation_rollups")),
     )
-    # Existing rows are counted by 0012_h24 (services.rollups.rebuild needs that revision's tables and
+    # Existing rows are counted by 0012 (services.rollups.rebuild needs that revision's tables and
     # columns too); from then on every write path keeps the counts up to date.
 
 

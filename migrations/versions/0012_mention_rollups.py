@@ -1,7 +1,7 @@
 """rollups 2: daily mention counts and polarity sums per source, department and product; responses judged
 and dissatisfied per daily rollup row, for the cut-offs rollup_settings records
 
-Revision ID: 0012_h24
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
 """
