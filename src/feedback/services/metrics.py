@@ -29,12 +29,13 @@ from feedback.analysis.metrics import (
     with_previous,
     with_targets,
 )
-from feedback.config import get_settings
+from feedback.analysis.scales import Cutoffs
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
 from feedback.models.context import CONTEXT_TEXT_FIELDS
 from feedback.services import rollups
 from feedback.services.access import Caller
+from feedback.services.dissatisfied import survey_cutoffs
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
@@ -46,6 +47,7 @@ SOURCE_DIMENSIONS = {
 }
 DIMENSIONS = tuple(dict.fromkeys(d for dims in SOURCE_DIMENSIONS.values() for d in dims))
 _ID_DIMENSIONS = {"department": "department_id", "survey": "survey_id"}
+_OWN_BANDS = "survey_id"  # read with responses when some survey has its own bands (analysis/scales.py)
 DEFAULT_METRICS = ("nps", "csat", "ces", "ces_easy", "fcr", "response_rate", "volume", "sentiment")
 DEFAULT_WINDOW = timedelta(days=90)
 
@@ -170,7 +172,9 @@ def _slug_maps(session: Session) -> dict[str, dict[str, int]]:
 def _context_columns(dimensions: Sequence[str], prefix: str = "") -> list[Column]:
     columns = []
     for name in dimensions:
-        if name in _ID_DIMENSIONS:
+        if name == _OWN_BANDS:
+            columns.append(Column(name, prefix + name, "int"))
+        elif name in _ID_DIMENSIONS:
             columns.append(Column(name, prefix + _ID_DIMENSIONS[name], "int"))
         else:
             columns.append(Column(name, prefix + name, "text"))
@@ -222,7 +226,7 @@ def read_source(
     they serve (whole UTC days; models/rollup.py says which splits), with the rows themselves counted for
     the hours at the ends; else the rows. No counted day straddles one of ``boundaries`` (where a caller
     splits the window)."""
-    grain = rollups.grain_for(source, [*by, *filters], tz)
+    grain = rollups.grain_for(source, [d for d in (*by, *filters) if d != _OWN_BANDS], tz)
     if grain is None or not COUNTABLE.issuperset(metrics):
         return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
     inside = [b for b in boundaries if since < b < until]
@@ -368,13 +372,19 @@ def _sources(query: MetricsQuery) -> dict[str, list[str]]:
     return out
 
 
+def _read_by(by: Sequence[str], source: str, cutoffs: Cutoffs) -> list[str]:
+    """``by`` and, for responses when some survey has its own bands, each row's survey (for its bands)."""
+    own = [_OWN_BANDS] if cutoffs.surveys and source == "responses" and _OWN_BANDS not in by else []
+    return [*by, *own]
+
+
 def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = None) -> MetricsResult:
     """The query's metrics, each row with n, interval, small-sample flag, previous period and target."""
     window = _window(session, query, scope)
-    engine, slugs = _engine(session), _slug_maps(session)
+    engine, slugs, cutoffs = _engine(session), _slug_maps(session), survey_cutoffs(session)
 
     def read(source: str, metrics: list[str]) -> pl.DataFrame:
-        by, filters = list(query.by), query.filters
+        by, filters = _read_by(query.by, source, cutoffs), query.filters
         return read_source(
             engine,
             source,
@@ -389,7 +399,7 @@ def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = N
             [window.since],
         )
 
-    return _assemble(session, query, window, slugs, scope, read)
+    return _assemble(session, query, window, slugs, scope, read, cutoffs)
 
 
 def compute_many(
@@ -399,7 +409,7 @@ def compute_many(
     columns and windows is read once, with the filters they all share; each query then takes its rows in
     Polars. Same results as ``compute_metrics`` on each."""
     windows = [_window(session, q, scope) for q in queries]
-    engine, slugs = _engine(session), _slug_maps(session)
+    engine, slugs, cutoffs = _engine(session), _slug_maps(session), survey_cutoffs(session)
     frames: dict[str, pl.DataFrame] = {}
     for source in ("responses", "invitations", "mentions"):
         users = [(q, w) for q, w in zip(queries, windows, strict=True) if source in _sources(q)]
@@ -417,7 +427,7 @@ def compute_many(
             engine,
             source,
             metrics,
-            sorted(columns),
+            _read_by(sorted(columns), source, cutoffs),
             shared,
             slugs,
             scope,
@@ -441,7 +451,7 @@ def compute_many(
                 keep &= pl.col(name).is_in(wanted)
             return frame.filter(keep)
 
-        results.append(_assemble(session, query, window, slugs, scope, narrow))
+        results.append(_assemble(session, query, window, slugs, scope, narrow, cutoffs))
     return results
 
 
@@ -452,10 +462,10 @@ def _assemble(
     slugs: Mapping[str, Mapping[str, int]],
     scope: int | None,
     read: Callable[[str, list[str]], pl.DataFrame],
+    cutoffs: Cutoffs,
 ) -> MetricsResult:
     since, until = window.since, window.until
     by = list(query.by)
-    cutoffs = get_settings().cutoffs
     parts = []
     for source, metrics in _sources(query).items():
         frame = read(source, metrics)
@@ -542,8 +552,8 @@ def compute_drivers(session: Session, query: DriversQuery, scope: int | None = N
     _scope_filters(session, MetricsQuery(filters=query.filters), scope)
     until = aware(query.until, query.tz) or datetime.now(UTC)
     since = aware(query.since, query.tz) or until - DEFAULT_WINDOW
-    frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until)
-    cutoffs = get_settings().cutoffs
+    cutoffs = survey_cutoffs(session)
+    frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until, cutoffs)
     return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n, cutoffs)
 
 
@@ -554,6 +564,7 @@ def _driver_frame(
     scope: int | None,
     since: datetime,
     until: datetime,
+    cutoffs: Cutoffs,
 ) -> pl.DataFrame:
     spec = DRIVERS[query.driver]
     kind: ColumnKind = (
@@ -565,6 +576,7 @@ def _driver_frame(
             columns.append(Column(name, name, "int"))
     if query.metric == "sentiment":
         columns.append(Column("id", "id", "key"))
+    columns += _context_columns(_read_by((), "responses", cutoffs))
     select_ = Select("responses", columns)
     select_.where_time("submitted_at", ">=", since).where_time("submitted_at", "<", until)
     _filtered(select_, query.filters, slugs, scope)

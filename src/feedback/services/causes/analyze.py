@@ -36,6 +36,7 @@ from feedback.services.causes.events import record
 from feedback.services.causes.items import Items, read_items
 from feedback.services.causes.ledger import write_ledger
 from feedback.services.causes.taxonomy import active_causes, department_ids, spec_of
+from feedback.services.dissatisfied import survey_cutoffs
 
 
 class Progress(Protocol):
@@ -238,9 +239,10 @@ def _run(
         specs = [spec_of(c, slugs) for c in active]
         active_ids = [c.id for c in active]
         known = _known(session, engine.name if engine.stable_space else None)
+        cutoffs = survey_cutoffs(session, options.cutoffs)  # with each survey's own bands
     texts = items.texts
     negatives = texts.filter(
-        options.cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
+        cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
     )
     summary = RunSummary(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
@@ -279,7 +281,7 @@ def _run(
             },
             schema={"key": pl.Utf8, "cause_id": pl.Int64},
         )
-        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, options.cutoffs)
+        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, cutoffs)
         _update_sizes(session, raised, ledger)
         pause_point("analyze.write")  # tests only (feedback.faults): killed here, nothing of this run shows
         run = session.get(AnalysisRun, run_id)

@@ -31,6 +31,7 @@ from feedback.models import (
     Mention,
     Response,
     RunState,
+    Survey,
     Target,
 )
 
@@ -51,6 +52,7 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
             select(func.count(Target.id)).scalar_subquery(),
             select(func.sum(Target.target)).scalar_subquery(),
             select(func.max(ErasureRequest.id)).scalar_subquery(),  # an erased customer leaves at once
+            select(func.max(Survey.updated_at)).scalar_subquery(),  # e.g. a survey's own bands changed
         )
     ).one()
     return tuple(row)
