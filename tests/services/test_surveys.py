@@ -61,6 +61,17 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
             "duplicate",
         ),
         ({"colour": "blue"}, "colour", "unknown field"),
+        ({"bands": {"csat": [4, 3]}}, "bands.csat", "1 <= last low < first high <= 5"),
+        ({"bands": {"csat": [3, 3]}}, "bands.csat", "last low < first high"),
+        ({"bands": {"nps": [6, 11]}}, "bands.nps", "0 <= last low < first high <= 10"),
+        ({"bands": {"ces": [0, 5]}}, "bands.ces", "1 <= last low"),
+        ({"bands": {"csat": [2]}}, "bands.csat", "length"),
+        ({"bands": {"stars": [1, 2]}}, "bands", "unknown field"),
+        (
+            {"questions": [{"key": "q", "type": "nps", "prompt": "?"}], "bands": {"csat": [2, 4]}},
+            "bands.csat",
+            "no csat question",
+        ),
     ],
 )
 def test_bad_survey_definitions_name_the_field(change, field, fragment) -> None:
