@@ -34,6 +34,8 @@ from feedback.models import (
     Survey,
     Target,
 )
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 T = TypeVar("T")
 MAX_ENTRIES = 256
@@ -105,3 +107,9 @@ def cache_for(database_url: str, ttl_s: float) -> ResultCache:
         if cache is None or cache.ttl_s != ttl_s:
             cache = _caches[database_url] = ResultCache(ttl_s)
         return cache
+
+
+def audience(caller: Caller) -> tuple[int | None, bool]:
+    """What of the data ``caller`` sees (their department or all, personal data or not): callers with the
+    same audience see the same page, so it keys the cache."""
+    return caller.scope(), exposure.sees_personal_data(caller)
