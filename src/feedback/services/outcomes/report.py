@@ -149,5 +149,6 @@ def revenue_by_cause(
     as_of = events["at"].max()
     assert isinstance(as_of, datetime)
     linked = an.link_outcomes(responses, events, horizon_days, as_of)
-    satisfied = pl.col("score").is_in(DEFAULT_GROUPS[scale][0])
+    with engine.connect() as connection:
+        satisfied = survey_cutoffs(connection).high(scale, pl.col("score"))  # by each survey's bands
     return an.revenue_at_risk(linked, causes, outcome, satisfied, value_per_outcome)
