@@ -132,7 +132,8 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
             for k, v in options.__dict__.items()
             if k != "cutoffs"
         }
-        params["cutoffs"] = asdict(options.cutoffs)  # which feedback this run counted as negative
+        # which feedback this run counted as negative (with each survey's own bands, by survey id)
+        params["cutoffs"] = asdict(survey_cutoffs(session, options.cutoffs))
         run = AnalysisRun(state=RunState.RUNNING, engine=engine, started_at=utcnow(), params=params)
         session.add(run)
         session.flush()
