@@ -28,6 +28,7 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
         'slug = "after-call"\ntitle = "Your call"\ndepartment = "support"\n'
         '[[questions]]\nkey = "csat"\ntype = "csat"\nprompt = "How satisfied are you?"\nrequired = true\n'
         '[[questions]]\nkey = "why"\ntype = "text"\nprompt = "Why?"\n'
+        '[bands]\ncsat = [3, 4]\n'
     )
     with transaction(sessions) as session:
         survey = load_survey(session, read_survey_file(path))
@@ -36,6 +37,7 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
             ("why", "text", False),
         ]
         assert survey.public_key is None
+        assert survey.bands == {"csat": [3, 4]}  # CSAT 1-3 dissatisfied in this survey
 
 
 @pytest.mark.parametrize(
