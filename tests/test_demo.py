@@ -386,9 +386,9 @@ def test_the_demo_shows_mentions_causes_owners_actions_and_digests(
             assert run.state == "held" and run.html and run.text and run.subject, slugs[run.department_id]
         owners = dict(session.execute(select(Cause.key, Cause.department_id)).all())
         reported = [(run, item) for run in runs for item in (run.content or {}).get("items", [])]
-        # Several departments have problems to look at. Which ones besides support (its reopened transfers) have
-        # one in the latest complete ledger week depends on the day the demo is made: the small demo the tests
-        # use counts 0-3 refund or stock complaints a week, so billing and stores are quiet in some weeks.
+        # Several departments have problems to look at. Which ones besides support (the reopened transfers)
+        # have one in the latest complete ledger week depends on the day the demo is made: the small demo the
+        # tests use counts 0-3 refund or stock complaints a week, so billing and stores are quiet some weeks.
         assert len({run.id for run, _ in reported}) >= 2
         for run, item in reported:  # each digest carries its own department's causes, named in its text
             assert owners[item["cause"]] == run.department_id

@@ -76,7 +76,7 @@ def _cutoffs() -> Cutoffs:
             raise ValueError(f"FEEDBACK_{scale.upper()}_BANDS: {exc}") from None
     polarity = _env("NEGATIVE_POLARITY", str(DEFAULT_NEGATIVE_POLARITY))
     try:
-        return Cutoffs(**bands, negative_polarity=float(polarity))
+        return Cutoffs(bands["nps"], bands["csat"], bands["ces"], float(polarity))
     except ValueError:
         raise ValueError(f"FEEDBACK_NEGATIVE_POLARITY={polarity!r}: expected a number from -1 to 0") from None
 

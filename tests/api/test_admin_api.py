@@ -93,3 +93,21 @@ def test_a_department_head_reads_only_their_department(client, sessions) -> None
     assert [d["slug"] for d in client.get("/api/departments", headers=head).json()] == ["delivery"]
     admin = bearer(factories.token(sessions))
     assert len(client.get("/api/surveys", headers=admin).json()) == 2
+
+
+def test_a_survey_declares_its_own_bands(client, sessions) -> None:
+    factories.department(sessions)
+    admin = bearer(factories.token(sessions))
+    bad = client.post("/api/surveys", json=factories.survey_spec(bands={"csat": [4, 2]}), headers=admin)
+    assert bad.status_code == 422, bad.text
+    assert [e["field"] for e in bad.json()["errors"]] == ["bands.csat"]
+    assert client.get("/api/surveys", headers=admin).json() == []  # nothing half-stored
+
+    created = client.post("/api/surveys", json=factories.survey_spec(bands={"csat": [3, 4]}), headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["bands"] == {"csat": [3, 4]}
+    again = client.post("/api/surveys", json=factories.survey_spec(bands={"nps": [5, 9]}), headers=admin)
+    assert again.status_code in (200, 201), again.text
+    assert client.get("/api/surveys/support-followup", headers=admin).json()["bands"] == {"nps": [5, 9]}
+    plain = client.post("/api/surveys", json=factories.survey_spec(), headers=admin)
+    assert plain.json()["bands"] == {}  # the company's again

@@ -41,7 +41,7 @@ BUSINESS_RULES = {
     "GET /api/digests/alerts": "the department must exist",
     "POST /api/digests/send": "the department must exist",
     "GET /api/problems": "the state must be one of the loop's states",
-    "POST /api/surveys": "question keys, types and choices must fit together",
+    "POST /api/surveys": "questions, choices and bands (in the scale, in order) must fit together",
     "POST /api/surveys/{slug}/invitations": "an e-mail or a customer id; dates must parse",
     "POST /api/surveys/{slug}/responses": "answers must fit that survey's questions",
     "GET /api/mentions": "before_id must name a mention; dates must exist (no 30 February)",

@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
-from feedback.models import Answer, Mention, Question, Response
+from feedback.models import Answer, Mention, Question, Response, Survey
 from feedback.services.causes.items import FEEDBACK_SCHEMA, TEXT_SCHEMA, read_items
 from tests.causes.helpers import setup_survey
 
@@ -53,23 +53,26 @@ def _world(sessions: sessionmaker[Session]) -> tuple[uuid.UUID, uuid.UUID, int, 
 
 def test_items_hold_every_text_with_its_scores_and_context(engine: Engine, sessions) -> None:  # type: ignore[no-untyped-def]
     early, late, mention, billing, support = _world(sessions)
+    with sessions() as session:
+        survey = session.scalar(select(Survey.id))
     items = read_items(engine)
     assert items.feedback.schema == pl.Schema(FEEDBACK_SCHEMA)
     assert items.texts.schema == pl.Schema(TEXT_SCHEMA)
     assert items.feedback.height == 4  # three responses and the mention that is not noise
-    assert items.feedback.filter(pl.col("key") == f"r:{late}").row(0) == (f"r:{late}", T, 9, 5, 6)
+    assert items.feedback.filter(pl.col("key") == f"r:{late}").row(0) == (f"r:{late}", T, 9, 5, 6, survey)
     assert items.texts.to_dicts() == [
         {
             "item": f"a:{early}:{items.texts['question_id'][0]}", "key": f"r:{early}", "kind": "answer",
             "response_id": str(early), "question_id": items.texts["question_id"][0], "mention_id": None,
             "text": "charged twice", "occurred_at": T - timedelta(days=30), "nps": 2, "csat": None,
-            "ces": None, "polarity": -0.3, "department_id": billing, "department": "billing",
-            "product": "Pro", "channel": "phone",
+            "ces": None, "survey_id": survey, "polarity": -0.3, "department_id": billing,
+            "department": "billing", "product": "Pro", "channel": "phone",
         },
         {
             "item": f"m:{mention}", "key": f"m:{mention}", "kind": "mention", "response_id": None,
             "question_id": None, "mention_id": mention, "text": "app keeps crashing",
-            "occurred_at": T - timedelta(days=1), "nps": None, "csat": None, "ces": None, "polarity": -0.4,
+            "occurred_at": T - timedelta(days=1), "nps": None, "csat": None, "ces": None, "survey_id": None,
+            "polarity": -0.4,
             "department_id": support, "department": "support", "product": "App", "channel": "appstore",
         },
     ]  # fmt: skip

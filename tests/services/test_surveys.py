@@ -28,6 +28,7 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
         'slug = "after-call"\ntitle = "Your call"\ndepartment = "support"\n'
         '[[questions]]\nkey = "csat"\ntype = "csat"\nprompt = "How satisfied are you?"\nrequired = true\n'
         '[[questions]]\nkey = "why"\ntype = "text"\nprompt = "Why?"\n'
+        "[bands]\ncsat = [3, 4]\n"
     )
     with transaction(sessions) as session:
         survey = load_survey(session, read_survey_file(path))
@@ -36,6 +37,7 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
             ("why", "text", False),
         ]
         assert survey.public_key is None
+        assert survey.bands == {"csat": [3, 4]}  # CSAT 1-3 dissatisfied in this survey
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,17 @@ def test_a_toml_file_defines_a_survey(sessions, tmp_path: Path) -> None:
             "duplicate",
         ),
         ({"colour": "blue"}, "colour", "unknown field"),
+        ({"bands": {"csat": [4, 3]}}, "bands.csat", "1 <= last low < first high <= 5"),
+        ({"bands": {"csat": [3, 3]}}, "bands.csat", "last low < first high"),
+        ({"bands": {"nps": [6, 11]}}, "bands.nps", "0 <= last low < first high <= 10"),
+        ({"bands": {"ces": [0, 5]}}, "bands.ces", "1 <= last low"),
+        ({"bands": {"csat": [2]}}, "bands.csat", "length"),
+        ({"bands": {"stars": [1, 2]}}, "bands", "unknown field"),
+        (
+            {"questions": [{"key": "q", "type": "nps", "prompt": "?"}], "bands": {"csat": [2, 4]}},
+            "bands.csat",
+            "no csat question",
+        ),
     ],
 )
 def test_bad_survey_definitions_name_the_field(change, field, fragment) -> None:

@@ -19,7 +19,7 @@ Output: a long table, one row per (period, group, metric) with value, n, low, hi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -234,11 +234,10 @@ def _count_aggregations(metric: MetricDef, cutoffs: Cutoffs) -> list[pl.Expr]:
     if name == "dissatisfied":
         return [pl.col("judged").alias(f"{name}:n"), pl.col("dissatisfied").alias(f"{name}:k")]
     if column in SCORES:
-        scores, bands = SCORES[column], cutoffs.of(column)
-        n = _hist(column, scores)
-        high = _hist(column, (s for s in scores if s >= bands.high_min))
+        scores = SCORES[column]
+        n, high = _hist(column, scores), pl.col(f"{column}:high")
         if metric.kind == "nps":
-            low = _hist(column, (s for s in scores if s <= bands.low_max))
+            low = pl.col(f"{column}:low")
             return [n.alias(f"{name}:n"), high.alias(f"{name}:pro"), low.alias(f"{name}:det")]
         if metric.kind == "mean":
             total = pl.sum_horizontal(pl.col(f"{column}_{s}") * s for s in scores)
@@ -251,6 +250,19 @@ def _count_aggregations(metric: MetricDef, cutoffs: Cutoffs) -> list[pl.Expr]:
         yes, no = pl.col("fcr_yes"), pl.col("fcr_no")
         return [(yes + no).alias(f"{name}:n"), yes.alias(f"{name}:k")]
     return [pl.col("rows").alias(f"{name}:n"), pl.col("responded").alias(f"{name}:k")]  # response rate
+
+
+def _band_counts(columns: Collection[str], cutoffs: Cutoffs) -> list[pl.Expr]:
+    """Per row of daily counts: how many of its scores fall in each scale's low and high band (``nps:low``,
+    ``nps:high``, ...), by the bands of the row's survey (``survey_id``) when some survey has its own."""
+    out = []
+    for scale, scores in SCORES.items():
+        if f"{scale}_{scores[0]}" not in columns:
+            continue
+        for band, test in (("low", cutoffs.low), ("high", cutoffs.high)):
+            hits = (pl.when(test(scale, pl.lit(s))).then(pl.col(f"{scale}_{s}")).otherwise(0) for s in scores)
+            out.append(pl.sum_horizontal(hits).alias(f"{scale}:{band}"))
+    return out
 
 
 def _mean_sd(name: str, n: pl.Expr, total: pl.Expr, squares: pl.Expr) -> list[pl.Expr]:
@@ -279,8 +291,9 @@ def summarize(
         return empty_result(by)
     framed = with_period(frame, period, tz)
     if is_counts(frame):
-        counts = [c for c in frame.columns if c in _COUNT_COLUMNS]
-        summed = framed.lazy().group_by(keys).agg(pl.col(c).sum() for c in counts)
+        bands = _band_counts(frame.columns, cutoffs)
+        counts = [c for c in frame.columns if c in _COUNT_COLUMNS] + [b.meta.output_name() for b in bands]
+        summed = framed.lazy().with_columns(bands).group_by(keys).agg(pl.col(c).sum() for c in counts)
         aggregations = [e for d in defs for e in _count_aggregations(d, cutoffs)]
         grouped = summed.select(*keys, *aggregations).collect()
     else:

@@ -31,6 +31,8 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from feedback.analysis.scales import DEFAULT_CUTOFFS, SCALES, Cutoffs
+
 Outcome = Literal["repeat_purchase", "spend", "orders", "renewal", "churn"]
 OUTCOMES: dict[str, str] = {
     "repeat_purchase": "bought again",
@@ -48,25 +50,24 @@ BOOTSTRAP_MAX_N = 50_000  # above this a band's spend interval is the normal one
 SHOWN, NOT_SHOWN, TOO_LITTLE = "shown", "not shown (interval includes 0)", "too little data"
 
 
-def band(scale: str, score: int | None) -> str | None:
-    """The score band, by the product's definitions (README "Metrics"): NPS promoters 9-10, passives 7-8,
-    detractors 0-6; CSAT satisfied 4-5, neutral 3, dissatisfied 1-2; CES easy 5-7, neutral 4, hard 1-3.
-    The one adapter to switch to the shared vocabulary."""
-    if score is None:
-        return None
-    cuts = {"nps": (6, 8, ("detractor", "passive", "promoter")), "csat": (2, 3, DEFAULT_BANDS)}
-    cuts["ces"] = (3, 4, ("hard", "neutral", "easy"))
-    low, mid, names = cuts[scale]
-    return names[0] if score <= low else names[1] if score <= mid else names[2]
+def band(scale: str, score: int | None, cutoffs: Cutoffs = DEFAULT_CUTOFFS) -> str | None:
+    """The score band by the survey vocabulary (analysis/scales.py; by default NPS promoters 9-10,
+    passives 7-8, detractors 0-6; CSAT satisfied 4-5, neutral 3, dissatisfied 1-2; CES easy 5-7, neutral 4,
+    hard 1-3)."""
+    return None if score is None else cutoffs.band_name(scale, score)
 
 
-DEFAULT_BANDS = ("dissatisfied", "neutral", "satisfied")
-
-
-def band_expr(scale: str, score: pl.Expr) -> pl.Expr:
-    """``band`` for a column: the same cut-offs, vectorised."""
-    values = {"nps": range(11), "csat": range(1, 6), "ces": range(1, 8)}[scale]
-    return score.replace_strict({v: band(scale, v) for v in values}, default=None, return_dtype=pl.String)
+def band_expr(scale: str, score: pl.Expr, cutoffs: Cutoffs = DEFAULT_CUTOFFS) -> pl.Expr:
+    """``band`` for a column (by each row's survey's bands, from ``survey_id``, when a survey has its own)."""
+    low, middle, high = (pl.lit(name) for name in SCALES[scale].band_names)
+    return (
+        pl.when(cutoffs.low(scale, score))
+        .then(low)
+        .when(cutoffs.high(scale, score))
+        .then(high)
+        .when(score.is_not_null())
+        .then(middle)
+    )
 
 
 # -- linking responses to what came after -----------------------------------------------------------

@@ -3,7 +3,8 @@
 Every place that counts promoters, satisfied customers or unhappy ones (metrics, drivers, the cause ledger,
 cause analysis, dashboards, alerts, digests, the sentiment model) builds its Polars or SQL expression here,
 from one :class:`Cutoffs` (per company: FEEDBACK_NPS_BANDS, FEEDBACK_CSAT_BANDS, FEEDBACK_CES_BANDS,
-FEEDBACK_NEGATIVE_POLARITY; see config.py and README "Metrics"). Defaults are the industry definitions:
+FEEDBACK_NEGATIVE_POLARITY; see config.py and README "Metrics"; optionally per survey: a survey's own
+``[bands]`` replace the company's for that survey's answers). Defaults are the industry definitions:
 
 - NPS 0-10: detractors 0-6, passives 7-8, promoters 9-10;
 - CSAT 1-5: dissatisfied 1-2, neutral 3, satisfied 4-5 (CSAT % = share of satisfied);
@@ -16,16 +17,19 @@ feedback without any score is judged by its text: TextBlob polarity below the ne
 is not dissatisfied (the sentiment disagreements list shows those).
 
 The functions take plain operands (a Polars expression or a SQLAlchemy column): ``<=`` and ``>=`` build the
-right expression for either.
+right expression for either. When some survey has its own bands, each row's band ends are looked up by its
+survey: Polars expressions read the frame's ``survey_id`` column (unless given another), SQL ones need the
+survey column passed in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import polars as pl
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, case, or_
 
 ScaleName = Literal["nps", "csat", "ces"]
 Band = Literal["low", "middle", "high"]
@@ -71,6 +75,14 @@ class Bands:
         bands.check(scale)
         return bands
 
+    @classmethod
+    def of_pair(cls, scale: str, pair: Any) -> Bands:
+        """``[2, 4]`` (as a survey stores them): low band up to 2, high band from 4; checked."""
+        low_max, high_min = pair
+        bands = cls(int(low_max), int(high_min))
+        bands.check(scale)
+        return bands
+
     def check(self, scale: str) -> None:
         s = SCALES[scale]
         if not s.low <= self.low_max < self.high_min <= s.high:
@@ -92,16 +104,48 @@ class Cutoffs:
     csat: Bands = DEFAULT_BANDS["csat"]
     ces: Bands = DEFAULT_BANDS["ces"]
     negative_polarity: float = DEFAULT_NEGATIVE_POLARITY
+    # Surveys with their own bands: survey id -> scale -> bands (the other scales: the company's above).
+    surveys: Mapping[int, Mapping[str, Bands]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for scale in SCALE_NAMES:
             self.of(scale).check(scale)
+            for own in self.surveys.values():
+                if scale in own:
+                    own[scale].check(scale)
         if not -1 <= self.negative_polarity <= 0:
             raise ValueError(f"negative polarity {self.negative_polarity}: expected -1..0")
 
-    def of(self, scale: str) -> Bands:
-        bands: Bands = getattr(self, scale)
+    def of(self, scale: str, survey: int | None = None) -> Bands:
+        """``scale``'s bands for ``survey``'s answers (its own, else the company's)."""
+        own = self.surveys.get(survey) if survey is not None else None
+        bands: Bands = own[scale] if own and scale in own else getattr(self, scale)
         return bands
+
+    def with_surveys(self, surveys: Mapping[int, Mapping[str, Bands]]) -> Cutoffs:
+        """These cut-offs with ``surveys``' own bands (surveys without any left out)."""
+        return replace(self, surveys={sid: dict(own) for sid, own in surveys.items() if own})
+
+    def for_survey(self, survey: int | None) -> Cutoffs:
+        """The cut-offs that apply to ``survey``'s answers, with no per-survey lookup left."""
+        if not self.surveys:
+            return self
+        nps, csat, ces = (self.of(scale, survey) for scale in SCALE_NAMES)
+        return Cutoffs(nps, csat, ces, self.negative_polarity)
+
+    def _end(self, scale: str, end: Literal["low_max", "high_min"], score: Any, survey: Any) -> Any:
+        """The low band's last or the high band's first score: a number, or a per-survey lookup."""
+        default: int = getattr(getattr(self, scale), end)
+        own = {sid: getattr(b[scale], end) for sid, b in self.surveys.items() if scale in b}
+        if not own:
+            return default
+        if survey is None and isinstance(score, pl.Expr):
+            survey = pl.col("survey_id")
+        if survey is None:
+            raise ValueError(f"{scale} bands differ by survey: the SQL expression needs the survey column")
+        if isinstance(survey, pl.Expr):
+            return survey.replace_strict(own, default=default, return_dtype=pl.Int64)
+        return case(own, value=survey, else_=default)
 
     @property
     def positive_polarity(self) -> float:
@@ -110,16 +154,16 @@ class Cutoffs:
 
     # -- one score ----------------------------------------------------------------------------------------
 
-    def band(self, scale: str, score: int) -> Band:
-        """Which band ``score`` falls in (ValueError outside the scale's range)."""
-        s, b = SCALES[scale], self.of(scale)
+    def band(self, scale: str, score: int, survey: int | None = None) -> Band:
+        """Which band ``score`` (of ``survey``) falls in (ValueError outside the scale's range)."""
+        s, b = SCALES[scale], self.of(scale, survey)
         if not s.low <= score <= s.high:
             raise ValueError(f"{scale} scores run from {s.low} to {s.high}; got {score}")
         return "low" if score <= b.low_max else "high" if score >= b.high_min else "middle"
 
-    def band_name(self, scale: str, score: int) -> str:
+    def band_name(self, scale: str, score: int, survey: int | None = None) -> str:
         """ "promoter", "neutral", "hard", ..."""
-        return SCALES[scale].band_names[("low", "middle", "high").index(self.band(scale, score))]
+        return SCALES[scale].band_names[("low", "middle", "high").index(self.band(scale, score, survey))]
 
     def is_dissatisfied(
         self,
@@ -127,26 +171,30 @@ class Cutoffs:
         csat: int | None = None,
         ces: int | None = None,
         polarity: float | None = None,
+        survey: int | None = None,
     ) -> bool:
-        """The rule of the module docstring for one item."""
+        """The rule of the module docstring for one item (of ``survey``, for its own bands)."""
         scores = {"nps": nps, "csat": csat, "ces": ces}
         given = {k: v for k, v in scores.items() if v is not None}
         if given:
-            return any(self.band(k, int(v)) == "low" for k, v in given.items())
+            return any(self.band(k, int(v), survey) == "low" for k, v in given.items())
         return polarity is not None and polarity < self.negative_polarity
 
     # -- expressions (Polars or SQL alike) -----------------------------------------------------------------
 
-    def low(self, scale: str, score: Any) -> Any:
-        """True where ``score`` is in the low band (detractor, dissatisfied, hard); null stays null."""
-        return score <= self.of(scale).low_max
+    def low(self, scale: str, score: Any, survey: Any = None) -> Any:
+        """True where ``score`` (of ``survey``) is in the low band (detractor, dissatisfied, hard); null stays
+        null."""
+        return score <= self._end(scale, "low_max", score, survey)
 
-    def high(self, scale: str, score: Any) -> Any:
-        """True where ``score`` is in the high band (promoter, satisfied, easy); null stays null."""
-        return score >= self.of(scale).high_min
+    def high(self, scale: str, score: Any, survey: Any = None) -> Any:
+        """True where ``score`` (of ``survey``) is in the high band (promoter, satisfied, easy); null stays
+        null."""
+        return score >= self._end(scale, "high_min", score, survey)
 
     def dissatisfied_expr(self) -> pl.Expr:
-        """Polars: the rule over columns ``nps``, ``csat``, ``ces``, ``polarity`` (nulls allowed)."""
+        """Polars: the rule over columns ``nps``, ``csat``, ``ces``, ``polarity`` (nulls allowed), and
+        ``survey_id`` when some survey has its own bands."""
         nps, csat, ces, polarity = (pl.col(c) for c in ("nps", "csat", "ces", "polarity"))
         has_score = nps.is_not_null() | csat.is_not_null() | ces.is_not_null()
         low_score = (
@@ -161,10 +209,13 @@ class Cutoffs:
         """Polars: True where the rule can judge the row at all (a score or a polarity)."""
         return pl.any_horizontal(pl.col(c).is_not_null() for c in ("nps", "csat", "ces", "polarity"))
 
-    def dissatisfied_sql(self, nps: Any, csat: Any, ces: Any, polarity: Any) -> Any:
-        """SQL: the same rule over four column expressions (``polarity`` may be a scalar subquery)."""
+    def dissatisfied_sql(self, nps: Any, csat: Any, ces: Any, polarity: Any, survey: Any = None) -> Any:
+        """SQL: the same rule over column expressions (``polarity`` may be a scalar subquery; ``survey``: the
+        survey id column, needed when some survey has its own bands)."""
         has_score = or_(nps.is_not(None), csat.is_not(None), ces.is_not(None))
-        low_score = or_(self.low("nps", nps), self.low("csat", csat), self.low("ces", ces))
+        low_score = or_(
+            self.low("nps", nps, survey), self.low("csat", csat, survey), self.low("ces", ces, survey)
+        )
         negative_text = and_(~has_score, polarity.is_not(None), polarity < self.negative_polarity)
         return or_(low_score, negative_text)
 

@@ -102,11 +102,12 @@ _time = when
 @click.option("--deliveries", is_flag=True, help="list deliveries (with their last error) instead of runs")
 def digests_log(slug: str | None, state: str | None, limit: int, deliveries: bool) -> None:
     """The execution log: runs with their state, or deliveries with tries and errors. Newest first."""
+    from feedback.services.access import OPERATOR
     from feedback.services.digests.log import list_deliveries, list_runs
 
     with open_sessions()() as session:
         if deliveries:
-            found = list_deliveries(session, None, slug, state, None, limit)
+            found = list_deliveries(session, OPERATOR, slug, state, None, limit)
             deliveries_rows = [
                 (
                     d.id,
@@ -139,7 +140,7 @@ def digests_log(slug: str | None, state: str | None, limit: int, deliveries: boo
             ]
             _echo_log(headers, deliveries_rows, notes, "no deliveries")
             return
-        runs = list_runs(session, None, slug, state, limit)
+        runs = list_runs(session, OPERATOR, slug, state, limit)
     rows = [
         (
             r.id,

@@ -47,6 +47,9 @@ class Survey(Base):
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # {"pt": {"title": ..., "intro": ..., "thank_you": ..., "questions": {"nps": {"prompt": ...}}}}
     translations: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # The survey's own score bands, {"csat": [3, 4]} (low band up to 3, high band from 4); a scale not named,
+    # or NULL: the company's (settings). Every metric, alert and digest counts this survey's answers by them.
+    bands: Mapped[dict[str, list[int]] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -24,6 +24,11 @@ class Caller:
         """The only department this caller may read, or None for every department."""
         return self.department_id if self.role == Role.DEPARTMENT_HEAD else None
 
+    @property
+    def sees_one_department(self) -> bool:
+        """Whether this caller's reads are limited to one department (a department head's)."""
+        return self.scope() is not None
+
     def may_see(self, department_id: int | None) -> bool:
         scope = self.scope()
         return scope is None or department_id == scope

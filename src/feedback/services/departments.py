@@ -241,9 +241,10 @@ def get_department(session: Session, slug: str, field: str | None = None) -> Dep
     return department
 
 
-def get_visible_department(session: Session, slug: str, scope: int | None) -> Department:
-    """``get_department`` for a caller who sees only department ``scope`` (None: every one): another
-    department is as unknown as one that does not exist, and the 404 names no other department."""
+def get_visible_department(session: Session, caller: Caller, slug: str) -> Department:
+    """``get_department`` for ``caller``: for a head, another department is as unknown as one that does not
+    exist, and the 404 names no other department."""
+    scope = caller.scope()
     if scope is None:
         return get_department(session, slug)
     department = session.scalar(select(Department).where(Department.slug == slug, Department.id == scope))

@@ -29,6 +29,7 @@ from feedback.analysis.metrics import (
     with_previous,
     with_targets,
 )
+from feedback.analysis.scales import Cutoffs
 from feedback.config import get_settings
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department, Survey
@@ -36,6 +37,7 @@ from feedback.models.context import CONTEXT_TEXT_FIELDS
 from feedback.services import rollups
 from feedback.services.access import Caller
 from feedback.services.context import COMPANY_TEXT_CHARS, CompanyField, company_fields
+from feedback.services.dissatisfied import survey_cutoffs
 from feedback.services.frames import Column, ColumnKind, Select, read_frame
 from feedback.services.targets import targets_frame
 
@@ -50,6 +52,7 @@ DIMENSIONS = tuple(dict.fromkeys(d for dims in SOURCE_DIMENSIONS.values() for d 
 # the rows' JSON column (rollups do not hold them), categories by value, numbers by bands.
 QUARTILES = (0.25, 0.5, 0.75)  # a numeric field without declared bands is split at its quartiles
 _ID_DIMENSIONS = {"department": "department_id", "survey": "survey_id"}
+_OWN_BANDS = "survey_id"  # read with responses when some survey has its own bands (analysis/scales.py)
 DEFAULT_METRICS = ("nps", "csat", "ces", "ces_easy", "fcr", "response_rate", "volume", "sentiment")
 DEFAULT_WINDOW = timedelta(days=90)
 
@@ -238,7 +241,9 @@ def _context_columns(dimensions: Sequence[str], dialect: str) -> list[Column]:
     columns = []
     company = company_dimensions()
     for name in dimensions:
-        if name in _ID_DIMENSIONS:
+        if name == _OWN_BANDS:
+            columns.append(Column(name, name, "int"))
+        elif name in _ID_DIMENSIONS:
             columns.append(Column(name, _ID_DIMENSIONS[name], "int"))
         elif name in company:
             spec = company[name]
@@ -344,10 +349,11 @@ def read_source(
     splits the window: its periods' starts, in whatever time zone). When whole UTC days would cover less
     than half the window (days of a time zone other than UTC: every one straddles a UTC midnight), the
     rows are read."""
-    grain = rollups.grain_for(source, [*by, *filters])
+    grain = rollups.grain_for(source, [d for d in (*by, *filters) if d != _OWN_BANDS])
     cutoffs = get_settings().cutoffs
     countable = set(COUNTABLE)
-    if "dissatisfied" in metrics and rollups.counts_dissatisfied(engine, cutoffs):
+    own_bands = _OWN_BANDS in by  # some survey has its own bands: dissatisfied is judged from rows
+    if "dissatisfied" in metrics and not own_bands and rollups.counts_dissatisfied(engine, cutoffs):
         countable.add("dissatisfied")
     if grain is None or not countable.issuperset(metrics):
         return read_rows(engine, source, metrics, by, filters, slugs, scope, since, until)
@@ -498,13 +504,19 @@ def _sources(query: MetricsQuery) -> dict[str, list[str]]:
     return out
 
 
+def _read_by(by: Sequence[str], source: str, cutoffs: Cutoffs) -> list[str]:
+    """``by`` and, for responses when some survey has its own bands, each row's survey (for its bands)."""
+    own = [_OWN_BANDS] if cutoffs.surveys and source == "responses" and _OWN_BANDS not in by else []
+    return [*by, *own]
+
+
 def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = None) -> MetricsResult:
     """The query's metrics, each row with n, interval, small-sample flag, previous period and target."""
     window = _window(session, query, scope)
-    engine, slugs = _engine(session), _slug_maps(session)
+    engine, slugs, cutoffs = _engine(session), _slug_maps(session), survey_cutoffs(session)
 
     def read(source: str, metrics: list[str]) -> pl.DataFrame:
-        by, filters = list(query.by), query.filters
+        by, filters = _read_by(query.by, source, cutoffs), query.filters
         return read_source(
             engine,
             source,
@@ -518,7 +530,7 @@ def compute_metrics(session: Session, query: MetricsQuery, scope: int | None = N
             [window.since, *period_starts(window.read_from, window.until, query.period, query.tz)],
         )
 
-    return _assemble(session, query, window, slugs, scope, read)
+    return _assemble(session, query, window, slugs, scope, read, cutoffs)
 
 
 def compute_many(
@@ -528,7 +540,7 @@ def compute_many(
     columns and windows is read once, with the filters they all share; each query then takes its rows in
     Polars. Same results as ``compute_metrics`` on each."""
     windows = [_window(session, q, scope) for q in queries]
-    engine, slugs = _engine(session), _slug_maps(session)
+    engine, slugs, cutoffs = _engine(session), _slug_maps(session), survey_cutoffs(session)
     frames: dict[str, pl.DataFrame] = {}
     for source in ("responses", "invitations", "mentions"):
         users = [(q, w) for q, w in zip(queries, windows, strict=True) if source in _sources(q)]
@@ -548,7 +560,7 @@ def compute_many(
             engine,
             source,
             metrics,
-            sorted(columns),
+            _read_by(sorted(columns), source, cutoffs),
             shared,
             slugs,
             scope,
@@ -571,7 +583,7 @@ def compute_many(
                 keep &= pl.col(name).is_in(wanted)
             return frame.filter(keep)
 
-        results.append(_assemble(session, query, window, slugs, scope, narrow))
+        results.append(_assemble(session, query, window, slugs, scope, narrow, cutoffs))
     return results
 
 
@@ -582,10 +594,10 @@ def _assemble(
     slugs: Mapping[str, Mapping[str, int]],
     scope: int | None,
     read: Callable[[str, list[str]], pl.DataFrame],
+    cutoffs: Cutoffs,
 ) -> MetricsResult:
     since, until = window.since, window.until
     by = list(query.by)
-    cutoffs = get_settings().cutoffs
     parts = []
     for source, metrics in _sources(query).items():
         frame = read(source, metrics)
@@ -672,8 +684,8 @@ def compute_drivers(session: Session, query: DriversQuery, scope: int | None = N
     _scope_filters(session, MetricsQuery(filters=query.filters), scope)
     until = aware(query.until, query.tz) or datetime.now(UTC)
     since = aware(query.since, query.tz) or until - DEFAULT_WINDOW
-    frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until)
-    cutoffs = get_settings().cutoffs
+    cutoffs = survey_cutoffs(session)
+    frame = _driver_frame(_engine(session), query, _slug_maps(session), scope, since, until, cutoffs)
     return analyze_driver(frame, query.metric, query.driver, query.bands or None, query.min_n, cutoffs)
 
 
@@ -684,6 +696,7 @@ def _driver_frame(
     scope: int | None,
     since: datetime,
     until: datetime,
+    cutoffs: Cutoffs,
 ) -> pl.DataFrame:
     spec = DRIVERS[query.driver]
     kind: ColumnKind = (
@@ -695,6 +708,7 @@ def _driver_frame(
             columns.append(Column(name, name, "int"))
     if query.metric == "sentiment":
         columns.append(Column("id", "id", "key"))
+    columns += _context_columns(_read_by((), "responses", cutoffs), engine.dialect.name)
     select_ = Select("responses", columns)
     select_.where_time("submitted_at", ">=", since).where_time("submitted_at", "<", until)
     _filtered(select_, query.filters, slugs, scope, engine.dialect.name)

@@ -10,10 +10,11 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from feedback.models import Department, Question, Response, Survey
+from feedback.models import Department, Question, Response
 from feedback.models.context import CONTEXT
 from feedback.services.access import Caller
 from feedback.services.privacy import exposure
+from feedback.services.surveys import get_survey
 
 
 class AnswerOut(msgspec.Struct):
@@ -40,10 +41,12 @@ class ResponseOut(msgspec.Struct):
 
 
 def list_responses(
-    session: Session, survey: Survey, caller: Caller, *, limit: int, before: datetime | None
+    session: Session, caller: Caller, slug: str, *, limit: int, before: datetime | None
 ) -> list[ResponseOut]:
-    """Up to ``limit`` responses submitted before ``before`` that ``caller`` may see, redacted for them."""
+    """Up to ``limit`` responses to survey ``slug`` submitted before ``before`` that ``caller`` may see,
+    redacted for them (another department's survey: NotFound, as if it did not exist)."""
     department_id = caller.scope()
+    survey = get_survey(session, slug, department_id)
     query = (
         select(Response)
         .where(Response.survey_id == survey.id)

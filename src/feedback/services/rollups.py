@@ -520,8 +520,13 @@ def read_counts(
     return read_frame(engine, query)
 
 
-_COLUMN = {"department": "NULLIF(department_id, 0)", "survey": "survey_id", "channel": "NULLIF(channel, '')"}
-_KIND: dict[str, ColumnKind] = {"department": "int", "survey": "int"}
+_COLUMN = {
+    "department": "NULLIF(department_id, 0)",
+    "survey": "survey_id",
+    "survey_id": "survey_id",  # to band each survey's histograms by its own bands
+    "channel": "NULLIF(channel, '')",
+}
+_KIND: dict[str, ColumnKind] = {"department": "int", "survey": "int", "survey_id": "int"}
 _FILTER = {"department": "department_id", "survey": "survey_id", "channel": "channel"}
 _MENTION_COLUMN = {
     "department": "NULLIF(department_id, 0)",

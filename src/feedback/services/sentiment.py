@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import polars as pl
@@ -34,6 +35,7 @@ from feedback.config import get_settings
 from feedback.errors import InvalidInput
 from feedback.models import Answer, Mention, Response, Survey
 from feedback.services.access import Caller
+from feedback.services.dissatisfied import survey_cutoffs
 from feedback.services.privacy import exposure
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -69,26 +71,27 @@ def _scored(nps: int | None, csat: int | None, ces: int | None) -> tuple[str, in
 def labelled_comments(
     session: Session, cutoffs: Cutoffs, scope: int | None = None
 ) -> Iterator[tuple[str, bool]]:
-    """(text, dissatisfied) of every comment whose response has a score."""
+    """(text, dissatisfied) of every comment whose response has a score, by its survey's bands when
+    ``cutoffs`` has them."""
     query = (
-        select(Answer.text, Response.nps, Response.csat, Response.ces)
+        select(Answer.text, Response.nps, Response.csat, Response.ces, Response.survey_id)
         .join(Response, Response.id == Answer.response_id)
         .where(Answer.text.is_not(None))
     )
     if scope is not None:
         query = query.where(Response.department_id == scope)
-    for text, nps, csat, ces in session.execute(query):
+    for text, nps, csat, ces, survey in session.execute(query):
         if text and text.strip() and _scored(nps, csat, ces) is not None:
-            yield text, cutoffs.is_dissatisfied(nps, csat, ces)
+            yield text, cutoffs.is_dissatisfied(nps, csat, ces, survey=survey)
 
 
 def train_from_database(
     session: Session, min_rows: int, cutoffs: Cutoffs | None = None
 ) -> DissatisfactionModel:
     """A model learned from every scored comment (TextBlob alone when there are too few); labels by the
-    settings' cut-offs unless ``cutoffs`` are given."""
+    settings' cut-offs unless ``cutoffs`` are given, with each survey's own bands."""
     rule = cutoffs or get_settings().cutoffs
-    rows = list(labelled_comments(session, rule))
+    rows = list(labelled_comments(session, survey_cutoffs(session, rule)))
     return fit_model([t for t, _ in rows], [y for _, y in rows], scale="any", min_rows=min_rows, cutoffs=rule)
 
 
@@ -116,9 +119,8 @@ def cutoffs_with(cutoffs: Cutoffs, scale: str, dissatisfied_at_most: int | None)
         return cutoffs
     high_min = max(cutoffs.of(scale).high_min, dissatisfied_at_most + 1)
     try:
-        bands = {name: cutoffs.of(name) for name in SCALE_NAMES}
-        bands[scale] = Bands(dissatisfied_at_most, high_min)
-        return Cutoffs(**bands, negative_polarity=cutoffs.negative_polarity)
+        changed: dict[str, Any] = {scale: Bands(dissatisfied_at_most, high_min)}
+        return replace(cutoffs, **changed)
     except ValueError as exc:
         raise InvalidInput.on("dissatisfied_at_most", str(exc)) from None
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feedback.analysis.dissatisfaction import is_dissatisfied
+from feedback.analysis.scales import Bands
+from feedback.config import get_settings
 from feedback.i18n import choose_language
 from feedback.models import SCALES, Invitation, Question, QuestionKind, Response, Survey
 
@@ -77,8 +78,11 @@ def clicked_scores(survey: Survey, query: Mapping[str, str]) -> dict[str, str]:
 
 
 def unhappy(survey: Survey, values: Mapping[str, str]) -> bool:
-    """Whether the first scored answer says the customer is dissatisfied (NPS 0-6, CSAT 1-3, CES 1-3)."""
+    """Whether the first scored answer says the customer is dissatisfied: in its scale's low band, by the
+    survey's own bands, else the company's (by default NPS 0-6, CSAT 1-2, CES 1-3)."""
+    own = {scale: Bands.of_pair(scale, pair) for scale, pair in (survey.bands or {}).items()}
+    cutoffs = get_settings().cutoffs.with_surveys({survey.id: own})
     for q in survey.questions:
         if q.kind in SCALES and values.get(q.key, "").isdigit():
-            return is_dissatisfied(int(values[q.key]), q.kind)
+            return cutoffs.band(q.kind, int(values[q.key]), survey.id) == "low"
     return False

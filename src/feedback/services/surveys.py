@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
+from feedback.analysis.scales import SCALE_NAMES, SCALES, Bands
 from feedback.errors import FieldError, InvalidInput, NotFound
 from feedback.i18n import LANGUAGE_TAG
 from feedback.models import Answer, Department, Question, QuestionKind, Survey, SurveyStatus, utcnow
@@ -55,6 +56,27 @@ class SurveyTranslation(msgspec.Struct, forbid_unknown_fields=True, omit_default
     questions: dict[str, QuestionTranslation] = {}
 
 
+BandEnds = Annotated[
+    tuple[int, int],
+    msgspec.Meta(
+        description="[last score of the low band, first score of the high band], e.g. [2, 4] for CSAT",
+        examples=[[3, 4]],
+    ),
+]
+
+
+class BandsSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A survey's own cut-offs per scale (e.g. ``csat = [3, 4]``: 1-3 dissatisfied, 4-5 satisfied); a scale
+    not given uses the company's (FEEDBACK_NPS_BANDS, FEEDBACK_CSAT_BANDS, FEEDBACK_CES_BANDS)."""
+
+    nps: BandEnds | None = None
+    csat: BandEnds | None = None
+    ces: BandEnds | None = None
+
+    def given(self) -> dict[str, tuple[int, int]]:
+        return {scale: pair for scale in SCALE_NAMES if (pair := getattr(self, scale)) is not None}
+
+
 class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     """A survey definition: the same shape in a TOML file and in the JSON API."""
 
@@ -69,6 +91,8 @@ class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
     language: Language = "en"  # the language the texts above are in
     # e.g. [translations.pt] in a TOML file; each key a language tag (checked with the rest: a 422 naming it)
     translations: dict[str, SurveyTranslation] = {}
+    # e.g. [bands] csat = [3, 4] in a TOML file: this survey's own cut-offs (default: the company's)
+    bands: BandsSpec = msgspec.field(default_factory=BandsSpec)
 
 
 class QuestionOut(msgspec.Struct):
@@ -93,6 +117,7 @@ class SurveyOut(msgspec.Struct):
     questions: list[QuestionOut]
     language: str
     translations: dict[str, SurveyTranslation]
+    bands: BandsSpec  # the survey's own cut-offs (scales not given: the company's)
     created_at: datetime
     updated_at: datetime
 
@@ -119,6 +144,7 @@ def _check_semantics(spec: SurveySpec) -> None:
         if q.max_length is not None and q.type != "text":
             errors.append(FieldError(f"{where}.max_length", "only text questions have a max_length"))
     errors.extend(_check_translations(spec))
+    errors.extend(_check_bands(spec))
     if errors:
         raise InvalidInput.of(errors)
 
@@ -142,6 +168,30 @@ def _check_translations(spec: SurveySpec) -> list[FieldError]:
                     )
                 )
     return errors
+
+
+def _check_bands(spec: SurveySpec) -> list[FieldError]:
+    """Each scale's bands inside its range and in order, for a scale the survey asks."""
+    errors: list[FieldError] = []
+    asked = {q.type for q in spec.questions}
+    for scale, (low_max, high_min) in spec.bands.given().items():
+        where, s = f"bands.{scale}", SCALES[scale]
+        if scale not in asked:
+            errors.append(FieldError(where, f"the survey has no {scale} question"))
+        elif not s.low <= low_max < high_min <= s.high:
+            errors.append(
+                FieldError(
+                    where,
+                    f"[{low_max}, {high_min}]: expected [last low score, first high score] with "
+                    f"{s.low} <= last low < first high <= {s.high}",
+                )
+            )
+    return errors
+
+
+def survey_bands(survey: Survey) -> dict[str, Bands]:
+    """The survey's own bands by scale (checked when stored)."""
+    return {scale: Bands.of_pair(scale, pair) for scale, pair in (survey.bands or {}).items()}
 
 
 def parse_survey_spec(data: Any) -> SurveySpec:
@@ -178,6 +228,9 @@ def load_survey(session: Session, spec: SurveySpec) -> Survey:
     survey.thank_you = spec.thank_you
     survey.language = spec.language
     survey.translations = msgspec.to_builtins(spec.translations)
+    # Metrics derive bands from score histograms (rollups), so new bands need no recount: every surface
+    # counts this survey's answers by them from this transaction's commit on.
+    survey.bands = {scale: list(pair) for scale, pair in spec.bands.given().items()} or None
     survey.department_id = department.id
     survey.status = SurveyStatus(spec.status)
     if spec.anonymous_link and survey.public_key is None:
@@ -283,6 +336,7 @@ def describe(session: Session, survey: Survey, base_url: str) -> SurveyOut:
         updated_at=survey.updated_at,
         language=survey.language,
         translations=msgspec.convert(survey.translations or {}, dict[str, SurveyTranslation]),
+        bands=msgspec.convert(survey.bands or {}, BandsSpec),
     )
 
 

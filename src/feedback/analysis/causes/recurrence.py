@@ -72,7 +72,8 @@ def compute_ledger(
     feedback: pl.DataFrame, raised: pl.DataFrame, grain: Grain = "week", cutoffs: Cutoffs = DEFAULT_CUTOFFS
 ) -> pl.DataFrame:
     """The ledger (see the module docstring): one row per cause and period, sorted by cause and period."""
-    fb = feedback.select("key", "occurred_at", "nps", "csat").with_columns(
+    own_bands = ["survey_id"] if "survey_id" in feedback.columns else []  # whose bands judge the scores
+    fb = feedback.select("key", "occurred_at", "nps", "csat", *own_bands).with_columns(
         period_start(pl.col("occurred_at"), grain).alias("period_start")
     )
     totals = fb.group_by("period_start").agg(pl.len().alias("total"), *_scores("all_", cutoffs))

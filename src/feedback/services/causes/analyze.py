@@ -36,6 +36,7 @@ from feedback.services.causes.events import record
 from feedback.services.causes.items import Items, read_items
 from feedback.services.causes.ledger import write_ledger
 from feedback.services.causes.taxonomy import active_causes, department_ids, spec_of
+from feedback.services.dissatisfied import survey_cutoffs
 
 
 class Progress(Protocol):
@@ -133,7 +134,8 @@ def _start(sessions: sessionmaker[Session], engine: str, options: AnalyzeOptions
             for k, v in options.__dict__.items()
             if k != "cutoffs"
         }
-        params["cutoffs"] = asdict(options.cutoffs)  # which feedback this run counted as negative
+        # which feedback this run counted as negative (with each survey's own bands, by survey id)
+        params["cutoffs"] = asdict(survey_cutoffs(session, options.cutoffs))
         run = AnalysisRun(state=RunState.RUNNING, engine=engine, started_at=utcnow(), params=params)
         session.add(run)
         session.flush()
@@ -240,9 +242,10 @@ def _run(
         specs = [spec_of(c, slugs) for c in active]
         active_ids = [c.id for c in active]
         known = _known(session, engine.name if engine.stable_space else None)
+        cutoffs = survey_cutoffs(session, options.cutoffs)  # with each survey's own bands
     texts = items.texts
     negatives = texts.filter(
-        options.cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
+        cutoffs.dissatisfied_expr() & pl.col("text").str.strip_chars().str.len_chars().gt(0)
     )
     summary = RunSummary(
         run_id, engine.name, items_total=items.feedback.height, items_negative=negatives.height
@@ -281,7 +284,7 @@ def _run(
             },
             schema={"key": pl.Utf8, "cause_id": pl.Int64},
         )
-        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, options.cutoffs)
+        ledger = write_ledger(session, run_id, items.feedback, raised, options.period, cutoffs)
         _update_sizes(session, raised, ledger)
         pause_point("analyze.write")  # tests only (feedback.faults): killed here, nothing of this run shows
         run = session.get(AnalysisRun, run_id)

@@ -2,7 +2,7 @@
 
 Pages are cut with a cursor (the last item's time and assignment id), so a page stays right while new
 feedback arrives. Scoped like the other cause reads: a department head sees only their department's causes.
-Redaction for readers without the right happens in services/privacy/exposure.py (``evidence``).
+``read_evidence`` is what callers get: scoped and redacted for them (services/privacy/exposure.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from feedback.errors import InvalidInput, NotFound
 from feedback.models import Answer, CauseAssignment, Department, Mention, Response
+from feedback.services.access import Caller
 from feedback.services.causes.decisions import get_cause
 from feedback.services.causes.query import visible
+from feedback.services.privacy import exposure
 
 MAX_LIMIT = 200
 
@@ -125,3 +127,10 @@ def cause_evidence(
     more = len(rows) > limit
     last = rows[limit - 1][0] if more else None
     return EvidencePage(cause.key, items, _encode(last.occurred_at, last.id) if last is not None else None)
+
+
+def read_evidence(
+    session: Session, caller: Caller, key: str, limit: int = 50, cursor: str | None = None
+) -> EvidencePage:
+    """``cause_evidence`` of a cause ``caller`` may see (else NotFound), redacted for them."""
+    return exposure.evidence(caller, cause_evidence(session, key, caller.scope(), limit, cursor))

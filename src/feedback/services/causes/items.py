@@ -31,6 +31,7 @@ TEXT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "nps": pl.Int64,
     "csat": pl.Int64,
     "ces": pl.Int64,
+    "survey_id": pl.Int64,  # whose bands judge the scores (null for mentions)
     "polarity": pl.Float64,
     "department_id": pl.Int64,
     "department": pl.Utf8,
@@ -43,6 +44,7 @@ FEEDBACK_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "nps": pl.Int64,
     "csat": pl.Int64,
     "ces": pl.Int64,
+    "survey_id": pl.Int64,
 }
 
 
@@ -89,6 +91,7 @@ def _responses(engine: Engine, since: datetime | None) -> pl.DataFrame:
             Column("nps", "nps", "int"),
             Column("csat", "csat", "int"),
             Column("ces", "ces", "int"),
+            Column("survey_id", "survey_id", "int"),
             Column("department_id", "department_id", "int"),
             Column("product", "product", "text"),
             Column("channel", "channel", "text"),
@@ -146,16 +149,17 @@ def read_items(engine: Engine, since: datetime | None = None) -> Items:
     """All feedback (since ``since``), sorted by key so the frames do not depend on storage order."""
     responses = _responses(engine, since)
     mentions = _mentions(engine, since)
-    no_score = [pl.lit(None, pl.Int64).alias(name) for name in ("nps", "csat", "ces")]
+    no_score = [pl.lit(None, pl.Int64).alias(name) for name in ("nps", "csat", "ces", "survey_id")]
     response_key = pl.format("r:{}", pl.col("response_id")).alias("key")
     mention_key = pl.format("m:{}", pl.col("mention_id"))
     feedback = pl.concat(
         [
-            responses.select(response_key, "occurred_at", "nps", "csat", "ces"),
+            responses.select(response_key, "occurred_at", "nps", "csat", "ces", "survey_id"),
             mentions.select(mention_key.alias("key"), "occurred_at", *no_score),
         ]
     )
-    context = ["text", "occurred_at", "nps", "csat", "ces", "polarity", "department_id", "product", "channel"]
+    context = ["text", "occurred_at", "nps", "csat", "ces", "survey_id", "polarity"]
+    context += ["department_id", "product", "channel"]
     answer_texts = (
         _answers(engine)
         .join(responses, on="response_id", how="inner")

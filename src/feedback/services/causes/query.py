@@ -240,6 +240,6 @@ def read_causes(session: Session, caller: Caller, statuses: tuple[str, ...]) -> 
     return exposure.causes(caller, list_causes(session, caller.scope(), statuses))
 
 
-def read_cause(session: Session, caller: Caller, key: str) -> CauseDetailOut:
-    """One cause if ``caller`` may see it (else NotFound), verbatims redacted for them."""
-    return exposure.cause_detail(caller, cause_detail(session, key, caller.scope()))
+def read_cause(session: Session, caller: Caller, key: str, examples: int = 10) -> CauseDetailOut:
+    """One cause if ``caller`` may see it (else NotFound), ``examples`` verbatims redacted for them."""
+    return exposure.cause_detail(caller, cause_detail(session, key, caller.scope(), examples))

@@ -34,8 +34,11 @@ from feedback.models import (
     OutcomeEvent,
     Response,
     RunState,
+    Survey,
     Target,
 )
+from feedback.services.access import Caller
+from feedback.services.privacy import exposure
 
 T = TypeVar("T")
 MAX_ENTRIES = 256
@@ -56,6 +59,7 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
             select(func.max(ErasureRequest.id)).scalar_subquery(),  # an erased customer leaves at once
             select(func.max(OutcomeEvent.id)).scalar_subquery(),  # outcomes imported: revenue at risk
             select(func.max(CustomerIdentity.id)).scalar_subquery(),
+            select(func.max(Survey.updated_at)).scalar_subquery(),  # e.g. a survey's own bands changed
         )
     ).one()
     return tuple(row)
@@ -108,3 +112,9 @@ def cache_for(database_url: str, ttl_s: float) -> ResultCache:
         if cache is None or cache.ttl_s != ttl_s:
             cache = _caches[database_url] = ResultCache(ttl_s)
         return cache
+
+
+def audience(caller: Caller) -> tuple[int | None, bool]:
+    """What of the data ``caller`` sees (their department or all, personal data or not): callers with the
+    same audience see the same page, so it keys the cache."""
+    return caller.scope(), exposure.sees_personal_data(caller)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from feedback.analysis.metrics import METRICS
 from feedback.models import Department, Question, Survey
+from feedback.services.access import Caller
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.digests.numbers import Headline
-from feedback.services.metrics import SOURCE_DIMENSIONS, MetricsQuery, compute_metrics
+from feedback.services.metrics import MetricsQuery, read_metrics, source_dimensions
 
 SCORES = ("nps", "csat", "ces")  # the metrics that need a question of their own kind
 SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
@@ -69,7 +70,9 @@ class Asked:
         return not_asked(self.department_name, metric)
 
 
-def asked_on_page(session: Session, page: PageFilters, scope: int | None) -> Asked:
+def asked_on_page(session: Session, page: PageFilters, caller: Caller) -> Asked:
+    """Which scores the page's department (or ``caller``'s, for a head) collects."""
+    scope = caller.scope()
     department_id = scope
     name = None
     if page.department is not None:
@@ -86,9 +89,10 @@ def asked_on_page(session: Session, page: PageFilters, scope: int | None) -> Ask
 
 
 def headline(
-    session: Session, metrics: Sequence[str], page: PageFilters, scope: int | None, min_n: int, asked: Asked
+    session: Session, metrics: Sequence[str], page: PageFilters, caller: Caller, min_n: int, asked: Asked
 ) -> Tiles:
-    """One tile per metric the department collects, over the page's dates against the days just before."""
+    """One tile per metric the department collects, over the page's dates against the days just before,
+    of what ``caller`` may see (their department, for a head)."""
     shown = [m for m in metrics if asked.missing(m) is None]
     missing = [reason for m in metrics if (reason := asked.missing(m)) is not None]
     if not shown:
@@ -96,10 +100,10 @@ def headline(
     since, until = page.window
     sources = {METRICS[m].source for m in shown}
     filters = {
-        k: v for k, v in page.dimensions().items() if all(k in SOURCE_DIMENSIONS[s] for s in sources)
+        k: v for k, v in page.dimensions().items() if all(k in source_dimensions(s) for s in sources)
     }  # a mention's source narrows no survey score
     query = MetricsQuery(metrics=tuple(shown), since=since, until=until, filters=filters, min_n=min_n)
-    rows = {r["metric"]: r for r in compute_metrics(session, query, scope).table.iter_rows(named=True)}
+    rows = {r["metric"]: r for r in read_metrics(session, caller, query).table.iter_rows(named=True)}
     tiles = []
     for metric in shown:
         r = rows.get(metric, {})

@@ -38,7 +38,7 @@ from feedback.services.causes.query import cause_detail, list_causes
 from feedback.services.context import CompanyField
 from feedback.services.dashboards.filters import PageFilters
 from feedback.services.dashboards.spec import DashboardSpec, PanelSpec
-from feedback.services.dissatisfied import dissatisfied_response
+from feedback.services.dissatisfied import dissatisfied_response, survey_cutoffs
 from feedback.services.mentions.query import MentionFilter, NoiseFilter, list_mentions
 from feedback.services.metrics import (
     MetricsQuery,
@@ -407,7 +407,7 @@ def verbatims_frame(session: Session, panel: PanelSpec, page: PageFilters, scope
         elif name in (company := company_dimensions()):
             query = query.where(_company_clause(company[name], values))
     if panel.negative_only:
-        query = query.where(dissatisfied_response())
+        query = query.where(dissatisfied_response(survey_cutoffs(session)))
     rows = [tuple(r) for r in session.execute(query)]
     return pl.DataFrame(rows, schema=VERBATIM_SCHEMA, orient="row")
 

@@ -49,7 +49,7 @@ from feedback.services.digests.links import action_links
 from feedback.services.digests.outbox import deliver_due
 from feedback.services.digests.recipients import department_targets, enqueue
 from feedback.services.digests.render import alert_payload, render_alert
-from feedback.services.dissatisfied import dissatisfied_response
+from feedback.services.dissatisfied import dissatisfied_response, survey_cutoffs
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,11 @@ def find_spikes(session: Session, settings: Settings, now: datetime) -> list[Can
     window = timedelta(hours=settings.alert_window_h)
     baseline_start = now - timedelta(days=settings.alert_baseline_days)
     baseline_hours = (now - window - baseline_start).total_seconds() / 3600
-    recent_causes, recent_negative = _counts(session, now - window, now, settings.cutoffs)
+    cutoffs = survey_cutoffs(session, settings.cutoffs)
+    recent_causes, recent_negative = _counts(session, now - window, now, cutoffs)
     if not recent_causes and not recent_negative:
         return []
-    usual_causes, usual_negative = _counts(session, baseline_start, now - window, settings.cutoffs)
+    usual_causes, usual_negative = _counts(session, baseline_start, now - window, cutoffs)
     owned = select(Cause.id, Cause.department_id).where(
         Cause.status == CauseStatus.ACTIVE, Cause.department_id.is_not(None)
     )
@@ -163,7 +164,8 @@ def _compose(session: Session, settings: Settings, burst: list[Candidate], now: 
     else:
         title = f"[feedback] Spike in unhappy customers: {department.name}"
         summary = f"{spike.count} negative answers in the last {hours:g} hours; {usual}."
-        verbatims = _negative_verbatims(session, department.id, start, now, settings.cutoffs)
+        cutoffs = survey_cutoffs(session, settings.cutoffs)
+        verbatims = _negative_verbatims(session, department.id, start, now, cutoffs)
     summary += f" The chance of so many by bad luck is {spike.p_value:.1e}."
     also = [(session.get(Cause, c.cause_id), c.spike.count) for c in others if c.cause_id is not None]
     if also:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from feedback.errors import InvalidInput
 from feedback.models import Alert, Delivery, DeliveryState, Department, DigestRun, RunStatus
+from feedback.services.access import Caller
 
 MAX_LIMIT = 1000
 
@@ -91,12 +92,13 @@ def _slugs(session: Session) -> dict[int, str]:
 
 def list_runs(
     session: Session,
-    scope: int | None,
+    caller: Caller,
     department: str | None = None,
     state: str | None = None,
     limit: int = 50,
 ) -> list[RunOut]:
-    """Newest first."""
+    """The runs ``caller`` may see (their department's, for a head), newest first."""
+    scope = caller.scope()
     query = select(DigestRun).order_by(DigestRun.created_at.desc(), DigestRun.id.desc()).limit(_limit(limit))
     department_id = _department_filter(session, department, scope)
     if department_id is not None:
@@ -144,13 +146,15 @@ def list_runs(
 
 def list_deliveries(
     session: Session,
-    scope: int | None,
+    caller: Caller,
     department: str | None = None,
     state: str | None = None,
     run: int | None = None,
     limit: int = 100,
 ) -> list[DeliveryOut]:
-    """Newest first; admin notices only for callers who see every department."""
+    """The deliveries ``caller`` may see, newest first; admin notices only for callers who see every
+    department."""
+    scope = caller.scope()
     query = (
         select(Delivery, DigestRun.department_id, Alert.department_id)
         .outerjoin(DigestRun, DigestRun.id == Delivery.run_id)
@@ -195,8 +199,11 @@ def list_deliveries(
 
 
 def list_alerts(
-    session: Session, scope: int | None, department: str | None = None, limit: int = 50
+    session: Session, caller: Caller, department: str | None = None, limit: int = 50
 ) -> list[AlertOut]:
+    """The alerts ``caller`` may see (their department's, for a head; admin notices only for those who see
+    every department), newest first."""
+    scope = caller.scope()
     query = select(Alert).order_by(Alert.fired_at.desc(), Alert.id.desc()).limit(_limit(limit))
     department_id = _department_filter(session, department, scope)
     if department_id is not None:

@@ -32,6 +32,7 @@ from feedback.models import (
     Department,
     FollowupState,
 )
+from feedback.services.access import Caller
 from feedback.services.causes.analyze import last_complete_run
 from feedback.services.causes.decisions import get_cause
 from feedback.services.causes.events import record
@@ -151,6 +152,23 @@ class ActionResult:
     action: str
     state: str
     changed: bool  # False: it was already done (or a later step was)
+
+
+def act_as(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    key: str,
+    action: str,
+    now: datetime,
+    note: str | None = None,
+) -> ActionResult:
+    """``act`` on cause ``key`` for ``caller`` (an admin, or the head of the owning department); another
+    department's cause is as unknown as one that does not exist."""
+    cause = get_cause(session, key)
+    if not caller.may_see(cause.department_id):
+        raise NotFound(f"no cause {key!r}")  # nothing learnt of other departments
+    return act(session, settings, cause, action, caller.name, now, note)
 
 
 def act(
@@ -350,9 +368,10 @@ def _problem(cause: Cause, followup: CauseFollowup, slugs: dict[int, str]) -> Pr
     )
 
 
-def list_problems(session: Session, scope: int | None, state: str | None = None) -> list[ProblemOut]:
-    """Every cause that entered the loop (the caller's department only if scoped), most recently changed
-    first."""
+def list_problems(session: Session, caller: Caller, state: str | None = None) -> list[ProblemOut]:
+    """Every cause that entered the loop that ``caller`` may see (their department's, for a head), most
+    recently changed first."""
+    scope = caller.scope()
     slugs = dict(session.execute(select(Department.id, Department.slug)).all())
     query = (
         select(Cause, CauseFollowup)
@@ -369,10 +388,11 @@ def list_problems(session: Session, scope: int | None, state: str | None = None)
     return [_problem(cause, followup, slugs) for cause, followup in session.execute(query)]
 
 
-def problem_detail(session: Session, key: str, scope: int | None) -> ProblemOut:
-    """One cause's loop state with its whole history (all of its cause events, oldest first)."""
+def problem_detail(session: Session, caller: Caller, key: str) -> ProblemOut:
+    """One cause's loop state with its whole history (all of its cause events, oldest first), if ``caller``
+    may see it (else NotFound, as for an unknown cause)."""
     cause = get_cause(session, key)
-    if scope is not None and cause.department_id != scope:
+    if not caller.may_see(cause.department_id):
         raise NotFound(f"no cause {key!r}")
     followup = _followup(session, cause.id) or CauseFollowup(cause_id=cause.id, state="unreported")
     slugs = dict(session.execute(select(Department.id, Department.slug)).all())

@@ -61,6 +61,7 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
                 Column("invitation_id", "invitation_id", "int"),
                 Column("at", "submitted_at", "time"),
                 Column("score", scale, "int"),
+                Column("survey_id", "survey_id", "int"),  # whose bands judge the score
                 Column("context_json", "CAST(context_fields AS TEXT)", "text"),
             ],
         )

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from feedback.analysis import outcomes as an
 from feedback.errors import InvalidInput
+from feedback.services.dissatisfied import survey_cutoffs
 from feedback.services.outcomes.query import read_cause_items, read_events, read_responses
 
 DEFAULT_GROUPS = {
@@ -80,8 +81,12 @@ def satisfaction_pays(
     bottom = tuple(bottom or DEFAULT_GROUPS[scale][1])
     responses = read_responses(engine, scale)
     events = read_events(engine)
+    with engine.connect() as connection:
+        cutoffs = survey_cutoffs(connection)  # the company's, and each survey's own bands
     unknown = [
-        c for c in controls if c not in responses.columns or c in ("response_id", "person", "at", "score")
+        c
+        for c in controls
+        if c not in responses.columns or c in ("response_id", "person", "at", "score", "survey_id")
     ]
     if unknown:
         raise InvalidInput.on("controls", f"unknown field(s) {', '.join(unknown)}")
@@ -93,7 +98,7 @@ def satisfaction_pays(
             scale, outcome, horizon_days, as_of, top, bottom, [], None, Coverage(responses.height, 0, 0)
         )
     linked = an.link_outcomes(responses, events, horizon_days, as_of).with_columns(
-        an.band_expr(scale, pl.col("score")).alias("band")
+        an.band_expr(scale, pl.col("score"), cutoffs).alias("band")
     )
     persons = events["person"].unique().implode()
     coverage = Coverage(
@@ -146,7 +151,8 @@ def revenue_by_cause(
     as_of = events["at"].max()
     assert isinstance(as_of, datetime)
     linked = an.link_outcomes(responses, events, horizon_days, as_of)
-    satisfied = pl.col("score").is_in(DEFAULT_GROUPS[scale][0])
+    with engine.connect() as connection:
+        satisfied = survey_cutoffs(connection).high(scale, pl.col("score"))  # by each survey's bands
     return an.revenue_at_risk(linked, causes, outcome, satisfied, value_per_outcome)
 
 

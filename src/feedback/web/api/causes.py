@@ -14,7 +14,6 @@ from feedback.models import CauseStatus, Role
 from feedback.services.causes import decisions, evidence, query
 from feedback.services.causes.evidence import EvidencePage
 from feedback.services.causes.query import CauseDetailOut, CauseOut, RunOut
-from feedback.services.privacy import exposure
 from feedback.services.specs import Name
 from feedback.web.api.params import choices_pattern
 from feedback.web.auth import READERS, authorize
@@ -121,8 +120,7 @@ class CauseController(Controller):
     ) -> EvidencePage:
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            page = evidence.cause_evidence(session, key, caller.scope(), limit, cursor)
-            return exposure.evidence(caller, page)
+            return evidence.read_evidence(session, caller, key, limit, cursor)
 
     @post(sync_to_thread=True, status_code=201, summary="Add a cause to the taxonomy (admin)")
     def create(

@@ -11,7 +11,6 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from feedback.db import transaction
 from feedback.models import utcnow
 from feedback.models.context import CONTEXT, ContextKind
-from feedback.services import surveys
 from feedback.services.metrics import parse_utc_time
 from feedback.services.response_queries import ResponseOut, list_responses
 from feedback.services.submissions import Submission
@@ -97,5 +96,4 @@ class ResponseController(Controller):
         moment = parse_utc_time(before, "before")
         with transaction(ctx.sessions) as session:
             caller = authorize(request, session, *READERS)
-            survey = surveys.get_survey(session, slug, caller.scope())  # another department's: 404
-            return list_responses(session, survey, caller, limit=limit, before=moment)
+            return list_responses(session, caller, slug, limit=limit, before=moment)

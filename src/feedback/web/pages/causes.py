@@ -25,16 +25,15 @@ from feedback.errors import Forbidden, InvalidInput, NotFound
 from feedback.models import CauseStatus, Department, Role
 from feedback.services.access import Caller
 from feedback.services.causes import decisions
-from feedback.services.causes.evidence import cause_evidence
+from feedback.services.causes.evidence import read_evidence
 from feedback.services.causes.followup import followup_status, loop_history
-from feedback.services.causes.query import cause_detail, list_causes
+from feedback.services.causes.query import read_cause, read_causes
 from feedback.services.dashboards.access import visible_dashboards
 from feedback.services.dashboards.cache import cache_for, data_fingerprint
 from feedback.services.dashboards.library import load_library
 from feedback.services.digests import loop
 from feedback.services.digests.links import LABELS
 from feedback.services.outcomes.report import RISK_NOTE, risk_by_cause_key, risk_words
-from feedback.services.privacy import exposure
 from feedback.web.auth import logged_in
 from feedback.web.pages import assets
 from feedback.web.state import AnyRequest, AppContext
@@ -98,7 +97,7 @@ class CausePages(Controller):
         """The causes the analysis found and nobody has reviewed yet (candidates), most frequent first."""
         with transaction(ctx.sessions) as session:
             caller = logged_in(request, session)
-            found = exposure.causes(caller, list_causes(session, caller.scope(), (CauseStatus.CANDIDATE,)))
+            found = read_causes(session, caller, (CauseStatus.CANDIDATE,))
         context = _base(ctx, caller, "Causes to review")
         context.update(causes=found, is_admin=caller.role == Role.ADMIN)
         return Template("dashboards/candidates.html", context=context)
@@ -108,11 +107,9 @@ class CausePages(Controller):
         cursor = request.query_params.get("cursor") or None
         with transaction(ctx.sessions) as session:
             caller = logged_in(request, session)
-            detail = exposure.cause_detail(caller, cause_detail(session, key, caller.scope(), examples=0))
+            detail = read_cause(session, caller, key, examples=0)
             cause = decisions.get_cause(session, key)
-            evidence = exposure.evidence(
-                caller, cause_evidence(session, key, caller.scope(), PAGE_SIZE, cursor)
-            )
+            evidence = read_evidence(session, caller, key, PAGE_SIZE, cursor)
             status = followup_status(session, [cause.id]).get(cause.id)
             history = loop_history(session, cause.id)
             owner_id = cause.department_id or cause.suggested_department_id

@@ -29,14 +29,13 @@ from feedback.services.dashboards.access import (
     open_dashboard,
     visible_dashboards,
 )
-from feedback.services.dashboards.cache import cache_for, data_fingerprint
+from feedback.services.dashboards.cache import audience, cache_for, data_fingerprint
 from feedback.services.dashboards.filters import FILTER_NAMES, PageFilters
 from feedback.services.dashboards.headline import asked_on_page, headline
 from feedback.services.dashboards.library import load_library
 from feedback.services.dashboards.panels import PanelData, read_dashboard
 from feedback.services.dashboards.spec import DashboardSpec
 from feedback.services.dashboards.tables import FORMATS, to_bytes
-from feedback.services.privacy import exposure
 from feedback.web.auth import logged_in
 from feedback.web.pages import assets
 from feedback.web.pages.dashboard_views import PanelView, TileView, panel_views, tile_view
@@ -65,13 +64,13 @@ def dashboard_result(
 ) -> Result:
     """Every panel's data and view, from the cache while the data has not changed."""
     min_n = ctx.settings.metrics_min_n
-    key = (_spec_key(spec), filters, caller.scope(), exposure.sees_personal_data(caller), min_n)
+    key = (_spec_key(spec), filters, audience(caller), min_n)
     cache = cache_for(ctx.settings.database_url, ctx.settings.dashboard_cache_s)
 
     def compute() -> Result:
         data = read_dashboard(session, caller, spec, filters, min_n)
-        asked = asked_on_page(session, filters, caller.scope())
-        top = headline(session, spec.headline, filters, caller.scope(), min_n, asked)
+        asked = asked_on_page(session, filters, caller)
+        top = headline(session, spec.headline, filters, caller, min_n, asked)
         days = (filters.until - filters.since).days + 1
         tiles = [tile_view(t, days) for t in top.tiles]
         return Result(data, panel_views(data, min_n, asked, filters), tiles, top.missing)
@@ -132,7 +131,7 @@ class DashboardPages(Controller):
             "filters": filters,
             "query": filters.query_string(),
             "departments": departments,
-            "fixed_department": caller.scope() is not None,
+            "fixed_department": caller.sees_one_department,
             "channel_choices": known["channel"],
             "product_choices": known["product"],
             "company_fields": company_fields(),
