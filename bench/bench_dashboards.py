@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_metrics import fill, recount  # noqa: E402
+from feedback.accounts.users import create_user  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
 from feedback.models import Role  # noqa: E402
-from feedback.services.users import create_user  # noqa: E402
 
 EMAIL, PASSWORD = "bench-admin@example.com", "bench password 12345"
 PAGE = "/dashboards/executive-overview?since=2026-01-01&until=2026-12-31"

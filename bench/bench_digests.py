@@ -43,6 +43,8 @@ from tests.digests.servers import smtp_server  # noqa: E402
 
 from feedback.config import Settings  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
+from feedback.departments.service import DepartmentSpec, upsert_department  # noqa: E402
+from feedback.digests import schedule  # noqa: E402
 from feedback.models import (  # noqa: E402
     Alert,
     AlertCooldown,
@@ -53,8 +55,6 @@ from feedback.models import (  # noqa: E402
     DigestChart,
     DigestRun,
 )
-from feedback.services.departments import DepartmentSpec, upsert_department  # noqa: E402
-from feedback.services.digests import schedule  # noqa: E402
 
 DEPARTMENTS = 50
 CAUSES = 10

@@ -180,8 +180,8 @@ def via_cli(env: dict[str, str], csv_path: Path, workdir: Path) -> tuple[float, 
 def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int]:
     """Seconds for import_invitations() (one transaction, links written as the CLI does), rows created."""
     from feedback.db import make_engine, make_sessionmaker, transaction
-    from feedback.services.invitations import NewLink, import_invitations, read_csv_rows
-    from feedback.services.surveys import get_survey
+    from feedback.invitations.service import NewLink, import_invitations, read_csv_rows
+    from feedback.surveys.service import get_survey
 
     engine = make_engine(url)
     try:

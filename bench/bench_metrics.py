@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))  # for tests.pg_cluster
 
 from feedback.analysis.metrics import Period  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
-from feedback.services import metrics as metrics_service  # noqa: E402
-from feedback.services import rollups  # noqa: E402
-from feedback.services.metrics import MetricsQuery, compute_metrics  # noqa: E402
+from feedback.metrics import rollups  # noqa: E402
+from feedback.metrics import service as metrics_service  # noqa: E402
+from feedback.metrics.service import MetricsQuery, compute_metrics  # noqa: E402
 
 START = 1_767_225_600  # 2026-01-01 00:00 UTC
 YEAR = 365 * 86_400

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.api_tokens import create_token
 from feedback.db import transaction
+from feedback.departments.service import DepartmentSpec, upsert_department
+from feedback.invitations.service import NewLink, import_invitations
 from feedback.models import Role, Survey
-from feedback.services.api_tokens import create_token
-from feedback.services.departments import DepartmentSpec, upsert_department
-from feedback.services.invitations import NewLink, import_invitations
-from feedback.services.surveys import get_survey, load_survey, parse_survey_spec
+from feedback.surveys.service import get_survey, load_survey, parse_survey_spec
 
 BASE_URL = "http://testserver"
 

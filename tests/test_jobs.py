@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback import scheduler as process
 from feedback.config import Settings
+from feedback.jobs import all_jobs
 from feedback.models import AnalysisRun, Mention, RunState
-from feedback.services.jobs import all_jobs
 from tests.digests import data
 from tests.mentions.feed_server import FeedServer, feed_server
 

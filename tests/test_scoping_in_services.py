@@ -1,5 +1,5 @@
 """Reads are scoped and redacted inside the services: the web and command-line layers never narrow a
-caller's view themselves (``caller.scope()``) nor redact (``services/privacy/exposure``), so a controller
+caller's view themselves (``caller.scope()``) nor redact (``privacy/exposure``), so a controller
 cannot forget to. They pass the ``Caller`` and get data already fit to show."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _violations(source: str) -> list[str]:
             found.append(f"line {line}: exposure")
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-            if any(n.startswith("feedback.services.privacy.exposure") for n in names):
+            if any(n.startswith("feedback.privacy.exposure") for n in names):
                 found.append(f"line {line}: imports exposure")
         elif isinstance(node, ast.Import) and any("privacy.exposure" in a.name for a in node.names):
             found.append(f"line {line}: imports exposure")
@@ -31,7 +31,7 @@ def _violations(source: str) -> list[str]:
 
 def test_the_check_finds_scoping_and_redaction_in_a_controller() -> None:
     controller = (
-        "from feedback.services.privacy import exposure\n"
+        "from feedback.privacy import exposure\n"
         "def get(session, caller):\n"
         "    rows = list_things(session, caller.scope())\n"
         "    return exposure.texts(caller, rows)\n"

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from feedback.config import Settings
 from feedback.db import make_engine, make_sessionmaker
-from feedback.services.writer import ResponseWriter
+from feedback.responses.writer import ResponseWriter
 
 
 def test_sqlite_synchronous_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

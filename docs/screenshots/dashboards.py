@@ -63,7 +63,7 @@ def add_logins(env: dict[str, str]) -> None:
         "from feedback.cli.common import open_sessions\n"
         "from feedback.db import transaction\n"
         "from feedback.models import Role\n"
-        "from feedback.services.users import create_user\n"
+        "from feedback.accounts.users import create_user\n"
         "with transaction(open_sessions()) as s:\n"
         f"    create_user(s, {EXECUTIVE!r}, 'Casey Executive', {PASSWORD!r}, Role.EXECUTIVE)\n"
         f"    create_user(s, {HEAD!r}, 'Dana Delivery', {PASSWORD!r}, Role.DEPARTMENT_HEAD, {DEPARTMENT!r})\n"

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_settings")),
     )
     # Existing rows are counted once here; from now on every write path keeps the counts up to date.
-    from feedback.services.rollups import rebuild
+    from feedback.metrics.rollups import rebuild
 
     rebuild(op.get_bind())
 

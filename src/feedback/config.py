@@ -148,7 +148,7 @@ class Settings:
     mention_rules_file: str = field(default_factory=lambda: _env("MENTION_RULES_FILE", ""))
     pollers_file: str = field(default_factory=lambda: _env("POLLERS_FILE", ""))
     # How often the scheduler polls the feeds of FEEDBACK_POLLERS_FILE and runs the cause analysis, in
-    # minutes (services/jobs.py); 0: never (run `feedback mentions poll` or `feedback analyze` yourself).
+    # minutes (jobs.py); 0: never (run `feedback mentions poll` or `feedback analyze` yourself).
     poll_every_min: float = field(default_factory=lambda: float(_env("POLL_EVERY_MIN", "15")))
     analyze_every_min: float = field(default_factory=lambda: float(_env("ANALYZE_EVERY_MIN", "60")))
 
@@ -167,7 +167,7 @@ class Settings:
         default_factory=lambda: int(_env("SENTIMENT_MIN_TRAINING_ROWS", "200"))
     )
 
-    # Digests, alerts and the closed loop (services/digests). SMTP password only from the environment.
+    # Digests, alerts and the closed loop (digests/). SMTP password only from the environment.
     smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "587")))
     smtp_security: str = field(default_factory=lambda: _env("SMTP_SECURITY", "starttls"))  # ssl, none
@@ -198,7 +198,7 @@ class Settings:
     verify_window_days: int = field(default_factory=lambda: int(_env("VERIFY_WINDOW_DAYS", "14")))
     verify_max_ratio: float = field(default_factory=lambda: float(_env("VERIFY_MAX_RATIO", "0.3")))
     verify_min_count: int = field(default_factory=lambda: int(_env("VERIFY_MIN_COUNT", "10")))
-    # Privacy (services/privacy): free text older than this many days is dropped; 0 or empty: kept forever.
+    # Privacy (privacy/): free text older than this many days is dropped; 0 or empty: kept forever.
     # The company's own context fields (a TOML file of [[fields]] name, type = "numeric" | "categorical").
     context_fields_file: str = field(default_factory=lambda: _env("CONTEXT_FIELDS_FILE", ""))
     retention_text_days: int = field(default_factory=lambda: int(_env("RETENTION_TEXT_DAYS", "") or "0"))

@@ -5,7 +5,7 @@ messages.po``; the compiled ``.mo`` files ship in the package. After changing a 
 
     pybabel extract -F babel.cfg -o src/feedback/locale/messages.pot .
     pybabel update -i src/feedback/locale/messages.pot -d src/feedback/locale
-    pybabel compile -d src/feedback/locale          # (tests/web/test_languages.py checks all three)
+    pybabel compile -d src/feedback/locale          # (tests/surveys/test_languages.py checks all three)
 """
 
 from __future__ import annotations

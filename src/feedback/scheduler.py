@@ -1,4 +1,4 @@
-"""`feedback scheduler`: the process that runs every periodic job of services/jobs.py's registry.
+"""`feedback scheduler`: the process that runs every periodic job of jobs.py's registry.
 
 The jobs (``feedback scheduler --list`` prints them with their next run; README "Scheduler"):
 
@@ -44,10 +44,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings, get_settings
 from feedback.db import make_engine, make_sessionmaker
+from feedback.digests import schedule
+from feedback.digests.cron import trigger
+from feedback.jobs import Job, all_jobs
 from feedback.models.digest import scheduler_jobs
-from feedback.services.digests import schedule
-from feedback.services.digests.cron import trigger
-from feedback.services.jobs import Job, all_jobs
 
 log = logging.getLogger("feedback.scheduler")
 

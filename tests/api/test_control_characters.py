@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from feedback.accounts.api_tokens import create_token
+from feedback.accounts.users import create_user
 from feedback.analysis.causes.taxonomy import parse_taxonomy
+from feedback.dashboards.spec import parse_dashboard
 from feedback.db import transaction
 from feedback.errors import InvalidInput
 from feedback.models import Department, Role
-from feedback.services.api_tokens import create_token
-from feedback.services.dashboards.spec import parse_dashboard
-from feedback.services.users import create_user
 from tests import factories
 from tests.factories import bearer
 
@@ -104,7 +104,7 @@ def test_users_tokens_taxonomies_and_dashboards_refuse_control_characters(sessio
 
 
 def test_a_digest_preview_never_puts_an_errors_text_in_a_header(client, sessions, monkeypatch) -> None:
-    from feedback.services.digests import schedule
+    from feedback.digests import schedule
 
     factories.department(sessions)
     warning = "chart 'NPS for Billing\u0007Bell' failed: kaleido\r\nX-Injected: 1"

@@ -89,7 +89,7 @@ def test_naive_and_zoned_times_select_the_same_mentions(client, reader) -> None:
 def test_an_unexpected_error_is_logged_with_the_request_id_the_500_carries(
     client, sessions, monkeypatch, caplog
 ) -> None:
-    from feedback.services import departments
+    from feedback.departments import service as departments
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("a bug nobody expected")

@@ -14,7 +14,7 @@ from tests import factories
 from tests.browser.test_score_link_in_browser import SIZES, serious_violations
 from tests.browser.test_survey_in_browser import browser, screenshot  # noqa: F401  (a fixture)
 from tests.live_server import live_server  # noqa: F401  (a fixture)
-from tests.web.test_languages import PORTUGUESE
+from tests.surveys.test_languages import PORTUGUESE
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
-from feedback.services.digests.links import action_links
+from feedback.digests.links import action_links
 from tests.browser.test_public_form_in_browser import public_link
 from tests.browser.test_score_link_in_browser import SIZES, serious_violations
 from tests.browser.test_survey_in_browser import browser, new_page, screenshot  # noqa: F401  (a fixture)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
 from feedback.models import Answer, Invitation, Question, Response, SurveyStatus, utcnow
-from feedback.services.surveys import set_status
+from feedback.surveys.service import set_status
 from tests import factories
 from tests.browser.test_survey_in_browser import PHONE, browser, new_page, screenshot  # noqa: F401
 from tests.live_server import live_server  # noqa: F401  (a fixture)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
+from feedback.metrics import rollups
 from feedback.models import Answer, Question, Response
-from feedback.services import rollups
 from tests import factories
 
 MONDAY = datetime(2026, 11, 2, 10, tzinfo=UTC)

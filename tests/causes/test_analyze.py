@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.engines import Space, pick_engine
 from feedback.analysis.causes.taxonomy import CauseSpec, Taxonomy
+from feedback.causes import analyze as analyze_module
+from feedback.causes import decisions
+from feedback.causes.analyze import AnalyzeOptions, analyze
+from feedback.causes.taxonomy import load_taxonomy
 from feedback.db import transaction
 from feedback.errors import Conflict
 from feedback.models import (
@@ -21,10 +25,6 @@ from feedback.models import (
     CauseStatus,
     RunState,
 )
-from feedback.services.causes import analyze as analyze_module
-from feedback.services.causes import decisions
-from feedback.services.causes.analyze import AnalyzeOptions, analyze
-from feedback.services.causes.taxonomy import load_taxonomy
 from tests.causes.corpus import texts
 from tests.causes.helpers import add_responses, setup_survey
 

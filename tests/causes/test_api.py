@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.causes.analyze import AnalyzeOptions, analyze
 from feedback.models import Role
-from feedback.services.causes.analyze import AnalyzeOptions, analyze
 from tests import factories
 from tests.causes.corpus import texts
 from tests.causes.helpers import add_responses, setup_survey

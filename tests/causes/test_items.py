@@ -9,9 +9,9 @@ import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.causes.items import FEEDBACK_SCHEMA, TEXT_SCHEMA, read_items
 from feedback.db import transaction
 from feedback.models import Answer, Mention, Question, Response, Survey
-from feedback.services.causes.items import FEEDBACK_SCHEMA, TEXT_SCHEMA, read_items
 from tests.causes.helpers import setup_survey
 
 T = datetime(2026, 11, 2, 10, 15, 30, 123456, tzinfo=UTC)

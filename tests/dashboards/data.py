@@ -14,7 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import create_user
 from feedback.db import transaction
+from feedback.departments.service import department_slugs
+from feedback.metrics import rollups
 from feedback.models import (
     AnalysisRun,
     Cause,
@@ -25,9 +28,6 @@ from feedback.models import (
     RunState,
     Target,
 )
-from feedback.services import rollups
-from feedback.services.departments import department_slugs
-from feedback.services.users import create_user
 from tests import factories
 from tests.metrics.data import store
 

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import create_user
 from feedback.db import transaction
+from feedback.departments.service import department_slugs
 from feedback.models import (
     AnalysisRun,
     Answer,
@@ -25,8 +27,6 @@ from feedback.models import (
     Role,
     RunState,
 )
-from feedback.services.departments import department_slugs
-from feedback.services.users import create_user
 from tests import factories
 from tests.dashboards import data
 from tests.dashboards.data import PASSWORD, A

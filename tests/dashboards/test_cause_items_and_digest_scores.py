@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
+from feedback.digests.content import DigestRequest, build_digests
+from feedback.digests.render import render_digest
 from feedback.models import Department, Role
-from feedback.services.digests.content import DigestRequest, build_digests
-from feedback.services.digests.render import render_digest
 from tests import factories
 from tests.dashboards import people
 from tests.dashboards.data import A, B

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import caller_for, check_password
 from feedback.cli import main
 from feedback.db import transaction
 from feedback.models import Role
-from feedback.services.users import caller_for, check_password
 
 
 def test_demo_prints_an_executive_and_a_department_head_once(

@@ -9,8 +9,8 @@ import polars as pl
 
 from feedback.analysis.figures import breakdown_figure, to_embed, trend_figure
 from feedback.analysis.metrics import Period
-from feedback.services.dashboards.cache import ResultCache
-from feedback.services.dashboards.tables import to_bytes
+from feedback.dashboards.cache import ResultCache
+from feedback.dashboards.tables import to_bytes
 
 EVIL = '<img src=x onerror="alert(1)">&amp;'
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from feedback.dashboards.library import load_library
+from feedback.dashboards.spec import parse_dashboard, read_dashboard
 from feedback.errors import InvalidInput
 from feedback.models import Role
-from feedback.services.dashboards.library import load_library
-from feedback.services.dashboards.spec import parse_dashboard, read_dashboard
 
 SHIPPED = {"executive-overview", "department", "social-listening"}
 GOOD_PANEL = {"id": "nps", "title": "NPS", "metric": "nps", "chart": "line", "period": "week"}
@@ -21,7 +21,7 @@ def fields(error: InvalidInput) -> dict[str, str]:
 
 
 def test_every_shipped_dashboard_loads_from_the_installed_package() -> None:
-    names = {p.name for p in files("feedback.dashboards").iterdir() if p.name.endswith(".toml")}
+    names = {p.name for p in files("feedback.dashboards.specs").iterdir() if p.name.endswith(".toml")}
     assert {f"{n}.toml" for n in SHIPPED} <= names
     library = load_library()
     assert library.problems == []

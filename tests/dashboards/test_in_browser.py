@@ -16,10 +16,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import create_user
 from feedback.db import transaction
+from feedback.mentions.webhook import sign
 from feedback.models import AnalysisRun, Cause, CauseLedger, Role, RunState
-from feedback.services.mentions.webhook import sign
-from feedback.services.users import create_user
 from tests import factories
 from tests.dashboards import data
 from tests.dashboards.browser import browser, drawn_charts, new_page, screenshot, sign_in, wait_for_charts

@@ -198,7 +198,7 @@ def test_plotly_js_is_the_basic_bundle_fingerprinted_compressed_and_cached_for_a
 
     import brotli
 
-    from feedback.web.pages.assets import PLOTLY, STATIC, asset_url
+    from feedback.web.assets import PLOTLY, STATIC, asset_url
 
     url = asset_url(PLOTLY)
     raw = (STATIC / PLOTLY).read_bytes()

@@ -144,7 +144,7 @@ def test_no_dashboard_page_or_download_shows_a_department_head_another_departmen
     client: Any, seeded: None
 ) -> None:
     data.login(client, Role.DEPARTMENT_HEAD)
-    from feedback.services.dashboards.library import load_library
+    from feedback.dashboards.library import load_library
 
     index = client.get("/dashboards")
     assert index.status_code == 200 and B not in index.text.lower()

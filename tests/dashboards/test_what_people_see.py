@@ -377,9 +377,9 @@ def test_axe_finds_nothing_serious_in_the_digest(
     browser: Browser, sessions: sessionmaker[Session], tmp_path: Path, size: str
 ) -> None:
     from feedback.config import Settings
+    from feedback.digests.content import DigestRequest, build_digests
+    from feedback.digests.render import render_digest
     from feedback.models import Department
-    from feedback.services.digests.content import DigestRequest, build_digests
-    from feedback.services.digests.render import render_digest
 
     people.seed(sessions)
     settings = Settings(database_url="sqlite://", base_url="http://feedback.test", secret_key="test")

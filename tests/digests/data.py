@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
 from feedback.db import transaction
+from feedback.departments.service import DepartmentSpec, upsert_department
+from feedback.metrics import rollups
 from feedback.models import (
     AnalysisRun,
     Answer,
@@ -24,9 +26,7 @@ from feedback.models import (
     Response,
     RunState,
 )
-from feedback.services import rollups
-from feedback.services.departments import DepartmentSpec, upsert_department
-from feedback.services.specs import convert
+from feedback.specs import convert
 from tests import factories
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 08:00 UTC

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta
 
 from feedback.db import make_engine, make_sessionmaker
-from feedback.services.digests import schedule
+from feedback.digests import schedule
 from tests.digests.data import settings_for
 
 

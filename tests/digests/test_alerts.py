@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from feedback.digests import alerts
 from feedback.models import Alert
-from feedback.services.digests import alerts
 from tests.digests import data
 
 NOW = data.T0 + timedelta(days=1)

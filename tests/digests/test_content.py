@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
 from feedback.db import transaction
+from feedback.digests.content import Digest, DigestRequest, build_digests, digest_to_json
+from feedback.digests.render import digest_payload, render_digest
 from feedback.models import CauseFollowup, Department, DigestRun, FollowupState, RunStatus
-from feedback.services.digests.content import Digest, DigestRequest, build_digests, digest_to_json
-from feedback.services.digests.render import digest_payload, render_digest
 from tests.digests import data
 from tests.digests.conftest import World
 
@@ -139,7 +139,7 @@ def test_what_the_last_digest_said_for_the_same_ledger_week_is_not_repeated(
 def test_the_charts_are_valid_plotly_figures_and_none_is_blank(sessions, settings, world: World) -> None:
     import plotly.graph_objects as go
 
-    from feedback.services.digests.charts import causes_chart, digest_charts
+    from feedback.digests.charts import causes_chart, digest_charts
 
     with sessions() as session:
         department = session.get(Department, world.department)

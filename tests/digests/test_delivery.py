@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from feedback.digests import outbox, schedule
 from feedback.models import Alert, Delivery, DigestRun
-from feedback.services.digests import outbox, schedule
 from tests.digests import data
 from tests.digests.conftest import World
 from tests.digests.servers import SmtpServer, WebhookReceiver, smtp_server

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.cli import main
 from feedback.config import Settings
+from feedback.digests import outbox, schedule
+from feedback.digests.resend import resend
 from feedback.models import Delivery, DigestRun
-from feedback.services.digests import outbox, schedule
-from feedback.services.digests.resend import resend
 from feedback.web.app import create_app
 from tests.digests import data
 from tests.digests.servers import Faults, SmtpServer, WebhookReceiver
@@ -108,7 +108,7 @@ def test_server_absent_alarms_the_admins_by_webhook_within_the_hour_and_resend_l
             database_url, smtp.port, digest_max_attempts=5, digest_retry_s=300, admin_webhook_url=hook.url
         )
         first_alarm = None
-        with caplog.at_level(logging.ERROR, logger="feedback.services.digests"):
+        with caplog.at_level(logging.ERROR, logger="feedback.digests"):
             for step in range(10):  # the scheduler every 10 minutes, for 90 minutes: tries 1 to 5 fail
                 now = data.T0 + timedelta(minutes=10 * step)
                 schedule.tick(sessions, settings, now)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from feedback.config import Settings
+from feedback.digests.links import ActionClaim, action_links, sign, verify
 from feedback.errors import Forbidden, Gone
 from feedback.keys import derive_key
 from feedback.models import CauseEvent, CauseFollowup
-from feedback.services.digests.links import ActionClaim, action_links, sign, verify
 from tests.digests import data
 
 KEY = derive_key(Settings(secret_key="test-secret"), "links")

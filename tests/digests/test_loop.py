@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from feedback.db import transaction
+from feedback.digests import loop
+from feedback.digests.content import DigestRequest, build_digests
 from feedback.models import Cause, CauseEvent, CauseFollowup, Department, Role
-from feedback.services.digests import loop
-from feedback.services.digests.content import DigestRequest, build_digests
 from tests import factories
 from tests.digests import data
 from tests.digests.conftest import World

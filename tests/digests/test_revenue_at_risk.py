@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
-from feedback.services.digests import schedule
+from feedback.digests import schedule
 from tests.digests import data
 from tests.digests.conftest import World
 from tests.digests.servers import SmtpServer

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from feedback.db import transaction
+from feedback.digests import outbox, schedule
+from feedback.digests.cron import fires_between, latest_fire, period_of
 from feedback.models import Alert, Delivery, DigestRun, RunStatus
-from feedback.services.digests import outbox, schedule
-from feedback.services.digests.cron import fires_between, latest_fire, period_of
 from tests.digests import data
 from tests.digests.conftest import World
 

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from feedback import scheduler as process
 from feedback.db import make_engine, make_sessionmaker
+from feedback.digests import schedule
+from feedback.digests.schedule import RunReport
 from feedback.models import Delivery, DigestRun
 from feedback.models.digest import scheduler_jobs
-from feedback.services.digests import schedule
-from feedback.services.digests.schedule import RunReport
 from tests.digests import data
 from tests.digests.servers import SmtpServer
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.models import Invitation, Mention
-from feedback.services.tokens import hash_token
+from feedback.tokens import hash_token
 from tests import factories
 from tests.faults import cli
 

@@ -12,9 +12,9 @@ from feedback.analysis.matching import Matcher, Rule
 from feedback.analysis.noise import NoiseRules
 from feedback.db import transaction
 from feedback.errors import InvalidInput
+from feedback.mentions.rules import IngestOptions
+from feedback.mentions.store import store_mentions, target
 from feedback.models import Mention, Role
-from feedback.services.mentions.rules import IngestOptions
-from feedback.services.mentions.store import store_mentions, target
 from tests import factories
 from tests.factories import bearer
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from feedback.analysis.matching import Matcher
 from feedback.analysis.noise import NoiseRules
+from feedback.mentions.pollers import PollerConfig, cursors, parse_feeds, poll_all
+from feedback.mentions.rules import IngestOptions
 from feedback.models import FeedCursor, Mention
-from feedback.services.mentions.pollers import PollerConfig, cursors, parse_feeds, poll_all
-from feedback.services.mentions.rules import IngestOptions
 from tests.mentions.feed_server import Answer, FeedServer, Seen, feed_server
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from feedback.analysis.matching import Matcher, Rule
 from feedback.analysis.noise import Noise, NoiseRules, classify
 from feedback.analysis.text import is_retweet, normalize, text_hash
 from feedback.errors import InvalidInput
-from feedback.services.mentions.rules import parse_rules
+from feedback.mentions.rules import parse_rules
 
 
 @pytest.mark.parametrize(
@@ -122,13 +122,13 @@ def test_a_rules_file_with_mistakes_names_the_rule() -> None:
     ],
 )
 def test_times_in_the_formats_exports_use(value: object, expected: str) -> None:
-    from feedback.services.mentions.prepare import parse_time
+    from feedback.mentions.prepare import parse_time
 
     assert parse_time(value).astimezone(UTC).isoformat() == expected
 
 
 def test_counts_and_bad_times_are_refused_with_a_reason() -> None:
-    from feedback.services.mentions.prepare import parse_count, parse_time
+    from feedback.mentions.prepare import parse_count, parse_time
 
     assert parse_count("1,234") == 1234 and parse_count("") is None and parse_count(7) == 7
     for bad in ("-1", "many", "1.5", True, 2**31):

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from feedback.mentions.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from feedback.models import Mention
-from feedback.services.mentions.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 SECRET = "test-secret-not-for-production"
 URL = "/api/mentions/webhook/twitter"

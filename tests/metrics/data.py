@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback.services.responses import Stored, SurveyCache, store_batch
-from feedback.services.submissions import Submission
+from feedback.responses.store import Stored, SurveyCache, store_batch
+from feedback.responses.submissions import Submission
 
 
 def store(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from feedback.services import frames
-from feedback.services.frames import Column, Select, read_frame
+from feedback.db import frames
+from feedback.db.frames import Column, Select, read_frame
 from tests import factories
 from tests.metrics.data import at, store
 

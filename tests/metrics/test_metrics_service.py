@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 
 from feedback.analysis.metrics import Period
-from feedback.db import transaction
+from feedback.db import frames, transaction
 from feedback.errors import Forbidden, InvalidInput
+from feedback.metrics import rollups
+from feedback.metrics.service import MetricsQuery, compute_many, compute_metrics
 from feedback.models import Role
-from feedback.services import frames, rollups
-from feedback.services.metrics import MetricsQuery, compute_many, compute_metrics
 from tests import factories
 from tests.factories import bearer
 from tests.metrics.data import at, store
@@ -179,7 +179,7 @@ def test_metrics_api_rejects_what_it_cannot_compute(client, sessions, company) -
 
 
 def test_targets_need_a_known_department(sessions, company) -> None:
-    from feedback.services.targets import TargetSpec, set_target
+    from feedback.targets.service import TargetSpec, set_target
 
     with pytest.raises(InvalidInput), transaction(sessions) as session:
         set_target(session, TargetSpec(metric="csat", dimension="department", value="nope", target=80))

@@ -17,16 +17,16 @@ from feedback.analysis.matching import Matcher, Rule
 from feedback.analysis.metrics import Period
 from feedback.analysis.noise import NoiseRules
 from feedback.db import transaction
+from feedback.mentions.rules import IngestOptions
+from feedback.mentions.webhook import receive_batch
+from feedback.metrics import rollups
+from feedback.metrics.service import MetricsQuery, compute_many, compute_metrics
 from feedback.models import invitation_rollups, mention_rollups, response_rollups
-from feedback.services import rollups
-from feedback.services.mentions.rules import IngestOptions
-from feedback.services.mentions.webhook import receive_batch
-from feedback.services.metrics import MetricsQuery, compute_many, compute_metrics
-from feedback.services.privacy.erase import erase_customer
-from feedback.services.privacy.identifiers import IdentifierKind
-from feedback.services.privacy.retention import retain_text
-from feedback.services.responses import Stored, SurveyCache, store_batch
-from feedback.services.submissions import Submission
+from feedback.privacy.erase import erase_customer
+from feedback.privacy.identifiers import IdentifierKind
+from feedback.privacy.retention import retain_text
+from feedback.responses.store import Stored, SurveyCache, store_batch
+from feedback.responses.submissions import Submission
 from tests import factories
 from tests.metrics.data import store
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from feedback.db import transaction
 from feedback.demo.outcome_data import Planted, synthetic
 from feedback.models import Invitation, Response
-from feedback.services.outcomes.importer import import_events
+from feedback.outcomes.importer import import_events
 from tests import factories
 
 

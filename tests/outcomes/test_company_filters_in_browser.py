@@ -12,9 +12,9 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import create_user
 from feedback.db import transaction
 from feedback.models import Response, Role, Survey
-from feedback.services.users import create_user
 from tests import factories
 from tests.dashboards.browser import browser, new_page, screenshot, sign_in
 from tests.dashboards.data import EMAILS, PASSWORD

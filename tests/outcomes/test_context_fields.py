@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from feedback.db import make_engine
 from feedback.errors import InvalidInput
+from feedback.invitations.service import read_csv_rows
 from feedback.models import Invitation, Response
-from feedback.services.context import load_company_fields
-from feedback.services.invitations import read_csv_rows
-from feedback.services.outcomes.query import read_responses
+from feedback.outcomes.query import read_responses
+from feedback.responses.context import load_company_fields
 from tests import factories
 
 FIELDS = """

@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from feedback.accounts.users import create_user
 from feedback.db import transaction
 from feedback.demo.outcome_data import Planted
 from feedback.models import Role
-from feedback.services.users import create_user
 from tests.dashboards.browser import browser, new_page, screenshot, sign_in, wait_for_charts
 from tests.dashboards.data import EMAILS, PASSWORD
 from tests.live_server import live_server  # noqa: F401  (a fixture)

@@ -10,7 +10,7 @@ from feedback.analysis import outcomes as an
 from feedback.db import transaction
 from feedback.demo.seed import seed_demo
 from feedback.models import OutcomeEvent
-from feedback.services.outcomes.report import satisfaction_pays
+from feedback.outcomes.report import satisfaction_pays
 from tests.factories import BASE_URL
 
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from feedback.db import transaction
 from feedback.errors import InvalidInput
 from feedback.models import CustomerIdentity, Invitation, OutcomeEvent
-from feedback.services.outcomes.events import EVENT_FIELDS
-from feedback.services.outcomes.importer import import_events, import_identities, parse_mapping
-from feedback.services.privacy.erase import erase_customer
-from feedback.services.privacy.identifiers import IdentifierKind
+from feedback.outcomes.events import EVENT_FIELDS
+from feedback.outcomes.importer import import_events, import_identities, parse_mapping
+from feedback.privacy.erase import erase_customer
+from feedback.privacy.identifiers import IdentifierKind
 from tests import factories
 from tests.factories import bearer
 

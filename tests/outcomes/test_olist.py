@@ -19,11 +19,11 @@ import pytest
 from scipy import stats
 
 from feedback.analysis import outcomes as an
-from feedback.services.outcomes.events import EVENT_FIELDS, IDENTITY_FIELDS
-from feedback.services.outcomes.importer import import_events, import_identities, parse_mapping
-from feedback.services.outcomes.query import read_events, read_persons, read_responses
-from feedback.services.outcomes.report import field_drivers
-from feedback.services.responses_import import import_responses
+from feedback.outcomes.events import EVENT_FIELDS, IDENTITY_FIELDS
+from feedback.outcomes.importer import import_events, import_identities, parse_mapping
+from feedback.outcomes.query import read_events, read_persons, read_responses
+from feedback.outcomes.report import field_drivers
+from feedback.responses.importer import import_responses
 from tests import factories
 
 OLIST = Path(

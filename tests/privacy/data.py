@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.redact import redact
 from feedback.db import transaction
+from feedback.digests.render import render_alert
+from feedback.metrics import rollups
 from feedback.models import (
     Alert,
     AnalysisRun,
@@ -26,8 +28,6 @@ from feedback.models import (
     RunStatus,
     Survey,
 )
-from feedback.services import rollups
-from feedback.services.digests.render import render_alert
 from tests import factories
 
 SLUG = "support-followup"
@@ -82,7 +82,7 @@ def mention(at: datetime, text: str, author: str | None = "someone", **extra: An
 
 
 def quoting_alert(at: datetime, quotes: list[str]) -> Alert:
-    """An alert rendered by the real digest templates, quoting ``quotes`` as services/digests does."""
+    """An alert rendered by the real digest templates, quoting ``quotes`` as digests/ does."""
     shown = [as_quoted(q) for q in quotes]
     message = render_alert("Spike", "Many unhappy customers.", shown, {}, "http://x/dashboards/department")
     return Alert(

@@ -24,9 +24,9 @@ from feedback.models import (
     Response,
     Role,
 )
-from feedback.services.privacy import erase as erase_module
-from feedback.services.privacy.erase import erase_customer
-from feedback.services.privacy.identifiers import IdentifierKind
+from feedback.privacy import erase as erase_module
+from feedback.privacy.erase import erase_customer
+from feedback.privacy.identifiers import IdentifierKind
 from tests import factories
 from tests.factories import bearer
 from tests.privacy.data import as_quoted, world

@@ -14,8 +14,8 @@ from feedback.cli import main
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.models import Alert, Answer, Cause, DigestRun, Mention, Response
-from feedback.services.privacy import retention
-from feedback.services.privacy.retention import retain_text
+from feedback.privacy import retention
+from feedback.privacy.retention import retain_text
 from tests import factories
 from tests.privacy.data import as_quoted, mention, quoting_alert, quoting_digest, respond
 

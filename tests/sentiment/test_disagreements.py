@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from feedback.accounts.access import OPERATOR
 from feedback.cli import main
 from feedback.db import transaction
 from feedback.models import Role, utcnow
-from feedback.services.access import OPERATOR
-from feedback.services.sentiment import find_disagreements, model_at, score_unscored, train_from_database
+from feedback.sentiment.service import find_disagreements, model_at, score_unscored, train_from_database
 from tests import factories
 from tests.factories import bearer
 from tests.metrics.data import store

@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy import func, select, update
 
+from feedback.accounts.users import create_user
 from feedback.cli import main
 from feedback.config import Rate, Settings
 from feedback.db import transaction
+from feedback.mentions.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from feedback.models import Invitation, LoginThrottle, Mention, Response, Role
-from feedback.services.mentions.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from feedback.services.users import create_user
 from feedback.web.app import create_app
 from feedback.web.limits import client_address
 from tests import factories

@@ -6,7 +6,7 @@ Rules, in order (the first that applies names the flag):
   short       fewer than ``min_words`` words (links and handles not counted): "lol", "ok thanks"
   copypasta   the same words (same text_hash) from ``copypasta_accounts`` or more distinct accounts;
               this one needs the other stored mentions, so the store applies it (see
-              feedback.services.mentions.store), to every copy once the threshold is reached
+              feedback.mentions.store), to every copy once the threshold is reached
 """
 
 from __future__ import annotations

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import click
 
-from feedback.cli import (
-    causes,
-    dashboards,
-    digests,
-    mentions,
-    metrics,
-    outcomes,
-    privacy,
-    responses,
-    sentiment,
-    server,
-    surveys,
-    tokens,
-    users,
-)
+from feedback.accounts import cli as users
+from feedback.accounts import tokens_cli as tokens
+from feedback.causes import cli as causes
+from feedback.cli import server
 from feedback.cli.common import FeedbackGroup
+from feedback.dashboards import cli as dashboards
+from feedback.digests import cli as digests
+from feedback.mentions import cli as mentions
+from feedback.metrics import cli as metrics
+from feedback.outcomes import cli as outcomes
+from feedback.privacy import cli as privacy
+from feedback.responses import cli as responses
+from feedback.sentiment import cli as sentiment
+from feedback.surveys import cli as surveys
 
 
 @click.group(cls=FeedbackGroup)

@@ -11,8 +11,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from feedback.accounts.users import create_user
 from feedback.models import Role, User
-from feedback.services.users import create_user
 
 DEMO_LOGINS = (
     ("ceo@kestrel-home.example", "Casey Executive", Role.EXECUTIVE, None),

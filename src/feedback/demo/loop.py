@@ -27,12 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.taxonomy import read_taxonomy
+from feedback.causes.taxonomy import load_taxonomy
 from feedback.config import Settings
 from feedback.db import transaction
 from feedback.demo.mentions import generate_mentions, ingest_mentions
 from feedback.demo.seed import APP_BUG, HEADS, ROUTING_SCRIPT_DAYS
 from feedback.models import AnalysisRun, Cause, CauseStatus, Department, Mention, RunState
-from feedback.services.causes.taxonomy import load_taxonomy
 
 Progress = Callable[[str], None]
 LOGIN = re.compile(r"log ?in|logging me out|sign in|locked out|password", re.IGNORECASE)
@@ -107,8 +107,8 @@ def run_loop(
 
 def _alerts(sessions: sessionmaker[Session], settings: Settings, now: datetime, report: LoopReport) -> None:
     """The scheduler's spike check, now: the broken checkout of the last hours (mentions.py) is one."""
+    from feedback.digests.alerts import check_spikes
     from feedback.models import Alert
-    from feedback.services.digests.alerts import check_spikes
 
     fired = check_spikes(sessions, settings, now, hold=not report.sent)
     with sessions() as session:
@@ -118,7 +118,7 @@ def _alerts(sessions: sessionmaker[Session], settings: Settings, now: datetime, 
 
 
 def _analyze(sessions: sessionmaker[Session], settings: Settings, report: LoopReport) -> None:
-    from feedback.services.causes.analyze import AnalyzeOptions, analyze
+    from feedback.causes.analyze import AnalyzeOptions, analyze
 
     summary = analyze(sessions, AnalyzeOptions.from_settings(settings))
     report.engine = summary.engine
@@ -128,7 +128,7 @@ def _analyze(sessions: sessionmaker[Session], settings: Settings, report: LoopRe
 def _accept_login_candidate(session: Session) -> None:
     """Accept the largest discovered candidate about login failures for its suggested department, and
     merge the other login candidates into it (as an admin reviewing the candidates would)."""
-    from feedback.services.causes.decisions import accept, merge
+    from feedback.causes.decisions import accept, merge
 
     candidates = session.scalars(
         select(Cause)
@@ -149,7 +149,7 @@ def _act(
     sessions: sessionmaker[Session], settings: Settings, start: datetime, end: datetime, report: LoopReport
 ) -> None:
     """The owners' actions, each at the time it happened, then the fix verification the scheduler runs."""
-    from feedback.services.digests.loop import act, verify_fixes
+    from feedback.digests.loop import act, verify_fixes
 
     span = end - start
     fixed_app = start + span * APP_BUG[1]
@@ -209,7 +209,7 @@ def _summarize_causes(sessions: sessionmaker[Session], report: LoopReport) -> No
 
 
 def _digests(sessions: sessionmaker[Session], settings: Settings, now: datetime, report: LoopReport) -> None:
-    from feedback.services.digests.schedule import produce_latest
+    from feedback.digests.schedule import produce_latest
 
     report.sent = bool(settings.smtp_host)
     produced = produce_latest(sessions, settings, now, hold=not report.sent)

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from feedback.config import Settings
 from feedback.demo.comments import CommentWriter, Details
 from feedback.demo.seed import APP_BUG, PARCELDASH_GROWTH
-from feedback.services.mentions.importer import ImportReport, import_mentions
-from feedback.services.mentions.rules import IngestOptions, load_matcher
+from feedback.mentions.importer import ImportReport, import_mentions
+from feedback.mentions.rules import IngestOptions, load_matcher
 
 SEED = 20_261_123
 HANDLE = "@KestrelHome"

@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 
 from feedback.demo.seed import DemoData
-from feedback.services.outcomes.events import Event, dedup_key
+from feedback.outcomes.events import Event, dedup_key
 
 SOURCE = "demo-shop"
 

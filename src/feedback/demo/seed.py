@@ -34,18 +34,18 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from feedback.accounts.api_tokens import create_token
 from feedback.analysis.sentiment import ANALYZER, score_text
 from feedback.demo.comments import CommentWriter, Details
+from feedback.departments.service import DepartmentSpec, HeadSpec, upsert_department
 from feedback.errors import InvalidInput
+from feedback.invitations.service import _dedup_key, link_for
+from feedback.metrics import rollups
 from feedback.models import Answer, Invitation, Response, Role, Survey, utcnow
 from feedback.models.context import CONTEXT_FIELDS
-from feedback.services import rollups
-from feedback.services.api_tokens import create_token
-from feedback.services.departments import DepartmentSpec, HeadSpec, upsert_department
-from feedback.services.invitations import _dedup_key, link_for
-from feedback.services.outcomes.store import store_events
-from feedback.services.surveys import load_survey, public_link, read_survey_file
-from feedback.services.tokens import new_token
+from feedback.outcomes.store import store_events
+from feedback.surveys.service import load_survey, public_link, read_survey_file
+from feedback.tokens import new_token
 
 SEED = 20_261_112
 COMPANY = "Kestrel Home"

@@ -55,7 +55,7 @@ class InteractionContext:
     def department_id(cls) -> Mapped[int | None]:  # noqa: N805 (SQLAlchemy passes the class)
         return mapped_column(ForeignKey("departments.id"), index=True)
 
-    # The company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE, services/context.py), by name: number or text.
+    # The company's own fields (FEEDBACK_CONTEXT_FIELDS_FILE, responses/context.py), by name: number or text.
     context_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 

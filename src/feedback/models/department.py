@@ -17,7 +17,7 @@ class Department(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Digests (services/digests): heads and delivery channels are in models/digest.py.
+    # Digests (digests/): heads and delivery channels are in models/digest.py.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     digest_schedule: Mapped[str | None] = mapped_column(String(100))  # cron in `timezone`; None: no digests
     digest_schedule_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # runs before this never due

@@ -1,4 +1,4 @@
-"""The Litestar application: wiring only. Routes live in api/ and pages/, rules in services/."""
+"""The Litestar application: wiring only. Each domain's api.py and pages.py hold its routes."""
 
 from __future__ import annotations
 
@@ -15,37 +15,37 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from feedback import __version__
+from feedback.accounts.pages import LoginPages
+from feedback.causes.api import CauseController
+from feedback.causes.pages import CausePages
 from feedback.config import Settings, get_settings
+from feedback.dashboards.pages import DashboardPages
 from feedback.db import make_engine, make_sessionmaker
+from feedback.departments.api import DepartmentController
+from feedback.digests.api import DigestController
+from feedback.digests.pages import ActionPages
 from feedback.i18n import SOURCE_LANGUAGE, gettext_for
-from feedback.services.writer import ResponseWriter
-from feedback.web.api.causes import CauseController
-from feedback.web.api.departments import DepartmentController
-from feedback.web.api.digests import DigestController
-from feedback.web.api.guards import reject_deep_json, reject_nul_characters
-from feedback.web.api.invitations import InvitationController
-from feedback.web.api.mentions import MentionController
-from feedback.web.api.metrics import MetricsController
-from feedback.web.api.outcomes import OutcomeController
-from feedback.web.api.privacy import PrivacyController
-from feedback.web.api.responses import ResponseController
-from feedback.web.api.sentiment import SentimentController
-from feedback.web.api.strict import strict_json_bodies
-from feedback.web.api.surveys import SurveyController
-from feedback.web.api.targets import TargetController
+from feedback.invitations.api import InvitationController
+from feedback.mentions.api import MentionController
+from feedback.metrics.api import MetricsController
+from feedback.outcomes.api import OutcomeController
+from feedback.privacy.api import PrivacyController
+from feedback.responses.api import ResponseController
+from feedback.responses.writer import ResponseWriter
+from feedback.sentiment.api import SentimentController
+from feedback.surveys.api import SurveyController
+from feedback.surveys.pages import SurveyPages
+from feedback.targets.api import TargetController
 from feedback.web.apidocs import OfflineSwaggerUI, swagger_assets
 from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
+from feedback.web.guards import reject_deep_json, reject_nul_characters
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
-from feedback.web.pages.actions import ActionPages
-from feedback.web.pages.causes import CausePages
-from feedback.web.pages.dashboards import DashboardPages
-from feedback.web.pages.login import LoginPages
-from feedback.web.pages.surveys import SurveyPages
 from feedback.web.schema import StrictStructSchemaPlugin
 from feedback.web.session import csrf_config
 from feedback.web.state import AppContext
+from feedback.web.strict import strict_json_bodies
 
 HERE = Path(__file__).parent
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from feedback.accounts.access import Caller
+from feedback.accounts.api_tokens import authenticate
+from feedback.accounts.logins import session_user
+from feedback.accounts.users import caller_for
 from feedback.models import Role
-from feedback.services.access import Caller
-from feedback.services.api_tokens import authenticate
-from feedback.services.logins import session_user
-from feedback.services.users import caller_for
 from feedback.web.session import SESSION_COOKIE
 from feedback.web.state import AnyRequest
 

@@ -18,7 +18,7 @@ from litestar.types import Message, Scope
 from sqlalchemy.exc import OperationalError
 
 from feedback.errors import FeedbackError, FieldError, TooManyRequests
-from feedback.services.specs import explain
+from feedback.specs import explain
 from feedback.web.auth import LoginRequired
 from feedback.web.limits import body_too_large
 from feedback.web.state import AnyRequest

@@ -2,7 +2,7 @@
 reached and whether messages are getting through; ``/ready`` is 503 (with Retry-After) while the database
 or the writer is down, so a load balancer sends traffic elsewhere.
 
-``deliveries`` (services/digests/health.py) counts the digests, alerts and notices failed for good (last 7
+``deliveries`` (digests/health.py) counts the digests, alerts and notices failed for good (last 7
 days, not resent) and overdue, with the oldest one's age: ``/health`` says ``degraded`` while any is, so a
 monitor that watches it hears of a failing mail server by another path than the mail. ``/ready`` shows the
 same but stays 200 for it: a mail outage is no reason to stop taking survey answers.
@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from feedback.services.digests.health import DeliveryHealth, delivery_health
+from feedback.digests.health import DeliveryHealth, delivery_health
 from feedback.web.state import AppContext
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ Rate limits are fixed windows counted in the memory of each web worker process: 
 request, and a refused request costs nothing. With ``feedback serve --workers 4`` (or several machines)
 a client can make up to four times a limit before every worker refuses it; the limits are meant to stop
 floods, not to meter. A handler opts in with ``opt={RATE_LIMIT: <kind>}``. Sign-in attempts are counted
-in the database instead, shared by all workers (services/login_throttle.py).
+in the database instead, shared by all workers (accounts/login_throttle.py).
 
 The client's address is the peer's, unless the peer is one of FEEDBACK_TRUSTED_PROXIES: then it is the
 last X-Forwarded-For address that none of those proxies added. IPv6 clients count per /64 network.

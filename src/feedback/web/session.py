@@ -1,14 +1,14 @@
 """Logins for people: a session cookie holding a random id (the session lives in the database,
-services/logins.py), CSRF protection on their forms."""
+accounts/logins.py), CSRF protection on their forms."""
 
 from __future__ import annotations
 
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 
+from feedback.accounts.logins import SESSION_HOURS
 from feedback.config import Settings
 from feedback.keys import derive_key
-from feedback.services.logins import SESSION_HOURS
 
 SESSION_COOKIE = "feedback_session"
 # Public survey pages and the token-authenticated API carry no login, so CSRF does not apply there.

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import Settings
-from feedback.services.writer import ResponseWriter
+from feedback.responses.writer import ResponseWriter
 from feedback.web.formguard import FormGuard
 from feedback.web.limits import Limits
 

@@ -1,7 +1,7 @@
 """Root causes, as pure functions over texts: assign to a known taxonomy, discover repeated new causes,
 label them (class-based TF-IDF), and keep their identity from one run to the next.
 
-No database and no web here; services/causes/ stores what these functions compute. Which feedback is
+No database and no web here; causes/ stores what these functions compute. Which feedback is
 negative (and so analysed) is the survey vocabulary's rule: analysis/scales.py.
 
     taxonomy.py    the TOML file format of known causes

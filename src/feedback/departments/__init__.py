@@ -1,0 +1,1 @@
+"""Departments: who owns which problems, their heads and where their digests go."""

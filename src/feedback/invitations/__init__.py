@@ -1,0 +1,1 @@
+"""Invitations: who is asked, by which link, and the import that creates them."""

@@ -1,0 +1,456 @@
+"""Inviting customers in bulk: each row becomes a single-use personal link, at most once.
+
+A re-import of the same rows creates nothing new: a row's recipient and interaction id form its
+dedup key. The whole import is one transaction, so a crash or a rejected row leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO, cast
+
+from sqlalchemy import Dialect, Table, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.types import TypeEngine
+
+from feedback.departments.service import department_slugs
+from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
+from feedback.i18n import LANGUAGE_TAG
+from feedback.metrics import rollups
+from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
+from feedback.models.context import CONTEXT, CONTEXT_FIELDS
+from feedback.responses.context import (
+    CONTEXT_INPUT_FIELDS,
+    company_fields,
+    parse_context,
+    parse_field,
+)
+from feedback.tokens import hash_token, new_token
+
+RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
+COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
+MAX_ERRORS_LISTED = 1000
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_CHUNK = 5000
+_INVITATIONS = cast(Table, Invitation.__table__)
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A created invitation: its source line, recipient and personal link (shown only now)."""
+
+    line: int
+    email: str | None
+    customer_id: str | None
+    interaction_id: str | None
+    link: str
+
+
+_Chunk = list[tuple[list[Any], NewLink]]  # invitations' column values, and their links
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def link_for(base_url: str, token: str) -> str:
+    return f"{base_url}/s/{token}"
+
+
+def read_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs; the header is line 1. Unknown columns are an error, not ignored."""
+    reader = csv.DictReader(stream)
+    header = [h.strip() for h in reader.fieldnames or []]
+    declared = {f.name for f in company_fields()}
+    unknown = [h for h in header if h not in COLUMNS and h not in declared]
+    if not header:
+        raise InvalidInput.on("line 1", "the file is empty; expected a header row")
+    if unknown:
+        known = ", ".join([*COLUMNS, *sorted(declared)])
+        raise InvalidInput.on("line 1", f"unknown column(s) {', '.join(unknown)}; known: {known}")
+    if "email" not in header and "customer_id" not in header:
+        raise InvalidInput.on("line 1", "a column email or customer_id is required")
+    reader.fieldnames = header
+    try:
+        for row in reader:
+            if None in row:
+                raise InvalidInput.on(f"line {reader.line_num}", "more values than columns in the header")
+            yield reader.line_num, row
+    except csv.Error as error:  # e.g. a value longer than csv.field_size_limit(); in the next row
+        raise InvalidInput.on(f"line {reader.line_num + 1}", f"not readable as CSV: {error}") from None
+
+
+def _dedup_key(email: str | None, customer_id: str | None, interaction_id: str | None) -> str:
+    raw = f"{(email or '').lower()}\x1f{customer_id or ''}\x1f{interaction_id or ''}"
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _parse_expiry(value: Any) -> datetime | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError("expected an ISO date or time, e.g. 2026-12-31 or 2026-12-31T18:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _clean_recipient(row: Mapping[str, Any], where: str) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    for name in ("email", "customer_id", "interaction_id"):
+        value = row.get(name)
+        text = str(value).strip() if value is not None else ""
+        if len(text) > 200:
+            errors.append(FieldError(f"{where}{name}", "longer than 200 characters"))
+        values[name] = text or None
+    if values["email"] and not _EMAIL.match(values["email"]):
+        errors.append(FieldError(f"{where}email", f"not an e-mail address: {values['email']!r}"))
+    if not values["email"] and not values["customer_id"]:
+        errors.append(FieldError(f"{where}email", "an e-mail or a customer_id is required"))
+    try:
+        values["expires_at"] = _parse_expiry(row.get("expires_at"))
+    except ValueError as exc:
+        errors.append(FieldError(f"{where}expires_at", str(exc)))
+    language = row.get("language")
+    values["language"] = _language(language)
+    if values["language"] is None and language is not None and str(language).strip():
+        errors.append(
+            FieldError(f"{where}language", f"expected a language tag such as pt or pt-BR, not {language!r}")
+        )
+    return values, errors
+
+
+def _language(value: Any) -> str | None:
+    """A valid language tag (``pt``, ``pt-BR``), else None."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if len(text) <= 16 and LANGUAGE_TAG.match(text) else None
+
+
+def _plain_row(
+    row: Mapping[str, Any], departments: Mapping[str, int], default_department: int
+) -> tuple[tuple[str | None, str | None, str | None, str | None], dict[str, Any]] | None:
+    """The recipient and context of a plainly valid row, as _clean_recipient and parse_context would
+    clean them; None when anything needs a closer look (they then check the row and name the errors).
+    """
+    get = row.get
+    recipient: list[str | None] = []
+    for name in ("email", "customer_id", "interaction_id"):
+        value = get(name)
+        if value is None:
+            recipient.append(None)
+            continue
+        if type(value) is not str or len(value := value.strip()) > 200:
+            return None
+        recipient.append(value or None)
+    email, customer_id, interaction_id = recipient
+    if (email is None and customer_id is None) or (email is not None and not _EMAIL.match(email)):
+        return None
+    expiry = get("expires_at")
+    if expiry is not None and (type(expiry) is not str or expiry.strip()):
+        return None
+    language = get("language")
+    if language is not None and (type(language) is not str or (language.strip() and not _language(language))):
+        return None
+    context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
+    context["department_id"] = default_department
+    for spec in CONTEXT:
+        value = get(spec.name)
+        if spec.kind != "text":
+            try:
+                context[spec.name] = parse_field(spec, value)
+            except ValueError:
+                return None
+        elif value is not None:
+            if type(value) is not str or len(value := value.strip()) > spec.max_chars:
+                return None
+            context[spec.name] = value or None
+    department = get("department")
+    if department is not None and (slug := str(department).strip()):
+        if slug not in departments:
+            return None
+        context["department_id"] = departments[slug]
+    return (email, customer_id, interaction_id, _language(language)), context
+
+
+def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a value of this column type for this database's driver."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+class _Inserter:
+    """Stores invitations in bulk through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the values are
+    converted here with the columns' own bind processors, so what is stored is the same."""
+
+    COLUMNS = (
+        "survey_id",
+        "token_hash",
+        "dedup_key",
+        "created_at",
+        "email",
+        "customer_id",
+        "interaction_id",
+        "expires_at",
+        "language",
+        *CONTEXT_FIELDS,
+    )
+
+    def __init__(self, session: Session, survey_id: int) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self.driver = connection.connection.driver_connection
+        self.survey_id = survey_id
+        table = _INVITATIONS
+        self.processors = [
+            (i, processor)
+            for i, name in enumerate(self.COLUMNS)
+            if name != "created_at"  # the same for every row: see stored()
+            and (processor := _processor(table.c[name].type, self.dialect)) is not None
+        ]
+        quote = self.dialect.identifier_preparer.quote
+        self.names = ", ".join(quote(name) for name in self.COLUMNS)
+        self.table = quote(table.name)
+        self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
+
+    def stored(self, name: str, value: Any) -> Any:
+        """``value`` as the driver gets it for column ``name``."""
+        processor = _processor(_INVITATIONS.c[name].type, self.dialect)
+        return value if processor is None or value is None else processor(value)
+
+    def existing(self, keys: list[str]) -> set[str]:
+        """Which of these dedup keys this survey already has."""
+        assert self.driver is not None
+        cursor = self.driver.cursor()
+        found: set[str] = set()
+        try:
+            if self.dialect.name == "postgresql":
+                query = f"SELECT dedup_key FROM {self.table} WHERE survey_id = %s AND dedup_key = ANY(%s)"  # noqa: S608
+                # Never a prepared statement: its generic plan cannot hash the array, and a sequential scan
+                # (stale statistics right after a bulk load) then compares every row with every key.
+                cursor.execute(query, (self.survey_id, keys), prepare=False)
+                found.update(row[0] for row in cursor.fetchall())
+            else:
+                for start in range(0, len(keys), 500):
+                    part = keys[start : start + 500]
+                    marks = ", ".join([self.mark] * len(part))
+                    query = (
+                        f"SELECT dedup_key FROM {self.table} "  # noqa: S608 (our names; values bound)
+                        f"WHERE survey_id = {self.mark} AND dedup_key IN ({marks})"
+                    )
+                    cursor.execute(query, (self.survey_id, *part))
+                    found.update(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.close()
+        return found
+
+    def insert(self, rows: list[list[Any]]) -> None:
+        for row in rows:
+            for i, processor in self.processors:
+                if row[i] is not None:
+                    row[i] = processor(row[i])
+        assert self.driver is not None
+        cursor = self.driver.cursor()
+        try:
+            if self.dialect.name == "postgresql":
+                with cursor.copy(f"COPY {self.table} ({self.names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join([self.mark] * len(self.COLUMNS))
+                query = f"INSERT INTO {self.table} ({self.names}) VALUES ({marks})"  # noqa: S608 (values bound)
+                cursor.executemany(query, rows)
+        finally:
+            cursor.close()
+
+
+def import_invitations(
+    session: Session,
+    survey: Survey,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    base_url: str,
+    on_link: Callable[[NewLink], None],
+    expires_at: datetime | None = None,
+    skip_invalid: bool = False,
+    where: Callable[[int], str] = lambda line: f"line {line}: ",
+) -> ImportReport:
+    """Create an invitation per valid row. Any invalid row rejects the whole import (InvalidInput
+    with each row's line and field) unless ``skip_invalid``, which stores the valid rows only."""
+    if survey.status != SurveyStatus.OPEN:
+        raise Gone(f"survey {survey.slug!r} is closed; open it before inviting customers")
+    departments = department_slugs(session)
+    report = ImportReport()
+    seen: set[str] = set()
+    now = utcnow()
+    inserter = _Inserter(session, survey.id)
+    pending: _Chunk = []
+    survey_id, department_id = survey.id, survey.department_id
+    stored_now = inserter.stored("created_at", now)
+    # else every row is rejected, as the slow path says; company fields are parsed by the slow path only
+    plain_rows = (expires_at is None or expires_at > now) and not company_fields()
+
+    # A chunk is stored by a second thread while this one reads and checks the next: the database's
+    # own work (index updates, mostly) runs outside the interpreter lock, so the two overlap. Only one
+    # thread uses the session at a time, and links are handed out here, in order.
+    storing: list[tuple[int, Future[_Chunk]]] = []
+
+    def store(chunk: _Chunk) -> _Chunk:
+        existing = inserter.existing([values[2] for values, _ in chunk])
+        fresh = [(values, link) for values, link in chunk if values[2] not in existing]
+        if fresh:
+            inserter.insert([values for values, _ in fresh])
+            context = len(_Inserter.COLUMNS) - len(CONTEXT_FIELDS)
+            rollups.add_invitations(
+                session.connection(),
+                (
+                    {
+                        "survey_id": survey_id,
+                        "created_at": now,
+                        **dict(zip(CONTEXT_FIELDS, v[context:], strict=True)),
+                    }
+                    for v, _ in fresh
+                ),
+            )
+        return fresh
+
+    def stored() -> None:
+        """Wait for the chunk being stored, count it and hand out its links."""
+        if storing:
+            size, future = storing.pop()
+            fresh = future.result()
+            report.duplicates += size - len(fresh)
+            report.created += len(fresh)
+            for _, link in fresh:
+                on_link(link)
+
+    def flush(storer: ThreadPoolExecutor) -> None:
+        stored()
+        storing.append((len(pending), storer.submit(store, pending[:])))
+        pending.clear()
+
+    with ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
+        try:
+            for line, row in rows:
+                plain = _plain_row(row, departments, department_id) if plain_rows else None
+                if plain is not None:
+                    (email, customer_id, interaction_id, language), context = plain
+                    expiry = expires_at
+                else:
+                    prefix = where(line)
+                    recipient, errors = _clean_recipient(row, prefix)
+                    context_values, context_errors = parse_context(row, departments, prefix=prefix)
+                    errors.extend(context_errors)
+                    if errors:
+                        report.rejected += 1
+                        if len(report.errors) < MAX_ERRORS_LISTED:
+                            report.errors.extend(errors)
+                        if not skip_invalid:
+                            pending.clear()  # nothing will be stored; keep reading only to report every error
+                        continue
+                    email, customer_id, interaction_id, language = (
+                        recipient["email"],
+                        recipient["customer_id"],
+                        recipient["interaction_id"],
+                        recipient["language"],
+                    )
+                    context = dict.fromkeys(CONTEXT_FIELDS)
+                    context["department_id"] = department_id
+                    context.update(context_values)
+                    expiry = recipient["expires_at"] or expires_at
+                key = _dedup_key(email, customer_id, interaction_id)
+                if key in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(key)
+                if expiry is not None and expiry <= now:
+                    report.rejected += 1
+                    report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
+                    continue
+                token, token_hash = new_token()
+                if report.errors and not skip_invalid:
+                    continue
+                values = [
+                    survey_id,
+                    token_hash,
+                    key,
+                    stored_now,
+                    email,
+                    customer_id,
+                    interaction_id,
+                    expiry,
+                    language,
+                    *(context[name] for name in CONTEXT_FIELDS),
+                ]
+                link = NewLink(line, email, customer_id, interaction_id, link_for(base_url, token))
+                pending.append((values, link))
+                if len(pending) >= _CHUNK:
+                    flush(storer)
+            if report.errors and not skip_invalid:
+                raise InvalidInput.of(report.errors)
+            if pending:
+                flush(storer)
+            stored()
+        finally:
+            for _, future in storing:  # an error above: let the storing thread finish with the session
+                future.exception()
+    return report
+
+
+def expiry_in(days: float | None) -> datetime | None:
+    return utcnow() + timedelta(days=days) if days else None
+
+
+def rows_from_text(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    return read_csv_rows(io.StringIO(text))
+
+
+def open_invitation(session: Session, token: str) -> tuple[Survey, Invitation]:
+    """The survey and invitation behind a personal link, if the link can still be answered."""
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None:
+        raise NotFound("This survey link is not valid. Please check that the whole link was copied.")
+    survey = session.scalar(
+        select(Survey).where(Survey.id == invitation.survey_id).options(selectinload(Survey.questions))
+    )
+    assert survey is not None
+    if survey.status != SurveyStatus.OPEN:
+        raise Gone("This survey is closed. Thank you for your interest.")
+    if invitation.responded_at is not None and partial_response(session, invitation) is None:
+        raise Conflict("You have already answered this survey. Thank you!")
+    if invitation.expires_at is not None and invitation.expires_at <= utcnow():
+        raise Gone("This survey link has expired.")
+    return survey, invitation
+
+
+def partial_response(session: Session, invitation: Invitation) -> Response | None:
+    """What the customer saved so far (the score clicked in the e-mail), while Send has not completed it."""
+    return session.scalar(
+        select(Response)
+        .where(Response.invitation_id == invitation.id, Response.complete.is_(False))
+        .options(selectinload(Response.answers))
+    )
+
+
+def public_survey(session: Session, key: str) -> Survey:
+    """The open survey behind an anonymous public link."""
+    survey = session.scalar(
+        select(Survey).where(Survey.public_key == key).options(selectinload(Survey.questions))
+    )
+    if survey is None:
+        raise NotFound("This survey link is not valid.")
+    if survey.status != SurveyStatus.OPEN:
+        raise Gone("This survey is closed. Thank you for your interest.")
+    return survey

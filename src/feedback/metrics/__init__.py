@@ -1,0 +1,1 @@
+"""Metrics: NPS, CSAT, CES and the rest over any filter, read from the daily rollups."""

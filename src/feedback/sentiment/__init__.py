@@ -1,0 +1,1 @@
+"""Sentiment: scoring texts and fitting the company's own model."""

@@ -1,0 +1,1 @@
+"""Targets an admin sets for a metric."""

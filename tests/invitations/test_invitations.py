@@ -1,0 +1,176 @@
+"""Bulk invitations from CSV: one link per row, never twice, and all-or-nothing with line numbers."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from feedback.db import transaction
+from feedback.errors import Gone, InvalidInput
+from feedback.invitations.service import (
+    NewLink,
+    _clean_recipient,
+    _plain_row,
+    import_invitations,
+    read_csv_rows,
+)
+from feedback.models import Invitation, SurveyStatus, utcnow
+from feedback.models.context import CONTEXT_FIELDS
+from feedback.responses.context import parse_context
+from feedback.surveys.service import get_survey, set_status
+from feedback.tokens import hash_token
+from tests import factories
+
+CSV = """\
+email,customer_id,interaction_id,channel,department,team,agent,contractor,region,handle_time_s,wait_time_s,first_contact_resolved
+ann@example.com,,T-1,phone,support,blue,Sam,Northwind,EU,300,45,yes
+,C-77,T-2,chat,,red,Kim,,US,120,5,no
+ann@example.com,,T-3,email,support,blue,Sam,,EU,,,
+"""
+
+
+def run_import(sessions, text: str, **options):  # type: ignore[no-untyped-def]
+    links: list[NewLink] = []
+    with transaction(sessions) as session:
+        report = import_invitations(
+            session,
+            get_survey(session, "support-followup"),
+            read_csv_rows(io.StringIO(text)),
+            base_url="https://fb.example",
+            on_link=links.append,
+            **options,
+        )
+    return report, links
+
+
+def invitations(sessions) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Invitation)) or 0)
+
+
+def test_each_row_gets_a_single_use_unguessable_link(sessions) -> None:
+    factories.survey(sessions)
+    report, links = run_import(sessions, CSV)
+    assert (report.created, report.duplicates, report.rejected) == (3, 0, 0)
+    assert [link.line for link in links] == [2, 3, 4]
+    tokens = [link.link.removeprefix("https://fb.example/s/") for link in links]
+    assert len(set(tokens)) == 3 and all(len(t) >= 32 for t in tokens)
+    with sessions() as session:
+        stored = session.scalars(select(Invitation).order_by(Invitation.id)).all()
+        assert [i.token_hash for i in stored] == [hash_token(t) for t in tokens]  # only hashes are kept
+        assert all(t not in i.token_hash for t, i in zip(tokens, stored, strict=True))
+        first = stored[0]
+        assert (first.channel, first.team, first.agent, first.contractor, first.region) == (
+            "phone",
+            "blue",
+            "Sam",
+            "Northwind",
+            "EU",
+        )
+        assert (first.handle_time_s, first.wait_time_s, first.first_contact_resolved) == (300, 45, True)
+        assert stored[1].customer_id == "C-77" and stored[1].first_contact_resolved is False
+
+
+def test_reimporting_the_same_file_creates_nothing(sessions) -> None:
+    factories.survey(sessions)
+    run_import(sessions, CSV)
+    report, links = run_import(sessions, CSV)
+    assert (report.created, report.duplicates, links) == (0, 3, [])
+    assert invitations(sessions) == 3
+
+
+def test_a_bad_row_rejects_the_whole_file_with_line_numbers(sessions) -> None:
+    factories.survey(sessions)
+    bad = CSV + "not-an-email,,T-9,fax,sales,,,,,-5,,perhaps\n"
+    with pytest.raises(InvalidInput) as info:
+        run_import(sessions, bad)
+    fields = {e.field for e in info.value.errors}
+    assert {
+        "line 5: email",
+        "line 5: department",
+        "line 5: handle_time_s",
+        "line 5: first_contact_resolved",
+    } <= fields
+    assert invitations(sessions) == 0
+
+
+def test_skip_invalid_stores_the_good_rows_and_reports_the_bad(sessions) -> None:
+    factories.survey(sessions)
+    report, links = run_import(sessions, CSV + ",,,,,,,,,,,\n", skip_invalid=True)
+    assert (report.created, report.rejected) == (3, 1)
+    assert report.errors[0].field == "line 5: email"
+    assert len(links) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("email,shoe_size\na@example.com,9\n", "unknown column"),
+        ("channel\nphone\n", "email or customer_id"),
+    ],
+)
+def test_bad_headers_are_explained(sessions, text: str, message: str) -> None:
+    factories.survey(sessions)
+    with pytest.raises(InvalidInput) as info:
+        run_import(sessions, text)
+    assert message in info.value.message
+
+
+def test_expiry_and_closed_surveys(sessions) -> None:
+    factories.survey(sessions)
+    deadline = utcnow() + timedelta(days=7)
+    run_import(sessions, "email\nann@example.com\n", expires_at=deadline)
+    with sessions() as session:
+        expires = session.scalar(select(Invitation.expires_at))
+        assert expires is not None and abs((expires - deadline).total_seconds()) < 1
+    with pytest.raises(InvalidInput):
+        run_import(sessions, "email,expires_at\nbob@example.com,2001-01-01\n")
+    with transaction(sessions) as session:
+        set_status(session, "support-followup", SurveyStatus.CLOSED)
+    with pytest.raises(Gone):
+        run_import(sessions, "email\ncy@example.com\n")
+
+
+def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
+    """_plain_row (the import's fast path) must give what _clean_recipient + parse_context give, or defer."""
+    departments = {"support": 1, "delivery": 2}
+    choices = {
+        "email": [None, "", " ann@example.com ", "not-an-email", "a@b.c", "x" * 199 + "@e.co"],
+        "customer_id": [None, "", " C-1 ", "C" * 201],
+        "interaction_id": [None, "T-9"],
+        "department": [None, "", "delivery", " support ", "nowhere"],
+        "channel": [None, "", " phone ", "p" * 300],
+        "handle_time_s": [None, "", "300", "1:30", "-5", "abc", "12.5"],
+        "first_contact_resolved": [None, "", "yes", "No", "1", "maybe"],
+        "expires_at": [None, "", "2030-01-01"],
+        "language": [None, " pt ", "Portuguese"],
+    }
+    deferred = 0
+    for values in itertools.product(*choices.values()):
+        row = {k: v for k, v in zip(choices, values, strict=True) if v is not None}
+        plain = _plain_row(row, departments, 1)
+        recipient, errors = _clean_recipient(row, "")
+        context, context_errors = parse_context(row, departments)
+        if plain is None:
+            deferred += 1
+            continue
+        assert not errors and not context_errors, row
+        expected = dict.fromkeys(CONTEXT_FIELDS)
+        expected["department_id"] = 1
+        expected.update(context)
+        assert plain == (
+            (
+                recipient["email"],
+                recipient["customer_id"],
+                recipient["interaction_id"],
+                recipient["language"],
+            ),
+            expected,
+        ), row
+        assert recipient["expires_at"] is None
+    assert 0 < deferred < len(list(itertools.product(*choices.values())))
