@@ -17,4 +17,6 @@ links.py       signed action links: acknowledge, fix in progress, fixed
 loop.py        the learning loop: acknowledged, in progress, fixed, verified or reopened
 log.py         the execution log: runs, deliveries, alerts
 admin.py       telling the admins that something did not go out (e-mail and a second path, a webhook)
+jobs.py        its periodic jobs: digests, retries, alerts, fix checks
+api.py, pages.py, cli.py   its JSON routes, the action links' pages, its commands
 """

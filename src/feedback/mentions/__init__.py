@@ -7,4 +7,6 @@ importer.py  CSV / JSON Lines files with a column mapping, streamed, in parallel
 webhook.py   signed batches pushed by other systems
 pollers/     RSS/Atom feeds and Mastodon timelines, polled from where they stopped
 query.py     reading mentions back, filtered and scoped
+jobs.py      its periodic job: polling
+api.py, cli.py   its JSON routes and commands
 """
