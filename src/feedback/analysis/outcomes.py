@@ -254,7 +254,8 @@ def _ols_many(y: np.ndarray, x: np.ndarray, count: int, scale: float) -> list[Es
     residuals = y - x @ beta
     meat = (x * (residuals * residuals)[:, None]).T @ x
     n, rank = x.shape[0], int(np.linalg.matrix_rank(gram_inv))
-    se = np.sqrt(np.diag(gram_inv @ meat @ gram_inv) * n / (n - rank))
+    variance = np.diag(gram_inv @ meat @ gram_inv) * n / (n - rank)
+    se = np.sqrt(np.maximum(variance, 0.0))  # rounding can leave a collinear column's variance at -1e-20
     return [
         Estimate(
             scale * float(beta[i]),
