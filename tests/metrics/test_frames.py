@@ -73,3 +73,17 @@ def test_every_read_path_gives_the_same_typed_rows(engine, stored, monkeypatch) 
         monkeypatch.setattr(frames, "_dbapi_batches", not_here)
         through_child = _sorted(read_frame(engine, _query()))
         assert through_child.equals(here)
+
+
+def test_a_large_table_read_that_matches_no_row_gives_typed_empty_columns(
+    engine, stored, monkeypatch
+) -> None:
+    """ADBC types the columns of an empty answer as int64: a text column must still come back as text (the
+    executive dashboard answered 500 on 100k responses and no outcomes)."""
+    if engine.dialect.name == "sqlite":
+        monkeypatch.setattr(frames, "ARROW_FROM_ROWS", 0)  # every table counts as large: the child reads
+    query = Select("responses", [Column("channel", "channel", "text"), Column("nps", "nps", "int")])
+    query.where_time("submitted_at", ">=", at("2030-01-01 00:00"))
+    empty = read_frame(engine, query)
+    assert empty.height == 0
+    assert empty.schema == {"channel": pl.String, "nps": pl.Int64}

@@ -96,8 +96,9 @@ def tidy(frame: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
     exprs = []
     for name, kind in kinds.items():
         c = pl.col(name)
-        if kind == "text":
-            exprs.append(pl.when(c != "").then(c.cast(pl.String)).alias(name))
+        if kind == "text":  # cast first: ADBC types a column of no rows as int64
+            text = c.cast(pl.String)
+            exprs.append(pl.when(text != "").then(text).alias(name))
         elif kind == "float":
             exprs.append(pl.when(c.cast(pl.Float64).is_finite()).then(c.cast(pl.Float64)).alias(name))
     return frame.with_columns(exprs) if exprs else frame
