@@ -541,50 +541,78 @@ def compute_many(
     Polars. Same results as ``compute_metrics`` on each."""
     windows = [_window(session, q, scope) for q in queries]
     engine, slugs, cutoffs = _engine(session), _slug_maps(session), survey_cutoffs(session)
-    frames: dict[str, pl.DataFrame] = {}
+    frames: dict[tuple[str, int], pl.DataFrame] = {}
     for source in ("responses", "invitations", "mentions"):
-        users = [(q, w) for q, w in zip(queries, windows, strict=True) if source in _sources(q)]
-        if not users:
-            continue
-        shared = dict(set.intersection(*(set(q.filters.items()) for q, _ in users)))
-        columns = {name for q, _ in users for name in q.by}
-        columns |= {name for q, _ in users for name in q.filters if name not in shared}
-        metrics = sorted({m for q, _ in users for m in _sources(q)[source]})
-        read_from = min(w.read_from for _, w in users)
-        until = max(w.until for _, w in users)
-        edges = sorted(
-            {t for _, w in users for t in (w.read_from, w.since, w.until)}
-            | {t for q, w in users for t in period_starts(w.read_from, w.until, q.period, q.tz)}
-        )
-        frames[source] = read_source(
-            engine,
-            source,
-            metrics,
-            _read_by(sorted(columns), source, cutoffs),
-            shared,
-            slugs,
-            scope,
-            read_from,
-            until,
-            edges,
-        )
+        users = [
+            (i, q, w) for i, (q, w) in enumerate(zip(queries, windows, strict=True)) if source in _sources(q)
+        ]
+        for group in _rollup_groups(source, users):
+            frame = _read_group(engine, source, group, slugs, scope, cutoffs)
+            frames.update({(source, i): frame for i, _, _ in group})
     results = []
-    for query, window in zip(queries, windows, strict=True):
+    for index, (query, window) in enumerate(zip(queries, windows, strict=True)):
 
         def narrow(
-            source: str, metrics: list[str], query: MetricsQuery = query, w: _Window = window
+            source: str, metrics: list[str], query: MetricsQuery = query, w: _Window = window, i: int = index
         ) -> pl.DataFrame:
-            frame = frames[source]
+            frame = frames[(source, i)]
             keep = (pl.col("at") >= w.read_from.astimezone(UTC)) & (pl.col("at") < w.until.astimezone(UTC))
             for name, values in query.filters.items():
                 if name not in frame.columns:
-                    continue  # a filter every query shares: applied in SQL
+                    continue  # a filter every query of the group shares: applied in SQL
                 wanted = _ids(name, values, slugs) if name in _ID_DIMENSIONS else list(values)
                 keep &= pl.col(name).is_in(wanted)
             return frame.filter(keep)
 
         results.append(_assemble(session, query, window, slugs, scope, narrow, cutoffs))
     return results
+
+
+_User = tuple[int, MetricsQuery, "_Window"]
+
+
+def _columns(query: MetricsQuery) -> set[str]:
+    return {*query.by, *query.filters}
+
+
+def _rollup_groups(source: str, users: Sequence[_User]) -> list[list[_User]]:
+    """The queries in groups that one read serves. Queries that split and filter by the same dimensions
+    share a read of the rollups, summed by those dimensions in the database: a read for the union of every
+    panel's splits would return nearly every rollup row (or, with two facets such as contractor and product,
+    send every panel to the rows). Queries no rollup grain serves share one read of rows."""
+    groups: dict[frozenset[str], list[_User]] = {}
+    rows: list[_User] = []
+    for user in users:
+        columns = _columns(user[1])
+        if rollups.grain_for(source, sorted(columns)) is None:
+            rows.append(user)
+        else:
+            groups.setdefault(frozenset(columns), []).append(user)
+    return [*groups.values(), rows] if rows else list(groups.values())
+
+
+def _read_group(
+    engine: Engine,
+    source: str,
+    users: Sequence[_User],
+    slugs: Mapping[str, Mapping[str, int]],
+    scope: int | None,
+    cutoffs: Cutoffs,
+) -> pl.DataFrame:
+    """One read of ``source`` for a group of queries: the union of their columns and windows, with the
+    filters they all share."""
+    shared = dict(set.intersection(*(set(q.filters.items()) for _, q, _ in users)))
+    columns = {name for _, q, _ in users for name in q.by}
+    columns |= {name for _, q, _ in users for name in q.filters if name not in shared}
+    metrics = sorted({m for _, q, _ in users for m in _sources(q)[source]})
+    read_from = min(w.read_from for _, _, w in users)
+    until = max(w.until for _, _, w in users)
+    edges = sorted(
+        {t for _, _, w in users for t in (w.read_from, w.since, w.until)}
+        | {t for _, q, w in users for t in period_starts(w.read_from, w.until, q.period, q.tz)}
+    )
+    by = _read_by(sorted(columns), source, cutoffs)
+    return read_source(engine, source, metrics, by, shared, slugs, scope, read_from, until, edges)
 
 
 def _assemble(
