@@ -55,7 +55,9 @@ def test_walk_through_every_dashboard_and_change_a_filter(
             charts = drawn_charts(page)
             assert count == len(charts) > 0, charts
             assert all(points > 0 for points in charts.values()), charts
-            expect(page.locator(".js-plotly-plot .gtitle").first).to_be_visible()
+            # A chart's title is its panel's heading, above the chart (not drawn again inside it).
+            expect(page.locator(".panel h2").first).to_be_visible()
+            assert page.locator(".js-plotly-plot .gtitle").count() == 0
             screenshot(page, f"executive-{name}")
 
         # A filter: the URL changes, and the charts are drawn again from the filtered data.
@@ -301,7 +303,7 @@ def test_the_page_is_drawn_quickly_and_loads_plotly_once(
         assert isinstance(drawn_ms, float | int) and drawn_ms < 5000, drawn_ms
         assert page.locator("script[src*='plotly']").count() == 1  # once a page
         assert next(url for url in scripts if "plotly" in url).startswith(
-            live_server + "/assets/plotly-basic."
+            live_server + "/assets/plotly-feedback."
         )
         assert all(url.startswith(live_server) for url in scripts)
     finally:

@@ -7,8 +7,13 @@
    first screen's charts are drawn, window.__firstScreenDrawnAt says so; when all are, <html
    data-charts-drawn="N"> and window.__chartsDrawnAt (ms since navigation start), for tests and timing.
 
-   A bar or point whose data carries a URL (customdata) leads there when clicked. Titles that do not fit
-   a narrow chart are wrapped, and the value axis's title gets the room it needs. On a phone the chart
+   The panel's heading above each chart is the chart's title (a real heading, which wraps on a phone), so the
+   figure's own title is not drawn again. The margins are measured here before drawing, so Plotly's own
+   measuring (automargin, hiding tick labels past the edge) is switched off: it measured every label on the
+   page, one forced layout each, and laid each chart out twice.
+
+   A bar or point whose data carries a URL (customdata) leads there when clicked. An axis title that does not
+   fit a narrow chart is wrapped, and the value axis's title gets the room it needs. On a phone the chart
    toolbar is hidden and charts do not capture the page's scrolling. */
 (function () {
   "use strict";
@@ -70,7 +75,8 @@
     var layout = figure.layout;
     var base = (layout.template && layout.template.layout && layout.template.layout.font) || {};
     var size = (layout.font && layout.font.size) || base.size || 12;
-    var font = size + "px " + ((layout.font && layout.font.family) || base.family || "sans-serif");
+    var family = (layout.font && layout.font.family) || base.family || "sans-serif";
+    var font = size + "px " + family;
     var line = size * 1.35;
     var x = layout.xaxis || {}, y = layout.yaxis || {};
     var horizontal = figure.data.some(function (t) { return t.orientation === "h"; });
@@ -93,7 +99,69 @@
       var across = legend.reduce(function (sum, t) { return sum + widest([t.name], font) + 50; }, 0);
       bottom += Math.ceil(across / Math.max(width * 0.9, 1)) * (line + 8) + 10;
     }
-    return Object.assign({}, margin, { l: left, b: Math.max(margin.b || 0, Math.ceil(bottom) + 3) });
+    if (hasTitle(y)) {
+      // A value axis's title longer than the plot is tall is wrapped too, one more line of left margin each.
+      var plotHeight = (layout.height || 340) - (margin.t || 0) - bottom - 8;
+      if (widest([y.title.text], font) > plotHeight) {
+        y.title.text = wrap(y.title.text, plotHeight, { width: widest([y.title.text], font) });
+        left += Math.ceil((y.title.text.split("<br>").length - 1) * line);
+      }
+    }
+    var right = barTextRoom(figure, width - left, margin.r || 0, font);
+    var top = notesRoom(layout, family, width - left - 8, margin.t || 0);
+    return Object.assign({}, margin, {
+      l: left, r: right, t: top, b: Math.max(margin.b || 0, Math.ceil(bottom) + 3),
+    });
+  }
+
+  function notesRoom(layout, family, across, top) {
+    // A note above the plot (an annotation at the top of the paper) is wrapped to the plot's width and
+    // gets its lines of top margin.
+    var most = top;
+    (layout.annotations || []).forEach(function (note) {
+      if (note.yref !== "paper" || !(note.y >= 1) || !note.text) return;
+      var size = (note.font && note.font.size) || 12;
+      var font = size + "px " + family;
+      var drawn = widest([note.text], font);
+      if (drawn > across) note.text = wrap(note.text, across, { width: drawn });
+      most = Math.max(most, Math.ceil(top + note.text.split("<br>").length * size * 1.35 + 4));
+    });
+    return most;
+  }
+
+  function barTextRoom(figure, across, right, font) {
+    // The right margin that holds the text beside horizontal bars ("111x"), drawn past the plot's edge
+    // (cliponaxis off) instead of being cut there; text that fits inside its bar needs none.
+    figure.data.forEach(function (trace) {
+      if (trace.type !== "bar" || trace.orientation !== "h" || !Array.isArray(trace.text)) return;
+      trace.cliponaxis = false;
+      var most = Math.max.apply(null, (trace.x || []).filter(function (v) { return v > 0; }).concat([0]));
+      (trace.x || []).forEach(function (value, i) {
+        var share = value > 0 && most > 0 ? value / most : 0;
+        var text = widest([trace.text[i] || ""], font) + 8;
+        if (share === 0 || text < share * (across - right)) return;
+        right = Math.max(right, Math.ceil(across - (across - text) / share));
+      });
+    });
+    return Math.min(right, Math.floor(across / 2));
+  }
+
+  function shortBarText(figure) {
+    // On a phone the text beside a bar is its first part only (the count); the rest is in its hover label.
+    figure.data.forEach(function (trace) {
+      if (Array.isArray(trace.text)) {
+        trace.text = trace.text.map(function (t) { return String(t).split(" \u00b7 ")[0]; });
+      }
+    });
+  }
+
+  function measuredHere(layout, phone) {
+    // The title is the panel's heading; the margins are room()'s (the top one holds the toolbar on a desk).
+    delete layout.title;
+    layout.margin = Object.assign({}, layout.margin, { t: phone ? 12 : 32 });
+    ["xaxis", "yaxis"].forEach(function (name) {
+      layout[name] = Object.assign({}, layout[name], { automargin: false, ticklabeloverflow: "allow" });
+    });
   }
 
   function fit(plot) {
@@ -129,8 +197,9 @@
     };
     if (phone) {
       figure.layout.dragmode = false;
-      if (figure.layout.title) figure.layout.title.font = Object.assign({}, figure.layout.title.font, { size: 14 });
+      shortBarText(figure);
     }
+    measuredHere(figure.layout, phone);
     figure.layout.margin = room(figure, target.clientWidth);
     return window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (plot) {
       plot.on("plotly_click", function (event) {
@@ -171,13 +240,16 @@
     }
 
     function next() {
-      // The first waiting chart that is on the screen now, else the next in the page's order.
+      // The first waiting chart that is on the screen now, else the next in the page's order; the page gets
+      // its turn (taps, scrolling, a frame) once a task has drawn for 50 ms, not after every chart.
       if (!queue.length) return;
       var index = Math.max(0, queue.findIndex(onFirstScreen));
       var node = queue.splice(index, 1)[0];
+      var until = performance.now() + 50;
       draw(node, phone).then(function () {
         done();
-        setTimeout(next, 0);
+        if (performance.now() < until) next();
+        else setTimeout(next, 0);
       });
     }
 
