@@ -72,7 +72,7 @@ def test_executives_see_every_department_with_titled_charts(client: Any, seeded:
     data.login(client, Role.EXECUTIVE)
     page = client.get("/dashboards/executive-overview")
     assert page.status_code == 200
-    assert page.text.count('src="/assets/plotly-basic.') == 1 and "cdn" not in page.text.lower()
+    assert page.text.count('src="/assets/plotly-feedback.') == 1 and "cdn" not in page.text.lower()
     charts = figures(page.text)
     assert len(charts) == 10
     for target, figure in charts.items():
@@ -193,7 +193,7 @@ def test_panels_without_data_say_so_instead_of_a_blank_chart(client: Any, seeded
     assert "chart-nps-trend" not in page.text
 
 
-def test_plotly_js_is_the_basic_bundle_fingerprinted_compressed_and_cached_for_a_year(client: Any) -> None:
+def test_plotly_js_is_our_partial_bundle_fingerprinted_compressed_and_cached_for_a_year(client: Any) -> None:
     import gzip
 
     import brotli
@@ -202,9 +202,10 @@ def test_plotly_js_is_the_basic_bundle_fingerprinted_compressed_and_cached_for_a
 
     url = asset_url(PLOTLY)
     raw = (STATIC / PLOTLY).read_bytes()
-    assert re.fullmatch(r"/assets/plotly-basic\.min\.[0-9a-f]{12}\.js", url)
-    assert len(raw) < 1_300_000 and b"plotly.js (basic - minified)" in raw[:200]  # not the 4.8 MB bundle
-    assert (STATIC / "plotly-basic.LICENSE.txt").read_text().count("MIT") >= 1
+    assert re.fullmatch(r"/assets/plotly-feedback\.min\.[0-9a-f]{12}\.js", url)
+    # Our partial bundle (docs/plotly-bundle/build.sh), not the 4.8 MB full one nor the 1.2 MB basic one.
+    assert len(raw) < 1_100_000 and b"built for feedback's dashboards" in raw[:200]
+    assert (STATIC / "plotly-feedback.LICENSE.txt").read_text().count("MIT") >= 1
     sizes = {}
     for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress), ("identity", bytes)):
         with client.stream("GET", url, headers={"Accept-Encoding": encoding}) as answer:
@@ -214,6 +215,6 @@ def test_plotly_js_is_the_basic_bundle_fingerprinted_compressed_and_cached_for_a
             wire = b"".join(answer.iter_raw())
         sizes[encoding] = len(wire)
         assert decode(wire) == raw, encoding
-    assert sizes["br"] < 400_000 and sizes["gzip"] < 450_000
-    assert client.get("/assets/plotly-basic.min.000000000000.js").status_code == 404  # an old fingerprint
+    assert sizes["br"] < 320_000 and sizes["gzip"] < 400_000
+    assert client.get("/assets/plotly-feedback.min.000000000000.js").status_code == 404  # an old fingerprint
     assert client.get("/vendor/plotly-3.0.0.min.js").status_code == 404

@@ -1,8 +1,9 @@
 """The dashboards' static files under fingerprinted URLs (``/assets/dashboards.3f2a9c1e.js``), cached for a
 year by browsers (``immutable``: the URL changes when the file does), and sent compressed.
 
-plotly.js is plotly.js-basic-dist-min (npm; bar, scatter and pie traces: every chart the dashboards draw),
-vendored in web/static with its licence and with brotli and gzip copies made once when it was vendored.
+plotly.js is a partial bundle of plotly.js 4.1.1 with the bar and scatter traces (every chart the dashboards
+draw) and only the components they use, built by docs/plotly-bundle/build.sh and vendored in web/static with
+its licence and with brotli and gzip copies made when it was built.
 Our own small files are compressed on first use.
 """
 
@@ -15,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent / "static"
-PLOTLY = "plotly-basic.min.js"
+PLOTLY = "plotly-feedback.min.js"
 FILES = (PLOTLY, "dashboards.js", "dashboards.css", "feedback.css")
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 IMMUTABLE = "public, max-age=31536000, immutable"
