@@ -19,10 +19,10 @@ order of the rows never matters):
    texts, so two wordings of one request that share few words still meet), the silhouette still judges
    the plain cosine, and steps 4-5 compare profiles;
 4. fragments smaller than ``min_size`` join their most similar community if close enough (rescue_fragments);
-5. clean clusters: a text less similar than ``member_similarity`` to the rest of its cluster is left out
-   (drop_outliers): it fits no repeated cause well, and the result says so; a text that is not closer to the
-   rest of its own cluster than to another cluster's centroid by ``margin`` moves to that cluster when it is
-   as close to it as its members are, else it is left out too;
+5. clean clusters: a text that is not closer to the rest of its own cluster than to another cluster's
+   centroid by ``margin`` moves to that cluster when it is as close to it as that cluster's members are;
+   else, or when it is less similar than ``member_similarity`` to the rest of its cluster, it is left out
+   (drop_outliers): it fits no repeated cause well, and the result says so;
 6. a cluster counts as a repeated cause when it has at least ``min_size`` items (rows, not distinct texts);
    the items of smaller clusters are left unclustered (label -1).
 """
@@ -297,9 +297,9 @@ def drop_outliers(
     two; it should not be counted as that community's cause. A text is compared with its cluster's centroid
     without itself, so a short text repeated many times ("useless" x 6) cannot pull the centroid towards
     itself and stay in; it stays when that similarity is at least ``member_similarity`` and beats its
-    similarity to every other repeated cluster's centroid by ``margin``. A text that fails only the margin
-    (it is closer to another cluster than to its own) moves to that other cluster when it is as close to
-    its centroid as the cluster's own members are (``join_floors``): it is misplaced, not unfit.
+    similarity to every other repeated cluster's centroid by ``margin``. A text closer to another repeated
+    cluster than to its own (by more than ``margin``) moves to that cluster when it is as close to its
+    centroid as the cluster's own members are (``join_floors``): it is misplaced, not unfit.
     """
     count = int(labels.max()) + 1
     sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
@@ -321,7 +321,7 @@ def drop_outliers(
             part[repeated[None, :] == labels[start : start + 8192, None]] = -np.inf
             rival[start : start + 8192] = part.max(axis=1)
             rival_of[start : start + 8192] = part.argmax(axis=1)
-        misplaced = ~alone & ~unfit & (similarity < rival + params.margin)
+        misplaced = ~alone & (similarity < rival + params.margin)
         # A misplaced text moves to the cluster it is closest to when it is as close to it as that
         # cluster's own fitting members are (their ``join_quantile``); else it fits nowhere.
         fitting = np.isin(labels, repeated) & ~misplaced & ~unfit
@@ -332,7 +332,7 @@ def drop_outliers(
         target = repeated[rival_of]
         moves = misplaced & (rival >= floors[target])
         labels = np.where(moves, target, labels)
-        unfit |= misplaced & ~moves
+        unfit = (unfit | misplaced) & ~moves
     outliers = np.flatnonzero(unfit)
     labels = labels.copy()
     labels[outliers] = count + np.arange(len(outliers))
@@ -353,9 +353,7 @@ def join_floors(vectors: Vectors, labels: Labels, centroids: Vectors, quantile: 
     return floors
 
 
-def _cluster_distinct(
-    vectors: Vectors, linked: Vectors, params: DiscoverParams
-) -> tuple[Labels, float]:
+def _cluster_distinct(vectors: Vectors, linked: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
     """Cluster labels (>= 0) for every distinct text, sampling when there are many; the first resolution."""
     n = vectors.shape[0]
     if n <= params.sample_size:

@@ -65,9 +65,7 @@ class CauseParams:
             scan_size=self.scan_size,
             margin=self.margin,
             member_similarity=self.member_similarity,
-            second_order=bool(
-                defaults["second_order"] if self.second_order is None else self.second_order
-            ),
+            second_order=bool(defaults["second_order"] if self.second_order is None else self.second_order),
             seed=self.seed,
         )
 
