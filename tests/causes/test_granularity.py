@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from feedback.analysis.causes.discover import DiscoverParams, discover_in, drop_outliers
+from feedback.analysis.causes.discover import DiscoverParams, discover_in, drop_outliers, second_order
 from feedback.analysis.causes.engines import DefaultEngine
 from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import phrase_labels
@@ -136,3 +136,12 @@ def test_a_misplaced_text_moves_to_the_cluster_it_fits_and_one_between_stays_out
     assert out[40] == 1  # moved to B, not left out
     assert out[41] > 1  # a cluster of its own: left out
     assert (out[:40] == labels[:40]).all()
+
+
+def test_a_similarity_profile_compares_texts_by_the_texts_they_resemble() -> None:
+    vectors, _ = _blobs(5, 40, spread=0.3)
+    similarity = vectors @ vectors.T  # row i: text i's cosine to every text
+    rows = similarity / np.linalg.norm(similarity, axis=1, keepdims=True)
+    profiles = second_order(vectors)
+    assert np.allclose(profiles @ profiles.T, rows @ rows.T, atol=1e-4)
+    assert np.allclose(np.linalg.norm(profiles, axis=1), 1, atol=1e-5)

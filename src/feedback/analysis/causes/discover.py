@@ -112,14 +112,14 @@ def second_order(vectors: Vectors) -> Vectors:
     """Each text's similarity profile: row i of V Vt (its cosine to every text), as a unit vector of rank d.
 
     Two texts compared this way are alike when they resemble the same texts, not merely each other: with
-    V = U S Wt, the rows of V Vt = U S^2 Ut have the same cosines as the rows of V W S = U S^2, so the
-    profile costs one SVD of the n x d matrix. The squared singular values weigh the directions shared by
-    many texts (the themes) over those particular to a few (wording).
+    V = U S Wt, the rows of V Vt = U S^2 Ut have the same cosines as the rows of V W S = U S^2, and W and
+    S^2 are the eigenvectors and eigenvalues of the d x d matrix Vt V, so the profile costs O(n d^2). The
+    squared singular values weigh the directions shared by many texts (themes) over those of a few (wording).
     """
     if vectors.shape[0] < 2:
         return vectors
-    _, singular, basis = np.linalg.svd(vectors.astype(np.float64), full_matrices=False)
-    profile = (vectors @ basis.T) * singular
+    eigenvalues, basis = np.linalg.eigh((vectors.T @ vectors).astype(np.float64))
+    profile = (vectors @ basis.astype(np.float32)) * np.sqrt(np.clip(eigenvalues, 0, None)).astype(np.float32)
     norms = np.linalg.norm(profile, axis=1, keepdims=True)
     out: Vectors = (profile / np.where(norms == 0, 1, norms)).astype(np.float32)
     return out
