@@ -20,9 +20,9 @@ order of the rows never matters):
    the plain cosine, and steps 4-5 compare profiles;
 4. fragments smaller than ``min_size`` join their most similar community if close enough (rescue_fragments);
 5. clean clusters: a text that is not closer to the rest of its own cluster than to another cluster's
-   centroid by ``margin`` moves to that cluster when it is as close to it as that cluster's members are;
-   else, or when it is less similar than ``member_similarity`` to the rest of its cluster, it is left out
-   (drop_outliers): it fits no repeated cause well, and the result says so;
+   centroid by ``margin`` moves to that cluster when it is as close to it as that cluster's members are,
+   else it is left out; so is a text less similar than ``member_similarity`` to the rest of its cluster in
+   its own vectors (drop_outliers): it fits no repeated cause well, and the result says so;
 6. a cluster counts as a repeated cause when it has at least ``min_size`` items (rows, not distinct texts);
    the items of smaller clusters are left unclustered (label -1).
 """
@@ -288,27 +288,41 @@ def rescue_fragments(
         labels = merged[labels]
 
 
+def _fit(
+    vectors: Vectors, labels: Labels, weights: NDArray[np.int64], count: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Per-cluster sums of ``vectors``, each text's cosine to the rest of its cluster (its centroid without
+    the text itself), and whether the text is the only distinct text of its cluster (then 1)."""
+    sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, vectors * weights[:, None])
+    others = sums[labels] - vectors * weights[:, None]
+    norms = np.linalg.norm(others, axis=1)
+    alone = norms < 1e-6
+    similarity = np.where(alone, 1.0, np.einsum("ij,ij->i", vectors, others) / np.where(alone, 1, norms))
+    return sums, similarity, alone
+
+
 def drop_outliers(
-    vectors: Vectors, labels: Labels, weights: NDArray[np.int64], params: DiscoverParams
+    vectors: Vectors,
+    labels: Labels,
+    weights: NDArray[np.int64],
+    params: DiscoverParams,
+    plain: Vectors | None = None,
 ) -> Labels:
     """Texts that fit their cluster badly become clusters of their own (below the repeat threshold).
 
     Every text of a graph lands in some community, even one that resembles nothing else or sits between
     two; it should not be counted as that community's cause. A text is compared with its cluster's centroid
     without itself, so a short text repeated many times ("useless" x 6) cannot pull the centroid towards
-    itself and stay in; it stays when that similarity is at least ``member_similarity`` and beats its
-    similarity to every other repeated cluster's centroid by ``margin``. A text closer to another repeated
-    cluster than to its own (by more than ``margin``) moves to that cluster when it is as close to its
-    centroid as the cluster's own members are (``join_floors``): it is misplaced, not unfit.
+    itself and stay in. A text closer to another repeated cluster than to its own (by more than ``margin``)
+    is misplaced: it moves to that cluster when it is as close to its centroid as the cluster's own members
+    are (``join_floors``), else it is left out. Then a text less similar than ``member_similarity`` to the
+    rest of its cluster in ``plain`` (the texts' own vectors when ``vectors`` are similarity profiles, which
+    make any text of a small input look like a member of some theme) is left out too.
     """
     count = int(labels.max()) + 1
-    sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, vectors * weights[:, None])
-    others = sums[labels] - vectors * weights[:, None]
-    norms = np.linalg.norm(others, axis=1)
-    alone = norms < 1e-6  # the only distinct text of its cluster: nothing else to compare with
-    similarity = np.where(alone, 1.0, np.einsum("ij,ij->i", vectors, others) / np.where(alone, 1, norms))
-    unfit = similarity < params.member_similarity
+    sums, similarity, alone = _fit(vectors, labels, weights, count)
+    unfit = np.zeros(len(labels), dtype=bool)
     sizes = np.bincount(labels, weights=weights, minlength=count)
     repeated = np.flatnonzero(sizes >= params.min_size)
     if len(repeated) > 1:
@@ -322,9 +336,8 @@ def drop_outliers(
             rival[start : start + 8192] = part.max(axis=1)
             rival_of[start : start + 8192] = part.argmax(axis=1)
         misplaced = ~alone & (similarity < rival + params.margin)
-        # A misplaced text moves to the cluster it is closest to when it is as close to it as that
-        # cluster's own fitting members are (their ``join_quantile``); else it fits nowhere.
-        fitting = np.isin(labels, repeated) & ~misplaced & ~unfit
+        # The floor of a cluster: as close as its own fitting members are (their ``join_quantile``).
+        fitting = np.isin(labels, repeated) & ~misplaced & (similarity >= params.member_similarity)
         floors = np.ones(count, dtype=np.float32)
         floors[repeated] = join_floors(
             vectors[fitting], np.searchsorted(repeated, labels[fitting]), centroids, params.join_quantile
@@ -332,7 +345,9 @@ def drop_outliers(
         target = repeated[rival_of]
         moves = misplaced & (rival >= floors[target])
         labels = np.where(moves, target, labels)
-        unfit = (unfit | misplaced) & ~moves
+        unfit = misplaced & ~moves
+    _, own, _ = _fit(vectors if plain is None else plain, labels, weights, count)
+    unfit |= own < params.member_similarity
     outliers = np.flatnonzero(unfit)
     labels = labels.copy()
     labels[outliers] = count + np.arange(len(outliers))
@@ -397,7 +412,7 @@ def discover_in(canonical: Canonical, vectors: Vectors, params: DiscoverParams) 
         linked = second_order(smoothed) if params.second_order else smoothed
         grouped, resolution = _cluster_distinct(smoothed, linked, params)
         raw = rescue_fragments(linked, grouped, canonical.counts, params)
-        raw = drop_outliers(linked, raw, canonical.counts, params)
+        raw = drop_outliers(linked, raw, canonical.counts, params, plain=smoothed)
     n_raw = int(raw.max()) + 1 if len(raw) else 0
     sizes = np.bincount(raw, weights=canonical.counts, minlength=n_raw) if n_raw else np.zeros(0)
     # Repeated clusters, biggest first; ties by their first distinct text (canonical order).
