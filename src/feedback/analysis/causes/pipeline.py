@@ -20,9 +20,9 @@ from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution
-# and the confidence an assignment needs. Chosen on a
-# 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md has the figures on the rest).
+# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution,
+# whether the graph links similarity profiles (discover.second_order) and the confidence an assignment needs.
+# Chosen on a 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md: the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
     "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02, "second_order": True},
     "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0, "second_order": False},
