@@ -269,11 +269,15 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=CauseParams.margin)
     parser.add_argument("--min-size", type=int, default=5)
     parser.add_argument("--no-stability", action="store_true")
+    parser.add_argument(
+        "--second-order", type=int, choices=[0, 1], default=None, help="1: link similarity profiles"
+    )
     args = parser.parse_args()
     if args.what == "compare":
         params = CauseParams(
             min_size=args.min_size, resolution=args.resolution, neighbours=args.neighbours,
             tolerance=args.tolerance, scan_size=args.scan_size, margin=args.margin,
+            second_order=None if args.second_order is None else bool(args.second_order),
         )  # fmt: skip
         compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability)
     elif args.what == "names":

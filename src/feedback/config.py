@@ -23,6 +23,16 @@ def _int_or_none(name: str) -> int | None:
     return int(value) if value else None
 
 
+def _bool_or_none(name: str) -> bool | None:
+    """Empty: None (the default applies); ``1``/``true``/``yes`` or ``0``/``false``/``no``."""
+    value = _env(name, "").strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "0", "false", "no"):
+        return value in ("1", "true", "yes")
+    raise ValueError(f"FEEDBACK_{name}={value!r}: expected 1 or 0 (empty: the engine's default)")
+
+
 def _range(name: str, default: str) -> tuple[float, float]:
     """``LOW-HIGH`` (``0.5-64``): two positive numbers, LOW <= HIGH."""
     text = _env(name, default)
@@ -137,6 +147,7 @@ class Settings:
     causes_member_similarity: float = field(
         default_factory=lambda: float(_env("CAUSES_MEMBER_SIMILARITY", "0.2"))
     )
+    causes_second_order: bool | None = field(default_factory=lambda: _bool_or_none("CAUSES_SECOND_ORDER"))
     # Signs login sessions and action links. Unset: a random key kept in FEEDBACK_DATA_DIR/secret.key.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "."))

@@ -115,5 +115,15 @@ def test_taxonomy_load_and_analyze_from_the_command_line(tmp_path: Path, monkeyp
     with create_engine(f"sqlite:///{tmp_path / 'f.db'}").connect() as db:
         params = db.execute(text("SELECT params FROM analysis_runs ORDER BY id DESC LIMIT 1")).scalar_one()
     assert '"resolution": 3.0' in params and '"neighbours": 7' in params and '"margin": 0.0' in params
+    first_order = runner.invoke(main, ["analyze", "--first-order"])
+    assert first_order.exit_code == 0, first_order.output
+    with create_engine(f"sqlite:///{tmp_path / 'f.db'}").connect() as db:
+        params = db.execute(text("SELECT params FROM analysis_runs ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert '"second_order": false' in params
+    monkeypatch.setenv("FEEDBACK_CAUSES_SECOND_ORDER", "maybe")
+    refused = runner.invoke(main, ["analyze"])
+    assert refused.exit_code != 0
+    assert "FEEDBACK_CAUSES_SECOND_ORDER" in str(refused.exception or refused.output)
+    monkeypatch.delenv("FEEDBACK_CAUSES_SECOND_ORDER")
     bad = runner.invoke(main, ["analyze", "--resolution", "x"])
     assert bad.exit_code == 2 and "--resolution" in bad.output

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from feedback.analysis.causes.discover import DiscoverParams, discover_in
+from feedback.analysis.causes.discover import DiscoverParams, discover_in, drop_outliers, second_order
 from feedback.analysis.causes.engines import DefaultEngine
 from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import phrase_labels
@@ -107,3 +107,41 @@ def test_the_silhouette_tolerance_is_the_engines_unless_given() -> None:
     assert CauseParams().discover_params("default").tolerance == 0.02
     assert CauseParams(tolerance=0.05, scan_size=300).discover_params("embeddings").tolerance == 0.05
     assert CauseParams(scan_size=300).discover_params("default").scan_size == 300
+
+
+def test_linking_similarity_profiles_recovers_groups_that_noisy_wordings_blur() -> None:
+    # Eight problems, each worded with a lot of noise: texts of one group resemble the same texts even where
+    # they resemble each other little, so linking their similarity profiles finds the groups again.
+    vectors, truth = _blobs(8, 100, spread=0.25)
+    plain = _discover(vectors, DiscoverParams(tolerance=0.02))
+    linked = _discover(vectors, DiscoverParams(tolerance=0.02, second_order=True))
+    assert adjusted_rand_score(truth, linked) > 0.9
+    assert adjusted_rand_score(truth, linked) > adjusted_rand_score(truth, plain) + 0.05
+    assert CauseParams().discover_params("default").second_order  # the TF-IDF engine links profiles
+    assert not CauseParams().discover_params("embeddings").second_order
+    assert not CauseParams(second_order=False).discover_params("default").second_order
+
+
+def test_a_misplaced_text_moves_to_the_cluster_it_fits_and_one_between_stays_out() -> None:
+    rng = np.random.default_rng(0)
+    axes = np.eye(64, dtype=np.float32)
+    group_a = axes[0] + rng.normal(scale=0.05, size=(20, 64))
+    group_b = axes[1] + rng.normal(scale=0.05, size=(20, 64))
+    misplaced = axes[1]  # a B text that community detection put in A
+    between = 0.3 * axes[0] + 0.5 * axes[1] + axes[2]  # nearer B than A, but nowhere near B's members
+    vectors = np.vstack([group_a, group_b, misplaced, between]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.array([0] * 20 + [1] * 20 + [0, 0], dtype=np.int64)
+    out = drop_outliers(vectors, labels, np.ones(len(labels), dtype=np.int64), DiscoverParams())
+    assert out[40] == 1  # moved to B, not left out
+    assert out[41] > 1  # a cluster of its own: left out
+    assert (out[:40] == labels[:40]).all()
+
+
+def test_a_similarity_profile_compares_texts_by_the_texts_they_resemble() -> None:
+    vectors, _ = _blobs(5, 40, spread=0.3)
+    similarity = vectors @ vectors.T  # row i: text i's cosine to every text
+    rows = similarity / np.linalg.norm(similarity, axis=1, keepdims=True)
+    profiles = second_order(vectors)
+    assert np.allclose(profiles @ profiles.T, rows @ rows.T, atol=1e-4)
+    assert np.allclose(np.linalg.norm(profiles, axis=1), 1, atol=1e-5)

@@ -69,6 +69,7 @@ class AnalyzeOptions:
     scan_size: int = CauseParams.scan_size
     margin: float = CauseParams.margin
     member_similarity: float = CauseParams.member_similarity
+    second_order: bool | None = None  # None: the engine's default
     cutoffs: Cutoffs = DEFAULT_CUTOFFS  # which feedback is negative (analysis/scales.py)
 
     @classmethod
@@ -87,6 +88,7 @@ class AnalyzeOptions:
             scan_size=settings.causes_scan_size,
             margin=settings.causes_margin,
             member_similarity=settings.causes_member_similarity,
+            second_order=settings.causes_second_order,
             cutoffs=settings.cutoffs,
         )
         return cls(**{**options.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
@@ -96,6 +98,7 @@ class AnalyzeOptions:
             min_size=self.min_size, assign_threshold=self.assign_threshold, neighbours=self.neighbours,
             resolution=self.resolution, resolution_range=self.resolution_range, tolerance=self.tolerance,
             scan_size=self.scan_size, margin=self.margin, member_similarity=self.member_similarity,
+            second_order=self.second_order,
         )  # fmt: skip
 
 

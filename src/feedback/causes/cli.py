@@ -47,13 +47,17 @@ def discovery_options(command: Callable[..., None]) -> Callable[..., None]:
             "--margin", type=float, default=None,
             help="a text stays in its cluster when this much closer to it than to any other (-0.05)",
         ),
+        click.option(
+            "--second-order/--first-order", default=None,
+            help="link texts by their similarity profiles (default: the default engine does, embeddings not)",
+        ),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _knobs(**given: float | None) -> dict[str, Any]:
+def _knobs(**given: float | bool | None) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -102,7 +106,7 @@ def causes() -> None:
 @ENGINE
 @discovery_options
 def causes_discover(
-    input_path: Path, text_column: str, output_path: Path, engine: str | None, **knobs: float | None
+    input_path: Path, text_column: str, output_path: Path, engine: str | None, **knobs: float | bool | None
 ) -> None:
     """Group the texts of a CSV into repeated causes: adds cause_id and cause_label (empty: none)."""
     from feedback.analysis.causes.pipeline import run_batch
@@ -209,7 +213,7 @@ def taxonomy_load(file: Path) -> None:
     help="progress bars on stderr (default: when stderr is a terminal; else one line per stage)",
 )
 def analyze(
-    engine: str | None, period: str | None, since: object, bars: bool | None, **knobs: float | None
+    engine: str | None, period: str | None, since: object, bars: bool | None, **knobs: float | bool | None
 ) -> None:
     """Find the root causes in all feedback and store them (safe to re-run; a failed run changes nothing)."""
     from datetime import UTC, datetime

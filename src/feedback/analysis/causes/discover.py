@@ -14,11 +14,15 @@ order of the rows never matters):
    coarsest within ``tolerance`` of the best) is used on the whole graph (``choose_resolution``). Judging
    partitions of the same number of texts whatever the input's size keeps the choice from drifting finer
    on large inputs, where ever smaller groups of near-identical wordings stay above the repeat threshold.
-   A fixed ``resolution`` skips the scan;
+   A fixed ``resolution`` skips the scan. With ``second_order`` (the default engine's TF-IDF vectors) the
+   graph links texts by their similarity profiles (``second_order``: alike when they resemble the same
+   texts, so two wordings of one request that share few words still meet), the silhouette still judges
+   the plain cosine, and steps 4-5 compare profiles;
 4. fragments smaller than ``min_size`` join their most similar community if close enough (rescue_fragments);
-5. clean clusters: a text that is not closer to the rest of its own cluster than to any other cluster's
-   centroid by ``margin``, or less similar than ``member_similarity`` to the rest of its cluster, is left out
-   (drop_outliers): it fits no repeated cause well, and the result says so;
+5. clean clusters: a text that is not closer to the rest of its own cluster than to another cluster's
+   centroid by ``margin`` moves to that cluster when it is as close to it as that cluster's members are,
+   else it is left out; so is a text less similar than ``member_similarity`` to the rest of its cluster in
+   its own vectors (drop_outliers): it fits no repeated cause well, and the result says so;
 6. a cluster counts as a repeated cause when it has at least ``min_size`` items (rows, not distinct texts);
    the items of smaller clusters are left unclustered (label -1).
 """
@@ -50,6 +54,7 @@ class DiscoverParams:
     tolerance: float = 0.0  # the coarsest resolution whose silhouette is this close to the best one wins
     scan_size: int = 2_000  # texts (a fixed stride sample) on which each resolution is tried and judged
     smoothing: int = 0  # move each vector towards its k nearest neighbours first (0: off)
+    second_order: bool = False  # link texts by their similarity profiles (second_order), not their vectors
     sample_size: int = 12_000  # distinct texts clustered directly; the rest join the nearest cluster
     join_quantile: float = 0.1  # a text joins a cluster when as close as this quantile of its members
     rescue_similarity: float = 0.5  # a small fragment joins its most similar community at this cosine
@@ -101,6 +106,23 @@ def smooth(vectors: Vectors, k: int) -> Vectors:
     norms = np.linalg.norm(moved, axis=1, keepdims=True)
     smoothed: Vectors = (moved / np.where(norms == 0, 1, norms)).astype(np.float32)
     return smoothed
+
+
+def second_order(vectors: Vectors) -> Vectors:
+    """Each text's similarity profile: row i of V Vt (its cosine to every text), as a unit vector of rank d.
+
+    Two texts compared this way are alike when they resemble the same texts, not merely each other: with
+    V = U S Wt, the rows of V Vt = U S^2 Ut have the same cosines as the rows of V W S = U S^2, and W and
+    S^2 are the eigenvectors and eigenvalues of the d x d matrix Vt V, so the profile costs O(n d^2). The
+    squared singular values weigh the directions shared by many texts (themes) over those of a few (wording).
+    """
+    if vectors.shape[0] < 2:
+        return vectors
+    eigenvalues, basis = np.linalg.eigh((vectors.T @ vectors).astype(np.float64))
+    profile = (vectors @ basis.astype(np.float32)) * np.sqrt(np.clip(eigenvalues, 0, None)).astype(np.float32)
+    norms = np.linalg.norm(profile, axis=1, keepdims=True)
+    out: Vectors = (profile / np.where(norms == 0, 1, norms)).astype(np.float32)
+    return out
 
 
 def knn_graph(vectors: Vectors, k: int) -> sp.csr_matrix:
@@ -178,7 +200,9 @@ def resolution_grid(params: DiscoverParams) -> list[float]:
     return [float(r) for r in np.geomspace(low, high, max(1, params.resolution_steps))]
 
 
-def choose_resolution(vectors: Vectors, graph: ig.Graph, params: DiscoverParams) -> tuple[float, Labels]:
+def choose_resolution(
+    vectors: Vectors, linked: Vectors, graph: ig.Graph, params: DiscoverParams
+) -> tuple[float, Labels]:
     """The granularity this data supports, and the whole graph's partition at it.
 
     Every resolution of the grid splits the k-NN graph of a fixed stride sample of at most ``scan_size``
@@ -188,7 +212,7 @@ def choose_resolution(vectors: Vectors, graph: ig.Graph, params: DiscoverParams)
     n = vectors.shape[0]
     sample = np.arange(0, n, -(-n // max(params.scan_size, 2)), dtype=np.int64)
     whole = len(sample) == n
-    scan_graph = graph if whole else _igraph(knn_graph(vectors[sample], neighbours_for(params, len(sample))))
+    scan_graph = graph if whole else _igraph(knn_graph(linked[sample], neighbours_for(params, len(sample))))
     similarity = (vectors[sample] @ vectors[sample].T).astype(np.float32)
     everyone = np.arange(len(sample), dtype=np.int64)
     scored = []
@@ -201,16 +225,16 @@ def choose_resolution(vectors: Vectors, graph: ig.Graph, params: DiscoverParams)
     return resolution, labels if whole else leiden(graph, resolution, params.seed)
 
 
-def communities(vectors: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
-    """Leiden communities of the k-NN graph, and the resolution used (given, or chosen from the data)."""
+def communities(vectors: Vectors, linked: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
+    """Leiden communities of the k-NN graph of ``linked`` (the vectors, or their similarity profiles), and
+    the resolution used (given, or chosen from the data by the silhouette of ``vectors``)."""
     n = vectors.shape[0]
     if n <= 2:
         return np.zeros(n, dtype=np.int64), params.resolution or 1.0
-    vectors = smooth(vectors, params.smoothing)
-    graph = _igraph(knn_graph(vectors, neighbours_for(params, n)))
+    graph = _igraph(knn_graph(linked, neighbours_for(params, n)))
     if params.resolution is not None:
         return leiden(graph, params.resolution, params.seed), params.resolution
-    resolution, labels = choose_resolution(vectors, graph, params)
+    resolution, labels = choose_resolution(vectors, linked, graph, params)
     return labels, resolution
 
 
@@ -264,36 +288,66 @@ def rescue_fragments(
         labels = merged[labels]
 
 
+def _fit(
+    vectors: Vectors, labels: Labels, weights: NDArray[np.int64], count: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Per-cluster sums of ``vectors``, each text's cosine to the rest of its cluster (its centroid without
+    the text itself), and whether the text is the only distinct text of its cluster (then 1)."""
+    sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, vectors * weights[:, None])
+    others = sums[labels] - vectors * weights[:, None]
+    norms = np.linalg.norm(others, axis=1)
+    alone = norms < 1e-6
+    similarity = np.where(alone, 1.0, np.einsum("ij,ij->i", vectors, others) / np.where(alone, 1, norms))
+    return sums, similarity, alone
+
+
 def drop_outliers(
-    vectors: Vectors, labels: Labels, weights: NDArray[np.int64], params: DiscoverParams
+    vectors: Vectors,
+    labels: Labels,
+    weights: NDArray[np.int64],
+    params: DiscoverParams,
+    plain: Vectors | None = None,
 ) -> Labels:
     """Texts that fit their cluster badly become clusters of their own (below the repeat threshold).
 
     Every text of a graph lands in some community, even one that resembles nothing else or sits between
     two; it should not be counted as that community's cause. A text is compared with its cluster's centroid
     without itself, so a short text repeated many times ("useless" x 6) cannot pull the centroid towards
-    itself and stay in; it stays when that similarity is at least ``member_similarity`` and beats its
-    similarity to every other repeated cluster's centroid by ``margin``.
+    itself and stay in. A text closer to another repeated cluster than to its own (by more than ``margin``)
+    is misplaced: it moves to that cluster when it is as close to its centroid as the cluster's own members
+    are (``join_floors``), else it is left out. Then a text less similar than ``member_similarity`` to the
+    rest of its cluster in ``plain`` (the texts' own vectors when ``vectors`` are similarity profiles, which
+    make any text of a small input look like a member of some theme) is left out too.
     """
     count = int(labels.max()) + 1
-    sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, vectors * weights[:, None])
-    others = sums[labels] - vectors * weights[:, None]
-    norms = np.linalg.norm(others, axis=1)
-    alone = norms < 1e-6  # the only distinct text of its cluster: nothing else to compare with
-    similarity = np.where(alone, 1.0, np.einsum("ij,ij->i", vectors, others) / np.where(alone, 1, norms))
-    unfit = similarity < params.member_similarity
+    sums, similarity, alone = _fit(vectors, labels, weights, count)
+    unfit = np.zeros(len(labels), dtype=bool)
     sizes = np.bincount(labels, weights=weights, minlength=count)
     repeated = np.flatnonzero(sizes >= params.min_size)
     if len(repeated) > 1:
         centroid_norms = np.linalg.norm(sums[repeated], axis=1, keepdims=True)
         centroids = (sums[repeated] / np.where(centroid_norms == 0, 1, centroid_norms)).astype(np.float32)
         rival = np.full(len(labels), -np.inf)
+        rival_of = np.zeros(len(labels), dtype=np.int64)
         for start in range(0, len(labels), 8192):
             part = vectors[start : start + 8192] @ centroids.T
             part[repeated[None, :] == labels[start : start + 8192, None]] = -np.inf
             rival[start : start + 8192] = part.max(axis=1)
-        unfit |= ~alone & (similarity < rival + params.margin)
+            rival_of[start : start + 8192] = part.argmax(axis=1)
+        misplaced = ~alone & (similarity < rival + params.margin)
+        # The floor of a cluster: as close as its own fitting members are (their ``join_quantile``).
+        fitting = np.isin(labels, repeated) & ~misplaced & (similarity >= params.member_similarity)
+        floors = np.ones(count, dtype=np.float32)
+        floors[repeated] = join_floors(
+            vectors[fitting], np.searchsorted(repeated, labels[fitting]), centroids, params.join_quantile
+        )
+        target = repeated[rival_of]
+        moves = misplaced & (rival >= floors[target])
+        labels = np.where(moves, target, labels)
+        unfit = misplaced & ~moves
+    _, own, _ = _fit(vectors if plain is None else plain, labels, weights, count)
+    unfit |= own < params.member_similarity
     outliers = np.flatnonzero(unfit)
     labels = labels.copy()
     labels[outliers] = count + np.arange(len(outliers))
@@ -314,11 +368,11 @@ def join_floors(vectors: Vectors, labels: Labels, centroids: Vectors, quantile: 
     return floors
 
 
-def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
+def _cluster_distinct(vectors: Vectors, linked: Vectors, params: DiscoverParams) -> tuple[Labels, float]:
     """Cluster labels (>= 0) for every distinct text, sampling when there are many; the first resolution."""
     n = vectors.shape[0]
     if n <= params.sample_size:
-        return communities(vectors, params)
+        return communities(vectors, linked, params)
     resolutions: list[float] = []
     labels = np.full(n, -1, dtype=np.int64)
     todo = np.arange(n)
@@ -328,15 +382,15 @@ def _cluster_distinct(vectors: Vectors, params: DiscoverParams) -> tuple[Labels,
             break
         stride = -(-len(todo) // params.sample_size)
         sample = todo[::stride]
-        sample_labels, resolution = communities(vectors[sample], params)
+        sample_labels, resolution = communities(vectors[sample], linked[sample], params)
         resolutions.append(resolution)
         labels[sample] = sample_labels + next_label
         count = int(sample_labels.max()) + 1
-        centroids = centroids_of(vectors[sample], sample_labels, np.ones(len(sample), np.int64), count)
+        centroids = centroids_of(linked[sample], sample_labels, np.ones(len(sample), np.int64), count)
         rest = np.setdiff1d(todo, sample)
         if len(rest):
-            floors = join_floors(vectors[sample], sample_labels, centroids, params.join_quantile)
-            sims = vectors[rest] @ centroids.T
+            floors = join_floors(linked[sample], sample_labels, centroids, params.join_quantile)
+            sims = linked[rest] @ centroids.T
             best = np.argmax(sims, axis=1)
             near = sims[np.arange(len(rest)), best] >= floors[best]
             labels[rest[near]] = best[near] + next_label
@@ -354,9 +408,11 @@ def discover_in(canonical: Canonical, vectors: Vectors, params: DiscoverParams) 
     raw = np.zeros(0, dtype=np.int64)
     resolution = params.resolution or 0.0
     if len(canonical.texts):
-        grouped, resolution = _cluster_distinct(vectors, params)
-        raw = rescue_fragments(vectors, grouped, canonical.counts, params)
-        raw = drop_outliers(vectors, raw, canonical.counts, params)
+        smoothed = smooth(vectors, params.smoothing)
+        linked = second_order(smoothed) if params.second_order else smoothed
+        grouped, resolution = _cluster_distinct(smoothed, linked, params)
+        raw = rescue_fragments(linked, grouped, canonical.counts, params)
+        raw = drop_outliers(linked, raw, canonical.counts, params, plain=smoothed)
     n_raw = int(raw.max()) + 1 if len(raw) else 0
     sizes = np.bincount(raw, weights=canonical.counts, minlength=n_raw) if n_raw else np.zeros(0)
     # Repeated clusters, biggest first; ties by their first distinct text (canonical order).

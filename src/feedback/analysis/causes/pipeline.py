@@ -20,12 +20,12 @@ from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution
-# and the confidence an assignment needs. Chosen on a
-# 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md has the figures on the rest).
+# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution,
+# whether the graph links similarity profiles (discover.second_order) and the confidence an assignment needs.
+# Chosen on a 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md: the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02},
-    "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0},
+    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02, "second_order": True},
+    "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0, "second_order": False},
 }
 
 
@@ -51,6 +51,7 @@ class CauseParams:
     scan_size: int = DiscoverParams.scan_size
     margin: float = DiscoverParams.margin
     member_similarity: float = DiscoverParams.member_similarity
+    second_order: bool | None = None  # None: the engine's default
     seed: int = 0
 
     def discover_params(self, engine: str) -> DiscoverParams:
@@ -64,6 +65,7 @@ class CauseParams:
             scan_size=self.scan_size,
             margin=self.margin,
             member_similarity=self.member_similarity,
+            second_order=bool(defaults["second_order"] if self.second_order is None else self.second_order),
             seed=self.seed,
         )
 
