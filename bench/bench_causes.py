@@ -174,11 +174,37 @@ def taxonomy() -> list[CauseSpec]:
     ]  # fmt: skip
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's descendants, live (joblib's workers) and ended, from /proc (Linux)."""
+    import resource
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    me, live = os.getpid(), 0.0
+    for pid, cpu in times.items():
+        ancestor = parents.get(pid, 0)
+        while ancestor not in (0, 1, me):
+            ancestor = parents.get(ancestor, 0)
+        live += cpu if ancestor == me else 0.0
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return live + ended.ru_utime + ended.ru_stime
+
+
 def engine_run(negatives: int, engine_name: str, ratio: int) -> dict[str, object]:
     total = negatives * ratio
     items = make_items(total, negatives)
     timings: dict[str, float] = {}
-    cpu = time.process_time()
+    load_start = os.getloadavg()[0]
+    cpu, cpu_children = time.process_time(), children_cpu()
     started = time.perf_counter()
     mask = items.select(DEFAULT_CUTOFFS.dissatisfied_expr()).to_series() & items["text"].is_not_null()
     neg = items.filter(mask)
@@ -204,7 +230,9 @@ def engine_run(negatives: int, engine_name: str, ratio: int) -> dict[str, object
     return {
         "mode": "engine",
         "load_average": round(os.getloadavg()[0], 1),
+        "load_average_start": round(load_start, 1),
         "cpu_seconds_main_process": round(time.process_time() - cpu, 1),
+        "cpu_seconds_workers": round(children_cpu() - cpu_children, 1),
         "engine": result.engine,
         "items": total,
         "negatives": neg.height,
