@@ -57,3 +57,14 @@ def test_a_longer_phrase_said_almost_as_often_names_the_texts_better() -> None:
     other = [f"how do I change my address to {n} Main Street" for n in range(6)]
     names = _named(declined, other)
     assert "card payment was declined" in names[0]
+
+
+def test_a_name_of_a_topic_alone_gets_the_failure_its_texts_report() -> None:
+    contactless = [
+        "how do I set up contactless payments", "can I turn on contactless payments for my card",
+        "are contactless payments safe", "contactless payments at the bus did not work",
+        "I tried contactless payments in a shop and it is not working",
+        "my contactless is not working today", "contactless not working again at the station",
+    ]  # fmt: skip
+    names = _named(contactless, DECLINED)
+    assert "contactless" in names[0] and "not working" in names[0]

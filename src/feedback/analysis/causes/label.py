@@ -266,11 +266,15 @@ def _rank(
         score = share * own**0.5 * (1 + 0.1 * (len(words) - 2)) * (SINGLE_WORD if len(words) == 1 else 1.0)
         if keys and any(w in keys for w in words):
             score *= 1.5
-        if any(w in FAILURE_STEMS for w in words):
+        if _states_failure(phrase):
             score *= 1.5
         scored.append((phrase, score, share))
     scored.sort(key=lambda ps: (-ps[1], ps[0]))
     return _without_fragments(_extended(scored))
+
+
+def _states_failure(phrase: str) -> bool:
+    return any(w in FAILURE_STEMS for w in phrase.split(" "))
 
 
 def _extended(scored: list[Ranked]) -> list[Ranked]:
@@ -296,11 +300,12 @@ def _extended(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
-    """A phrase inside a better-ranked one says nothing new ("card" after "card not arrived")."""
+    """A phrase inside a better-ranked one said by about as many texts says nothing new ("card" after "card
+    not arrived"); one said by many more texts stays ("not working" after "contactless not working")."""
     kept: list[Ranked] = []
     for phrase, score, share in scored:
         padded = f" {phrase} "
-        if not any(padded in f" {k} " for k, _, _ in kept):
+        if not any(padded in f" {k} " and s >= EXTEND_SHARE * share for k, _, s in kept):
             kept.append((phrase, score, share))
         if len(kept) >= 12:
             break
@@ -308,11 +313,18 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _name(ranked: list[Ranked], phrases: int) -> list[str]:
+    """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts
+    ("contactless payments / not working"); else, when the first is said by under half of them or is a bare
+    negation ("not working"), the next."""
     if not ranked:
         return []
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
-    if ranked[0][2] >= SAID_BY_MOST:
+    failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE]
+    if phrases > 1 and failing and not _states_failure(name[0]) and not used & set(failing[0][0].split()):
+        return [*name, failing[0][0]]
+    bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
+    if ranked[0][2] >= SAID_BY_MOST and not bare:
         return name
     for phrase, _, share in ranked[1:]:
         if len(name) >= phrases:
