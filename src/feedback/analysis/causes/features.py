@@ -37,6 +37,11 @@ NAMING_WORDS = frozenset({
     "amount", "bill", "bottom", "call", "detail", "empty", "fill", "find", "fire", "first", "found", "front",
     "full", "interest", "last", "move", "name", "part", "show", "side", "system", "thick", "thin", "top",
 })  # fmt: skip
+# Words that say nothing of a cause in a name, though not stop words ("dress looked", "thought i had lost").
+VAGUE_WORDS = frozenset({
+    "look", "looks", "looked", "looking", "think", "thought", "way", "thing", "things", "lot", "bit", "say",
+    "says", "said", "wondering", "try", "tried", "trying",
+})  # fmt: skip
 PARTICLES = frozenset({"up", "out", "off", "back", "down", "over"})  # end a phrase after a word ("show up")
 INTENSIFIERS = frozenset({"too", "still"})  # may start a phrase, like a negation ("too small")
 # "haven't", "didnt", "can't" -> "not" / "cannot": a negation reads the same however it was typed.

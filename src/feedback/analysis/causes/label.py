@@ -34,6 +34,7 @@ from feedback.analysis.causes.features import (
     NEGATIONS,
     PARTICLES,
     STOP_WORDS,
+    VAGUE_WORDS,
     phrase_tokens,
     stem,
     surface_of_stems,
@@ -161,7 +162,8 @@ def term_similarity(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _naming_stop(word: str) -> bool:
-    return (word in STOP_WORDS and word not in NAMING_WORDS) or not any(c.isalpha() for c in word)
+    generic = word in STOP_WORDS and word not in NAMING_WORDS
+    return generic or word in VAGUE_WORDS or not any(c.isalpha() for c in word)
 
 
 def _key_word(word: str) -> str:
@@ -313,16 +315,21 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _name(ranked: list[Ranked], phrases: int) -> list[str]:
-    """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts
-    ("contactless payments / not working"); else, when the first is said by under half of them or is a bare
+    """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
+    in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
+    working"); else, when the first is said by under half of them or is a bare
     negation ("not working"), the next."""
     if not ranked:
         return []
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
     failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE]
-    if phrases > 1 and failing and not _states_failure(name[0]) and not used & set(failing[0][0].split()):
-        return [*name, failing[0][0]]
+    if failing and not _states_failure(name[0]):
+        longer = [p for p, _, _ in failing if f" {name[0]} " in f" {p} "]
+        if longer:  # "amount of cash" -> "wrong amount of cash"
+            return [longer[0]]
+        if phrases > 1 and not used & set(failing[0][0].split()):
+            return [*name, failing[0][0]]
     bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
     if ranked[0][2] >= SAID_BY_MOST and not bare:
         return name
@@ -330,7 +337,7 @@ def _name(ranked: list[Ranked], phrases: int) -> list[str]:
         if len(name) >= phrases:
             break
         words = set(phrase.split())
-        if share >= SECOND_PHRASE_SHARE and len(words) > 1 and not used & words:
+        if share >= SECOND_PHRASE_SHARE and (len(words) > 1 or bare) and not used & words:
             name.append(phrase)
             used |= words
     return name
@@ -345,7 +352,12 @@ def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]], wording: dict
         label = LABEL_SEPARATOR.join(wording[k] for k in name)
         spare = [p for p, _, _ in options if p not in name]
         while label in taken and spare:
-            name = [*name, spare.pop(0)]
+            longer = [p for p in spare if f" {name[-1]} " in f" {p} "]
+            if longer:  # "direct debit" taken: "direct debit payment", not "direct debit / direct debit …"
+                spare.remove(longer[0])
+                name = [*name[:-1], longer[0]]
+            else:
+                name = [*name, spare.pop(0)]
             label = LABEL_SEPARATOR.join(wording[k] for k in name)
         if label in taken:
             label = f"{label} ({sum(1 for t in taken if t.startswith(label)) + 1})"
