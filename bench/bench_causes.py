@@ -324,9 +324,16 @@ def db_run(negatives: int, engine_name: str, ratio: int, postgres: str | None = 
                 answers.append((stored_id, comment_q, text, -0.1))
         (_load_postgres if postgres else _load_sqlite)(url, responses, answers)
         loaded = time.perf_counter() - started
+        import resource
+
+        load_start = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         run = subprocess.run([*feedback, "analyze"], env=env, check=True, capture_output=True, text=True)
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        load_end = os.getloadavg()[0]
         again_started = time.perf_counter()
         subprocess.run([*feedback, "analyze"], env=env, check=True, capture_output=True, text=True)
         again = time.perf_counter() - again_started
@@ -335,6 +342,8 @@ def db_run(negatives: int, engine_name: str, ratio: int, postgres: str | None = 
         "mode": f"feedback analyze ({backend})", "engine": engine_name, "items": total,
         "negatives": negatives,
         "load_seconds": round(loaded, 1), "seconds": round(seconds, 1), "second_run_seconds": round(again, 1),
+        "cpu_seconds_analyze": round(cpu, 1), "load_average_start": round(load_start, 1),
+        "load_average": round(load_end, 1),
         "steps": run.stderr.strip().splitlines(), "summary": run.stdout.strip(),
     }  # fmt: skip
 

@@ -68,3 +68,22 @@ def test_a_name_of_a_topic_alone_gets_the_failure_its_texts_report() -> None:
     ]  # fmt: skip
     names = _named(contactless, DECLINED)
     assert "contactless" in names[0] and "not working" in names[0]
+
+
+def test_a_failure_said_of_the_topic_takes_the_topics_place() -> None:
+    rates = [
+        f"the exchange rate was wrong on my {x} payment" for x in ("hotel", "taxi", "museum", "train", "bar")
+    ]
+    rates += [f"which exchange rate do you use for {x}" for x in ("yen", "dollars", "euros", "pesos", "rand")]
+    names = _named(rates, DECLINED)
+    assert names[0] == "exchange rate was wrong"
+
+
+def test_two_causes_on_one_topic_differ_without_repeating_it() -> None:
+    known = [f"my direct debit to the {x} changed" for x in ("gym", "school", "council", "club")]
+    known += [f"move the direct debit for {x} to the first" for x in ("rent", "water", "gas")]
+    unknown = [f"who is this direct debit from {x}" for x in ("Acme", "Globex", "Initech")]
+    unknown += [f"what is the direct debit payment to {x}" for x in ("Umbrella", "Hooli")]
+    names = _named(known, unknown)
+    assert names[0] != names[1]
+    assert names[1].count("direct debit") == 1
