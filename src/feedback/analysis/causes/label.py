@@ -168,7 +168,7 @@ def _naming_stop(word: str) -> bool:
 
 def _key_word(word: str) -> str:
     """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up")."""
-    return stem(word.lower()).replace("-", " ").replace("ups", "up") if "-" in word else stem(word.lower())
+    return stem(word.lower()).replace("-", " ")
 
 
 def phrases_of(text: str) -> dict[str, str]:
@@ -317,8 +317,8 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 def _name(ranked: list[Ranked], phrases: int) -> list[str]:
     """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
     in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
-    working"); else, when the first is said by under half of them or is a bare
-    negation ("not working"), the next."""
+    working"); else, when the first is said by under half of them or is a bare negation ("not working"),
+    the next."""
     if not ranked:
         return []
     name = [ranked[0][0]]
