@@ -174,11 +174,37 @@ def taxonomy() -> list[CauseSpec]:
     ]  # fmt: skip
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's descendants, live (joblib's workers) and ended, from /proc (Linux)."""
+    import resource
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    me, live = os.getpid(), 0.0
+    for pid, cpu in times.items():
+        ancestor = parents.get(pid, 0)
+        while ancestor not in (0, 1, me):
+            ancestor = parents.get(ancestor, 0)
+        live += cpu if ancestor == me else 0.0
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return live + ended.ru_utime + ended.ru_stime
+
+
 def engine_run(negatives: int, engine_name: str, ratio: int) -> dict[str, object]:
     total = negatives * ratio
     items = make_items(total, negatives)
     timings: dict[str, float] = {}
-    cpu = time.process_time()
+    load_start = os.getloadavg()[0]
+    cpu, cpu_children = time.process_time(), children_cpu()
     started = time.perf_counter()
     mask = items.select(DEFAULT_CUTOFFS.dissatisfied_expr()).to_series() & items["text"].is_not_null()
     neg = items.filter(mask)
@@ -204,7 +230,9 @@ def engine_run(negatives: int, engine_name: str, ratio: int) -> dict[str, object
     return {
         "mode": "engine",
         "load_average": round(os.getloadavg()[0], 1),
+        "load_average_start": round(load_start, 1),
         "cpu_seconds_main_process": round(time.process_time() - cpu, 1),
+        "cpu_seconds_workers": round(children_cpu() - cpu_children, 1),
         "engine": result.engine,
         "items": total,
         "negatives": neg.height,
@@ -296,9 +324,16 @@ def db_run(negatives: int, engine_name: str, ratio: int, postgres: str | None = 
                 answers.append((stored_id, comment_q, text, -0.1))
         (_load_postgres if postgres else _load_sqlite)(url, responses, answers)
         loaded = time.perf_counter() - started
+        import resource
+
+        load_start = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         run = subprocess.run([*feedback, "analyze"], env=env, check=True, capture_output=True, text=True)
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        load_end = os.getloadavg()[0]
         again_started = time.perf_counter()
         subprocess.run([*feedback, "analyze"], env=env, check=True, capture_output=True, text=True)
         again = time.perf_counter() - again_started
@@ -307,6 +342,8 @@ def db_run(negatives: int, engine_name: str, ratio: int, postgres: str | None = 
         "mode": f"feedback analyze ({backend})", "engine": engine_name, "items": total,
         "negatives": negatives,
         "load_seconds": round(loaded, 1), "seconds": round(seconds, 1), "second_run_seconds": round(again, 1),
+        "cpu_seconds_analyze": round(cpu, 1), "load_average_start": round(load_start, 1),
+        "load_average": round(load_end, 1),
         "steps": run.stderr.strip().splitlines(), "summary": run.stdout.strip(),
     }  # fmt: skip
 

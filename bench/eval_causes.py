@@ -167,13 +167,16 @@ def table(records: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def names() -> None:
-    """Every tenth cluster of banking-heldout (16) and the four largest of clothing: name, three members."""
-    for name, step, count in (("banking-heldout", 10, 16), ("clothing", 1, 4)):
+def names(count: int = 20) -> None:
+    """Every tenth cluster of banking-heldout (16 at most), then the largest of clothing up to ``count`` in
+    all: name, three members."""
+    for name, step in (("banking-heldout", 10), ("clothing", 1)):
         data = load(name)
         engine = CachedEmbeddings(data.texts, vectors_of(data))
         result = run_batch(data.texts, [], engine, CauseParams())  # type: ignore[arg-type]
-        for c in result.clusters[::step][:count]:
+        chosen = result.clusters[::step][: min(16, count) if step > 1 else count]
+        count -= len(chosen)
+        for c in chosen:
             members = " · ".join(f'"{v[:90]}"' for v in c.verbatims)
             print(f"| {name} | {c.number + 1} | {c.size} | {c.cohesion:.2f} | **{c.label}** | {members} |")
 

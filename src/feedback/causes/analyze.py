@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.causes.engines import Engine, pick_engine
 from feedback.analysis.causes.match import Matching, Signature, match_clusters
-from feedback.analysis.causes.pipeline import BatchResult, CauseParams, FoundCluster, run_batch, suggest_owner
+from feedback.analysis.causes.pipeline import (
+    BatchResult,
+    CauseParams,
+    FoundCluster,
+    run_batch,
+    suggest_owners,
+)
 from feedback.analysis.causes.recurrence import Grain
 from feedback.analysis.scales import DEFAULT_CUTOFFS, Cutoffs
 from feedback.causes.events import record
@@ -267,7 +273,7 @@ def _run(
         known, [_signature(c, item_keys, batch) for c in batch.clusters], options.match_threshold
     )
     context = {name: negatives[name].to_list() for name in ("department", "product", "channel")}
-    owners = [suggest_owner(c, item_keys, context, specs, batch.space) for c in batch.clusters]
+    owners = suggest_owners(batch.clusters, context, specs, batch.space)
     progress("writing results")
     with transaction(sessions) as session:
         _claim_write(session, run_id)

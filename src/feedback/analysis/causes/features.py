@@ -29,8 +29,21 @@ SUFFIXES = ("ing", "ed", "es", "s")
 # Social noise that names no failure: links, @handles, #hashtags (mostly brands), e-mail addresses, "RT",
 # and redaction marks (CFPB writes XXXX).
 NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|[@#]\w+|\brt\b|\bx{2,}\b", re.IGNORECASE)
-PHRASE_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+PHRASE_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+|-[a-z0-9]+)*", re.IGNORECASE)  # "top-up" is one word
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "nothing", "without", "nobody", "none"})
+# Words of the English stop list that say what went wrong in a name ("wrong amount", "top up", "call back",
+# "not showing up", "too small"): kept in phrases, though not in the engines' terms.
+NAMING_WORDS = frozenset({
+    "amount", "bill", "bottom", "call", "detail", "empty", "fill", "find", "fire", "first", "found", "front",
+    "full", "interest", "last", "move", "name", "part", "show", "side", "system", "thick", "thin", "top",
+})  # fmt: skip
+# Words that say nothing of a cause in a name, though not stop words ("dress looked", "thought i had lost").
+VAGUE_WORDS = frozenset({
+    "look", "looks", "looked", "looking", "think", "thought", "way", "thing", "things", "lot", "bit", "say",
+    "says", "said", "wondering", "try", "tried", "trying",
+})  # fmt: skip
+PARTICLES = frozenset({"up", "out", "off", "back", "down", "over"})  # end a phrase after a word ("show up")
+INTENSIFIERS = frozenset({"too", "still"})  # may start a phrase, like a negation ("too small")
 # "haven't", "didnt", "can't" -> "not" / "cannot": a negation reads the same however it was typed.
 NEGATED_STEMS = frozenset({
     "do", "does", "did", "has", "have", "had", "is", "are", "was", "were", "could", "would", "should", "wo",
@@ -63,10 +76,17 @@ def terms(text: str) -> list[str]:
 
 
 def phrase_tokens(text: str) -> list[str]:
-    """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot")."""
+    """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot").
+
+    An acronym written in capitals that would read as a stop word ("in the US", "IT") keeps its capitals,
+    unless the whole text is in capitals."""
     out = []
-    for word in PHRASE_TOKEN.findall(NOISE.sub(" ", text.lower())):
-        if word in ("can't", "cant"):
+    shouting = text.isupper()
+    for written in PHRASE_TOKEN.findall(NOISE.sub(" ", text)):
+        word = written.lower()
+        if not shouting and written.isupper() and word in ENGLISH_STOP_WORDS and word not in ("i", "am", "a"):
+            out.append(written)
+        elif word in ("can't", "cant"):
             out.append("cannot")
         elif (word.endswith("n't") and word[:-3] in NEGATED_STEMS) or (
             word.endswith("nt") and word[:-2] in NEGATED_STEMS - {"wo"}

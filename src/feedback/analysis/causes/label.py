@@ -8,8 +8,12 @@ all clusters (the unclustered texts count as one more class, so words common eve
 Names (``phrase_labels``) are extractive, no language model: the 1-5 word phrases of the cluster's texts
 (social noise out, negation kept and spelled "not"), scored by the share of the cluster's texts that say them
 times how much of the phrase's use falls in this cluster, longer phrases preferred when they are about as
-frequent. A phrase never starts or ends with a stop word (a negation may start one), and a phrase right after
-a negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
+frequent, and phrases with a word of failure ("declined", "wrong", "twice", a negation) preferred. A phrase
+never starts or ends with a stop word (a negation, "too" or "still" may start one; a particle may end one
+after a word: "not showing up"); words of the English stop list that say what went wrong ("amount", "top",
+"bill", "call") are not stop words here, nor is an acronym in capitals ("US"). Inflections count as one
+phrase ("charged a fee", "charging the fee") shown in its most frequent wording. A phrase right after a
+negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
 differ by a negation get different names.
 """
 
@@ -25,8 +29,12 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from feedback.analysis.causes.engines import Vectors
 from feedback.analysis.causes.features import (
+    INTENSIFIERS,
+    NAMING_WORDS,
     NEGATIONS,
+    PARTICLES,
     STOP_WORDS,
+    VAGUE_WORDS,
     phrase_tokens,
     stem,
     surface_of_stems,
@@ -43,6 +51,19 @@ BACKGROUND_SAMPLE = 5_000  # unclustered texts read as the background
 SAID_BY_MOST = 0.5  # a first phrase said by this share of the cluster is the whole name
 SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the cluster says it
 SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
+EXTEND_TOP = 40  # the best phrases of a cluster that may give way to a longer one
+EXTEND_SHARE = 0.6  # a longer phrase said by this share of a phrase's texts names them better
+# Stems of words that say something went wrong: a phrase with one names a failure, which is what a cause is.
+FAILURE_STEMS = frozenset(
+    stem(w)
+    for w in (
+        "wrong", "failed", "fail", "declined", "rejected", "missing", "lost", "stolen", "twice", "double",
+        "duplicate", "extra", "error", "broken", "late", "delayed", "pending", "stuck", "blocked", "locked",
+        "frozen", "cancelled", "charged", "refund", "hacked", "compromised", "unauthorized", "fraud",
+        "incorrect", "expired", "unable", "problem", "issue", "slow", "rude", "crash", "damaged", "reverted",
+        "disappeared", "never", "not", "cannot", "too", "still", "without", "no",
+    )
+)  # fmt: skip
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
 
 
@@ -140,19 +161,42 @@ def term_similarity(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def phrases_of(text: str) -> set[str]:
-    """The candidate phrases of one text: 1-5 words, not starting (unless with a negation) or ending with a
-    stop word or a number, at least one content word, not right after a negation."""
+def _naming_stop(word: str) -> bool:
+    generic = word in STOP_WORDS and word not in NAMING_WORDS
+    return generic or word in VAGUE_WORDS or not any(c.isalpha() for c in word)
+
+
+def _key_word(word: str) -> str:
+    """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up")."""
+    return stem(word.lower()).replace("-", " ")
+
+
+def phrases_of(text: str) -> dict[str, str]:
+    """The candidate phrases of one text, by key: 1-5 words, at least one content word, not right after a
+    negation; a phrase starts with a content word, a negation or "too"/"still" and ends with a content word
+    or, after one, a particle ("not showing up", "top up"). Its key is its stems without stop words
+    ("charged a fee" and "charges the fee" are one phrase)."""
     words = phrase_tokens(text)
-    edge = [w in STOP_WORDS or w.isdigit() for w in words]
-    content = [not e and w not in NEGATIONS for w, e in zip(words, edge, strict=True)]
-    found = set()
-    for start in range(len(words)):
-        if (edge[start] and words[start] not in NEGATIONS) or (start and words[start - 1] in NEGATIONS):
+    stop = [_naming_stop(w) for w in words]
+    starts = [not s or w in NEGATIONS or w in INTENSIFIERS for w, s in zip(words, stop, strict=True)]
+    content = [not s and w not in NEGATIONS for w, s in zip(words, stop, strict=True)]
+    ends = [
+        not s or (i > 0 and w in PARTICLES and content[i - 1])
+        for i, (w, s) in enumerate(zip(words, stop, strict=True))
+    ]
+    kept = [
+        not s or w in NEGATIONS or w in INTENSIFIERS or w in PARTICLES
+        for w, s in zip(words, stop, strict=True)
+    ]
+    found: dict[str, str] = {}
+    for first in range(len(words)):
+        if not starts[first] or (first and words[first - 1] in NEGATIONS):
             continue
-        for end in range(start + 1, min(start + MAX_PHRASE, len(words)) + 1):
-            if not edge[end - 1] and any(content[start:end]):
-                found.add(" ".join(words[start:end]))
+        for end in range(first + 1, min(first + MAX_PHRASE, len(words)) + 1):
+            if ends[end - 1] and any(content[first:end]):
+                span = range(first, end)
+                key = " ".join(_key_word(words[i]) for i in span if kept[i])
+                found.setdefault(key, " ".join(words[i] for i in span))
     return found
 
 
@@ -170,10 +214,10 @@ def phrase_labels(
 ) -> list[str]:
     """A name for each class 0..n_classes-1 (``texts`` distinct, ``weights`` their counts; -1: unclustered).
 
-    The best phrase, then (when it is said by under half of the cluster) the next best that shares no word
-    with it and is said by at least a fifth of the cluster. A phrase with one of the cluster's ``key_terms``
-    (its strongest c-TF-IDF stems) counts 1.5 times. Clusters whose names collide get their next phrase
-    until the names differ. Ties: alphabetical.
+    The best phrase, then (when it is said by under half of the cluster) the next best of two words or more
+    that shares no word with it and is said by at least a fifth of the cluster. A phrase with one of the
+    cluster's ``key_terms`` (its strongest c-TF-IDF stems) counts 1.5 times. Clusters whose names collide
+    get their next phrase until the names differ. Ties: alphabetical.
     """
     read: list[tuple[int, NDArray[np.int64]]] = [
         (c, _stride(np.flatnonzero(labels == c), PHRASE_SAMPLE)) for c in range(n_classes)
@@ -183,15 +227,20 @@ def phrase_labels(
     everywhere: dict[str, float] = {}
     totals: list[float] = []
     scales: list[float] = []
+    written: dict[str, dict[str, float]] = {}  # phrase key -> its wordings in the clusters, by count
     for cluster, members in read:
         counts: dict[str, float] = {}
         total = float(weights[members].sum()) if len(members) else 0.0
         scale = (float(weights[labels == cluster].sum()) / total) if total else 0.0  # sample -> cluster
         for i in members.tolist():
-            for phrase in phrases_of(texts[i]):
-                counts[phrase] = counts.get(phrase, 0.0) + float(weights[i])
-        for phrase, n in counts.items():
-            everywhere[phrase] = everywhere.get(phrase, 0.0) + n * scale
+            weight = float(weights[i])
+            for key, wording in phrases_of(texts[i]).items():
+                counts[key] = counts.get(key, 0.0) + weight
+                if cluster >= 0:
+                    by_wording = written.setdefault(key, {})
+                    by_wording[wording] = by_wording.get(wording, 0.0) + weight
+        for key, n in counts.items():
+            everywhere[key] = everywhere.get(key, 0.0) + n * scale
         if cluster >= 0:
             in_class.append(counts)
             totals.append(total)
@@ -199,34 +248,66 @@ def phrase_labels(
     keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
     ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
     chosen = [_name(r, phrases) for r in ranked]
-    return _distinct(chosen, ranked)
+    shown = {k: min(w.items(), key=lambda kv: (-kv[1], kv[0]))[0] for k, w in written.items()}
+    return _distinct(chosen, ranked, shown)
 
 
 def _rank(
     counts: dict[str, float], total: float, scale: float, everywhere: dict[str, float], keys: frozenset[str]
 ) -> list[Ranked]:
-    """Phrases by share of the cluster saying them x (share of their use in this cluster) ** 0.5 x length."""
+    """Phrases by share of the cluster saying them x (share of their use in this cluster) ** 0.5 x length,
+    half as much again with a key term or with a word of failure; then a phrase said almost as often in a
+    longer phrase gives way to it."""
     scored = []
     for phrase, n in counts.items():
         if n < 2 and total >= 4:  # said once: not a repeated phrase
             continue
         share = n / total
         own = min(1.0, n * scale / everywhere[phrase])
-        words = phrase.count(" ") + 1
-        score = share * own**0.5 * (1 + 0.1 * (words - 2)) * (SINGLE_WORD if words == 1 else 1.0)
-        if keys and any(stem(w) in keys for w in phrase.split()):
+        words = phrase.split(" ")
+        score = share * own**0.5 * (1 + 0.1 * (len(words) - 2)) * (SINGLE_WORD if len(words) == 1 else 1.0)
+        if keys and any(w in keys for w in words):
+            score *= 1.5
+        if _states_failure(phrase):
             score *= 1.5
         scored.append((phrase, score, share))
     scored.sort(key=lambda ps: (-ps[1], ps[0]))
-    return _without_fragments(scored)
+    return _without_fragments(_extended(scored))
+
+
+def _states_failure(phrase: str) -> bool:
+    return any(w in FAILURE_STEMS for w in phrase.split(" "))
+
+
+def _extended(scored: list[Ranked]) -> list[Ranked]:
+    """A phrase ranks where a better one containing it ranks when that one is said by ``EXTEND_SHARE`` of as
+    many texts ("top up" x 10, "limit on top up" x 8: the longer says more about the same texts)."""
+    out: list[Ranked] = []
+    for phrase, score, share in scored[:EXTEND_TOP]:
+        padded = f" {phrase} "
+        longer = [
+            (p, sh)
+            for p, _, sh in scored
+            if p != phrase and padded in f" {p} " and sh >= EXTEND_SHARE * share
+        ]
+        if longer:
+            best = max(longer, key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0]
+            out.append((best, score, max(sh for p, sh in longer if p == best)))
+        else:
+            out.append((phrase, score, share))
+    unique: dict[str, Ranked] = {}
+    for ranked in out:
+        unique.setdefault(ranked[0], ranked)
+    return list(unique.values())
 
 
 def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
-    """A phrase inside a better-ranked one says nothing new ("card" after "card not arrived")."""
+    """A phrase inside a better-ranked one said by about as many texts says nothing new ("card" after "card
+    not arrived"); one said by many more texts stays ("not working" after "contactless not working")."""
     kept: list[Ranked] = []
     for phrase, score, share in scored:
         padded = f" {phrase} "
-        if not any(padded in f" {k} " for k, _, _ in kept):
+        if not any(padded in f" {k} " and s >= EXTEND_SHARE * share for k, _, s in kept):
             kept.append((phrase, score, share))
         if len(kept) >= 12:
             break
@@ -234,31 +315,50 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _name(ranked: list[Ranked], phrases: int) -> list[str]:
+    """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
+    in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
+    working"); else, when the first is said by under half of them or is a bare negation ("not working"),
+    the next."""
     if not ranked:
         return []
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
-    if ranked[0][2] >= SAID_BY_MOST:
+    failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE]
+    if failing and not _states_failure(name[0]):
+        longer = [p for p, _, _ in failing if f" {name[0]} " in f" {p} "]
+        if longer:  # "amount of cash" -> "wrong amount of cash"
+            return [longer[0]]
+        if phrases > 1 and not used & set(failing[0][0].split()):
+            return [*name, failing[0][0]]
+    bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
+    if ranked[0][2] >= SAID_BY_MOST and not bare:
         return name
     for phrase, _, share in ranked[1:]:
         if len(name) >= phrases:
             break
-        if share >= SECOND_PHRASE_SHARE and not used & set(phrase.split()):
+        words = set(phrase.split())
+        if share >= SECOND_PHRASE_SHARE and (len(words) > 1 or bare) and not used & words:
             name.append(phrase)
-            used |= set(phrase.split())
+            used |= words
     return name
 
 
-def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]]) -> list[str]:
-    """Names made unique: a name already taken (by a bigger cluster) gets the cluster's next phrase."""
+def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]], wording: dict[str, str]) -> list[str]:
+    """Names made unique: a name already taken (by a bigger cluster) gets the cluster's next phrase.
+    ``wording``: each phrase key's most frequent wording (ties: alphabetical)."""
     taken: set[str] = set()
     out = []
     for name, options in zip(chosen, ranked, strict=True):
-        label = LABEL_SEPARATOR.join(name)
+        label = LABEL_SEPARATOR.join(wording[k] for k in name)
         spare = [p for p, _, _ in options if p not in name]
         while label in taken and spare:
-            name = [*name, spare.pop(0)]
-            label = LABEL_SEPARATOR.join(name)
+            longer = [p for p in spare if f" {name[-1]} " in f" {p} "]
+            if longer:  # "direct debit" taken: "direct debit payment", not "direct debit / direct debit …"
+                spare.remove(longer[0])
+                name = [*name[:-1], longer[0]]
+            else:
+                name = [*name, spare.pop(0)]
+            label = LABEL_SEPARATOR.join(wording[k] for k in name)
         if label in taken:
             label = f"{label} ({sum(1 for t in taken if t.startswith(label)) + 1})"
         taken.add(label)

@@ -188,20 +188,43 @@ def run_batch(
     )
 
 
-def suggest_owner(
-    cluster: FoundCluster,
-    texts: Sequence[str],
+def suggest_owners(
+    clusters: Sequence[FoundCluster],
     context: Mapping[str, Sequence[str | None]],
     causes: Sequence[CauseSpec],
     space: Space,
-) -> str | None:
-    """The department a cluster most points to, from its items' context and its words.
+) -> list[str | None]:
+    """The department each cluster most points to, from its items' context and its words.
 
     ``context`` maps "department", "product" and "channel" to one value per input row (department slugs for
     "department"). Half the score is the share of the cluster's items from each department; a quarter is
-    what its items' products and channels point to (each value's department mix over all rows); a quarter is
-    its words' likeness to each department's known causes. Ties: alphabetical.
+    what its items' products and channels point to (each value's department mix over all rows, counted
+    once for all clusters); a quarter is its words' likeness to each department's known causes. Ties:
+    alphabetical.
     """
+    departments = context.get("department", [])
+    mixes: dict[str, dict[str, dict[str, float]]] = {}  # "product" -> value -> department -> share
+    for name in ("product", "channel"):
+        values = context.get(name, [])
+        if not values or not departments:
+            continue
+        counts: dict[str, Counter[str]] = {}
+        for value, slug in zip(values, departments, strict=True):
+            if value and slug:
+                counts.setdefault(value, Counter())[slug] += 1
+        mixes[name] = {
+            value: {slug: n / sum(by.values()) for slug, n in by.items()} for value, by in counts.items()
+        }
+    return [_suggest_owner(c, context, mixes, causes, space) for c in clusters]
+
+
+def _suggest_owner(
+    cluster: FoundCluster,
+    context: Mapping[str, Sequence[str | None]],
+    mixes: dict[str, dict[str, dict[str, float]]],
+    causes: Sequence[CauseSpec],
+    space: Space,
+) -> str | None:
     votes: dict[str, float] = {}
     rows = cluster.rows.tolist()
     departments = context.get("department", [])
@@ -209,20 +232,12 @@ def suggest_owner(
         own = Counter(departments[i] for i in rows if departments[i])
         for slug, n in own.items():
             votes[slug] = votes.get(slug, 0.0) + 0.5 * n / len(rows)
-    for name in ("product", "channel"):
-        values = context.get(name, [])
-        if not values or not departments:
-            continue
-        mix: dict[str, Counter[str]] = {}
-        for value, slug in zip(values, departments, strict=True):
-            if value and slug:
-                mix.setdefault(value, Counter())[slug] += 1
-        for i in rows:
-            value = values[i]
-            if value and value in mix:
-                total = sum(mix[value].values())
-                for slug, n in mix[value].items():
-                    votes[slug] = votes.get(slug, 0.0) + 0.125 * n / total / len(rows)
+    for name, mix in mixes.items():
+        values = context[name]
+        for value, n in Counter(values[i] for i in rows if values[i] in mix).items():
+            assert value is not None
+            for slug, share in mix[value].items():
+                votes[slug] = votes.get(slug, 0.0) + 0.125 * share * n / len(rows)
     owned = [c for c in causes if c.department]
     if owned:
         probe = [" ".join(cluster.verbatims)] if cluster.verbatims else [cluster.label]

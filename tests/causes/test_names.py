@@ -1,0 +1,89 @@
+"""A discovered cause's name states the failure its texts have in common, in the customers' own words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feedback.analysis.causes.label import phrase_labels
+
+
+def _named(*groups: list[str]) -> list[str]:
+    texts = [t for group in groups for t in group]
+    labels = np.repeat(np.arange(len(groups)), [len(g) for g in groups]).astype(np.int64)
+    return phrase_labels(texts, labels, np.ones(len(texts), dtype=np.int64), len(groups))
+
+
+DECLINED = [f"my card was declined at the {shop} today" for shop in ("bakery", "station", "market", "pub")]
+
+
+def test_words_of_the_stop_list_that_state_the_failure_stay_in_the_name() -> None:
+    wrong_amount = [
+        f"the ATM gave me the wrong amount of cash in {town}" for town in ("Paris", "Rome", "Oslo", "Bern")
+    ] + [f"I got the wrong amount from the cash machine on {day}" for day in ("monday", "friday", "sunday")]
+    names = _named(wrong_amount, DECLINED)
+    assert "wrong amount" in names[0]
+
+
+def test_a_phrasal_verb_keeps_its_particle() -> None:
+    missing = [f"my transfer of {n} euros is not showing up in my account" for n in (10, 20, 30, 40)]
+    missing += [f"the transfer from {who} still isn't showing up" for who in ("my boss", "my mother", "Tom")]
+    names = _named(missing, DECLINED)
+    assert "not showing up" in names[0]
+
+
+def test_inflections_of_a_phrase_count_together() -> None:
+    fees = [f"you charged a fee on my debit card for the {x}" for x in ("bread", "milk", "fuel", "rent")]
+    fees += [f"why are you charging a fee for {x}" for x in ("coffee", "tickets", "books", "toys")]
+    fees += [f"stop charges of a fee when I pay by debit card at the {x}" for x in ("zoo", "gym", "spa")]
+    names = _named(fees, DECLINED)
+    assert "fee" in names[0] and "debit card" not in names[0]
+
+
+def test_an_acronym_in_capitals_is_not_a_stop_word() -> None:
+    abroad = [
+        "Can I get a card in the US?", "can I order a card if I live in the US",
+        "I live in the US, can I sign up?", "Do you offer cards to people in the US",
+        "Is the card available in the US?",
+    ]  # fmt: skip
+    names = _named(abroad, DECLINED)
+    assert "US" in names[0].split()
+
+
+def test_a_longer_phrase_said_almost_as_often_names_the_texts_better() -> None:
+    shops = ("Aldi", "Lidl", "Tesco", "Asda", "Spar")
+    declined = [f"my card payment was declined at {shop}" for shop in shops]
+    declined += [f"card payment was declined again, {when}" for when in ("today", "yesterday", "twice")]
+    declined += ["card payment for my rent", "card payment on the website"]
+    other = [f"how do I change my address to {n} Main Street" for n in range(6)]
+    names = _named(declined, other)
+    assert "card payment was declined" in names[0]
+
+
+def test_a_name_of_a_topic_alone_gets_the_failure_its_texts_report() -> None:
+    contactless = [
+        "how do I set up contactless payments", "can I turn on contactless payments for my card",
+        "are contactless payments safe", "contactless payments at the bus did not work",
+        "I tried contactless payments in a shop and it is not working",
+        "my contactless is not working today", "contactless not working again at the station",
+    ]  # fmt: skip
+    names = _named(contactless, DECLINED)
+    assert "contactless" in names[0] and "not working" in names[0]
+
+
+def test_a_failure_said_of_the_topic_takes_the_topics_place() -> None:
+    rates = [
+        f"the exchange rate was wrong on my {x} payment" for x in ("hotel", "taxi", "museum", "train", "bar")
+    ]
+    rates += [f"which exchange rate do you use for {x}" for x in ("yen", "dollars", "euros", "pesos", "rand")]
+    names = _named(rates, DECLINED)
+    assert names[0] == "exchange rate was wrong"
+
+
+def test_two_causes_on_one_topic_differ_without_repeating_it() -> None:
+    known = [f"my direct debit to the {x} changed" for x in ("gym", "school", "council", "club")]
+    known += [f"move the direct debit for {x} to the first" for x in ("rent", "water", "gas")]
+    unknown = [f"who is this direct debit from {x}" for x in ("Acme", "Globex", "Initech")]
+    unknown += [f"what is the direct debit payment to {x}" for x in ("Umbrella", "Hooli")]
+    names = _named(known, unknown)
+    assert names[0] != names[1]
+    assert names[1].count("direct debit") == 1
