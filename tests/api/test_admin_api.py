@@ -102,6 +102,13 @@ def test_a_survey_declares_its_own_bands(client, sessions) -> None:
     assert bad.status_code == 422, bad.text
     assert [e["field"] for e in bad.json()["errors"]] == ["bands.csat"]
     assert client.get("/api/surveys", headers=admin).json() == []  # nothing half-stored
+    # Two scores, as the API's schema says (the fuzzer once sent [] and got a 400 the schema did not predict).
+    schema = client.get("/schema/openapi.json").json()["components"]["schemas"]["BandsSpec"]
+    assert {(s["minItems"], s["maxItems"]) for s in schema["properties"].values()} == {(2, 2)}
+    for wrong in ([], [3], [2, 3, 4]):
+        refused = client.post("/api/surveys", json=factories.survey_spec(bands={"ces": wrong}), headers=admin)
+        assert refused.status_code == 400, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["bands.ces"]
 
     created = client.post("/api/surveys", json=factories.survey_spec(bands={"csat": [3, 4]}), headers=admin)
     assert created.status_code == 201, created.text

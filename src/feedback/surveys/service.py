@@ -57,8 +57,10 @@ class SurveyTranslation(msgspec.Struct, forbid_unknown_fields=True, omit_default
 
 
 BandEnds = Annotated[
-    tuple[int, int],
+    tuple[int, ...],  # not tuple[int, int]: the API's schema would then not say that it holds two
     msgspec.Meta(
+        min_length=2,
+        max_length=2,
         description="[last score of the low band, first score of the high band], e.g. [2, 4] for CSAT",
         examples=[[3, 4]],
     ),
@@ -74,7 +76,9 @@ class BandsSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     ces: BandEnds | None = None
 
     def given(self) -> dict[str, tuple[int, int]]:
-        return {scale: pair for scale in SCALE_NAMES if (pair := getattr(self, scale)) is not None}
+        return {
+            scale: (pair[0], pair[1]) for scale in SCALE_NAMES if (pair := getattr(self, scale)) is not None
+        }
 
 
 class SurveySpec(msgspec.Struct, forbid_unknown_fields=True):
