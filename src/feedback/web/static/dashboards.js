@@ -70,8 +70,8 @@
   }
 
   function room(figure, width) {
-    // Margins that hold the axes' labels and titles and the legend, measured before drawing: Plotly's
-    // automargin then has nothing to add, and each chart is laid out once instead of twice (or more).
+    // Margins that hold the axes' labels and titles, the legend, notes above the plot and text beside bars,
+    // measured before drawing, so that Plotly's own measuring can be off and each chart is laid out once.
     var layout = figure.layout;
     var base = (layout.template && layout.template.layout && layout.template.layout.font) || {};
     var size = (layout.font && layout.font.size) || base.size || 12;
