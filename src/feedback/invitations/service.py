@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO, cast
@@ -32,13 +33,14 @@ from feedback.responses.context import (
     parse_context,
     parse_field,
 )
-from feedback.tokens import hash_token, new_token
+from feedback.tokens import hash_token, new_tokens
 
 RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
 COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHUNK = 5000
+IMPORT_CACHE_MIB = 256  # SQLite's page cache while importing; a ceiling, not a size the file sets
 _INVITATIONS = cast(Table, Invitation.__table__)
 
 
@@ -225,6 +227,22 @@ class _Inserter:
         self.table = quote(table.name)
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
 
+    @contextmanager
+    def large_cache(self) -> Iterator[None]:
+        """SQLite: a page cache of IMPORT_CACHE_MIB for this connection while the import runs. The random
+        keys' indexes (token hash, dedup key, e-mail, customer id) are updated all over; with them in memory
+        no page is spilled and read back. Memory is taken only as pages are used, and freed after."""
+        if self.dialect.name != "sqlite":
+            yield
+            return
+        assert self.driver is not None
+        (before,) = self.driver.execute("PRAGMA cache_size").fetchone()
+        self.driver.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_MIB * 1024}")
+        try:
+            yield
+        finally:
+            self.driver.execute(f"PRAGMA cache_size={int(before)}")
+
     def stored(self, name: str, value: Any) -> Any:
         """``value`` as the driver gets it for column ``name``."""
         processor = _processor(_INVITATIONS.c[name].type, self.dialect)
@@ -293,7 +311,10 @@ def import_invitations(
         raise Gone(f"survey {survey.slug!r} is closed; open it before inviting customers")
     departments = department_slugs(session)
     report = ImportReport()
+    # Rows already stored, by an earlier import or an earlier chunk of this one, are found in the database
+    # (store() below); only this chunk's keys are kept here, so memory does not grow with the file.
     seen: set[str] = set()
+    tokens = _tokens()
     now = utcnow()
     inserter = _Inserter(session, survey.id)
     pending: _Chunk = []
@@ -340,8 +361,9 @@ def import_invitations(
         stored()
         storing.append((len(pending), storer.submit(store, pending[:])))
         pending.clear()
+        seen.clear()
 
-    with ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
+    with inserter.large_cache(), ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
         try:
             for line, row in rows:
                 plain = _plain_row(row, departments, department_id) if plain_rows else None
@@ -370,18 +392,18 @@ def import_invitations(
                     context["department_id"] = department_id
                     context.update(context_values)
                     expiry = recipient["expires_at"] or expires_at
+                if expiry is not None and expiry <= now:
+                    report.rejected += 1
+                    report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
+                    continue
+                if report.errors and not skip_invalid:
+                    continue
                 key = _dedup_key(email, customer_id, interaction_id)
                 if key in seen:
                     report.duplicates += 1
                     continue
                 seen.add(key)
-                if expiry is not None and expiry <= now:
-                    report.rejected += 1
-                    report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
-                    continue
-                token, token_hash = new_token()
-                if report.errors and not skip_invalid:
-                    continue
+                token, token_hash = next(tokens)
                 values = [
                     survey_id,
                     token_hash,
@@ -407,6 +429,12 @@ def import_invitations(
             for _, future in storing:  # an error above: let the storing thread finish with the session
                 future.exception()
     return report
+
+
+def _tokens() -> Iterator[tuple[str, str]]:
+    """Link tokens and their hashes, drawn a chunk at a time."""
+    while True:
+        yield from new_tokens(_CHUNK)
 
 
 def expiry_in(days: float | None) -> datetime | None:
