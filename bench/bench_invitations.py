@@ -36,6 +36,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FEEDBACK = [sys.executable, "-c", "from feedback.cli import main; main()"]  # the `feedback` command
+# The same, writing its peak resident memory (VmHWM: this process's own, not the ru_maxrss that Linux
+# carries over from the parent at exec) to the file named by BENCH_PEAK_FILE when it exits.
+FEEDBACK_MEASURED = [
+    sys.executable,
+    "-c",
+    "import atexit, os\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as s, open(os.environ['BENCH_PEAK_FILE'], 'w') as out:\n"
+    "        out.write(next(line for line in s if line.startswith('VmHWM')).split()[1])\n"
+    "atexit.register(peak)\n"
+    "from feedback.cli import main; main()",
+]
 REPO = Path(__file__).resolve().parent.parent
 SURVEY_TOML = """\
 slug = "bench"
@@ -172,22 +184,22 @@ def via_cli(env: dict[str, str], csv_path: Path, workdir: Path) -> tuple[float, 
     command's peak resident memory in MB."""
     links = workdir / f"links-cli-{csv_path.stem}.csv"
     args = ["invitations", "import", "bench", str(csv_path), "--links", str(links)]
+    peak = workdir / "peak-kb"
     started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(
-            [*FEEDBACK, *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        text = out.read()
-    if process.returncode:
-        raise RuntimeError(f"feedback {' '.join(args)} failed: {text}")
-    match = re.search(r"(\d+) invited, .* in ([\d.]+)s", text)
+    done = subprocess.run(
+        [*FEEDBACK_MEASURED, *args],
+        env={**env, "BENCH_PEAK_FILE": str(peak)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"feedback {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    match = re.search(r"(\d+) invited, .* in ([\d.]+)s", done.stdout)
     if not match:
-        raise RuntimeError(f"unexpected output: {text}")
-    return wall, float(match[2]), int(match[1]), usage.ru_maxrss / 1024
+        raise RuntimeError(f"unexpected output: {done.stdout}")
+    return wall, float(match[2]), int(match[1]), int(peak.read_text()) / 1024
 
 
 def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int]:
