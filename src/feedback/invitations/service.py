@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -42,7 +41,6 @@ COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHUNK = 5000
-IMPORT_CACHE_MIB = 256  # SQLite's page cache while importing; a ceiling, not a size the file sets
 _INVITATIONS = cast(Table, Invitation.__table__)
 
 
@@ -233,22 +231,6 @@ class _Inserter:
         self.table = quote(table.name)
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
 
-    @contextmanager
-    def large_cache(self) -> Iterator[None]:
-        """SQLite: a page cache of IMPORT_CACHE_MIB for this connection while the import runs. The random
-        keys' indexes (token hash, dedup key, e-mail, customer id) are updated all over; with them in memory
-        no page is spilled and read back. Memory is taken only as pages are used, and freed after."""
-        if self.dialect.name != "sqlite":
-            yield
-            return
-        assert self.driver is not None
-        (before,) = self.driver.execute("PRAGMA cache_size").fetchone()
-        self.driver.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_MIB * 1024}")
-        try:
-            yield
-        finally:
-            self.driver.execute(f"PRAGMA cache_size={int(before)}")
-
     def stored(self, name: str, value: Any) -> Any:
         """``value`` as the driver gets it for column ``name``."""
         processor = _processor(_INVITATIONS.c[name].type, self.dialect)
@@ -364,7 +346,7 @@ def import_invitations(
         pending.clear()
         seen.clear()
 
-    with inserter.large_cache(), ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
+    with ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
         try:
             for line, row in rows:
                 plain = _plain_row(row, departments, department_id) if plain_rows else None
