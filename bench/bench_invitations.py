@@ -36,6 +36,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FEEDBACK = [sys.executable, "-c", "from feedback.cli import main; main()"]  # the `feedback` command
+# The same, writing its peak resident memory (VmHWM: this process's own, not the ru_maxrss that Linux
+# carries over from the parent at exec) to the file named by BENCH_PEAK_FILE when it exits.
+FEEDBACK_MEASURED = [
+    sys.executable,
+    "-c",
+    "import atexit, os\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as s, open(os.environ['BENCH_PEAK_FILE'], 'w') as out:\n"
+    "        out.write(next(line for line in s if line.startswith('VmHWM')).split()[1])\n"
+    "atexit.register(peak)\n"
+    "from feedback.cli import main; main()",
+]
 REPO = Path(__file__).resolve().parent.parent
 SURVEY_TOML = """\
 slug = "bench"
@@ -107,6 +119,8 @@ class Result:
     created: int
     cpu_us_per_row: float = 0.0  # CPU of the importing process (all its threads) per row
     other_cpu: float = 0.0  # cores used meanwhile by the rest of the machine (noise; PostgreSQL's included)
+    peak_rss_mb: float = 0.0  # the command's peak resident memory (cli only: a fresh process per run)
+    load: float = 0.0  # the machine's 1-minute load average at the end
 
     @property
     def rows_per_s(self) -> float:
@@ -165,16 +179,27 @@ def prepare(url: str, workdir: Path) -> dict[str, str]:
     return env
 
 
-def via_cli(env: dict[str, str], csv_path: Path, workdir: Path) -> tuple[float, float, int]:
-    """Wall seconds of the command, the seconds it reports for the import, and rows created."""
+def via_cli(env: dict[str, str], csv_path: Path, workdir: Path) -> tuple[float, float, int, float]:
+    """Wall seconds of the command, the seconds it reports for the import, rows created, and the
+    command's peak resident memory in MB."""
     links = workdir / f"links-cli-{csv_path.stem}.csv"
+    args = ["invitations", "import", "bench", str(csv_path), "--links", str(links)]
+    peak = workdir / "peak-kb"
     started = time.perf_counter()
-    out = _feedback(env, "invitations", "import", "bench", str(csv_path), "--links", str(links))
+    done = subprocess.run(
+        [*FEEDBACK_MEASURED, *args],
+        env={**env, "BENCH_PEAK_FILE": str(peak)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     wall = time.perf_counter() - started
-    match = re.search(r"(\d+) invited, .* in ([\d.]+)s", out)
+    if done.returncode:
+        raise RuntimeError(f"feedback {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    match = re.search(r"(\d+) invited, .* in ([\d.]+)s", done.stdout)
     if not match:
-        raise RuntimeError(f"unexpected output: {out}")
-    return wall, float(match[2]), int(match[1])
+        raise RuntimeError(f"unexpected output: {done.stdout}")
+    return wall, float(match[2]), int(match[1]), int(peak.read_text()) / 1024
 
 
 def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int]:
@@ -263,28 +288,41 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
                         assert pg is not None
                         url = pg.database()
                     env = prepare(url, workdir)
+                    rss = 0.0
                     with Meter() as meter:
                         if path == "cli":
-                            wall, reported, created = via_cli(env, csv_path, workdir)
+                            wall, reported, created, rss = via_cli(env, csv_path, workdir)
                         else:
                             seconds, created = via_service(url, csv_path, workdir)
-                    cpu, other = meter.cpu / size * 1e6, meter.other
+                    cpu, other, load = meter.cpu / size * 1e6, meter.other, os.getloadavg()[0]
                     if path == "cli":
                         results.append(
-                            Result(backend, size, "cli (whole command)", wall, created, cpu, other)
+                            Result(backend, size, "cli (whole command)", wall, created, cpu, other, rss, load)
                         )
                         results.append(
-                            Result(backend, size, "cli (import, as reported)", reported, created, cpu, other)
+                            Result(
+                                backend,
+                                size,
+                                "cli (import, as reported)",
+                                reported,
+                                created,
+                                cpu,
+                                other,
+                                rss,
+                                load,
+                            )
                         )
                     else:
                         results.append(
-                            Result(backend, size, "service function", seconds, created, cpu, other)
+                            Result(backend, size, "service function", seconds, created, cpu, other, load=load)
                         )
                     for r in results[-2 if path == "cli" else -1 :]:
                         print(
                             f"{r.backend:<10} {r.rows:>9,} {r.path:<26} {r.seconds:>8.2f} s "
                             f"{r.rows_per_s:>10,.0f} rows/s  ({r.created:,} created, "
-                            f"{r.cpu_us_per_row:.0f} us CPU/row, {r.other_cpu:.2f} other cores)",
+                            f"{r.cpu_us_per_row:.0f} us CPU/row, {r.other_cpu:.2f} other cores"
+                            + (f", peak RSS {r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "")
+                            + f", load {r.load:.2f})",
                             flush=True,
                         )
                     if backend == "sqlite":
@@ -299,13 +337,15 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| database | rows | measured through | seconds | rows/s | CPU µs/row | other cores |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| database | rows | measured through | seconds | rows/s | CPU µs/row | other cores | peak RSS MB "
+        "| load avg |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb else ""
         lines.append(
             f"| {r.backend} | {r.rows:,} | {r.path} | {r.seconds:.2f} | {r.rows_per_s:,.0f} "
-            f"| {r.cpu_us_per_row:.0f} | {r.other_cpu:.2f} |"
+            f"| {r.cpu_us_per_row:.0f} | {r.other_cpu:.2f} | {rss} | {r.load:.2f} |"
         )
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from feedback.db import transaction
 from feedback.errors import Gone, InvalidInput
+from feedback.invitations import service
 from feedback.invitations.service import (
     NewLink,
     _clean_recipient,
@@ -81,6 +82,22 @@ def test_reimporting_the_same_file_creates_nothing(sessions) -> None:
     report, links = run_import(sessions, CSV)
     assert (report.created, report.duplicates, links) == (0, 3, [])
     assert invitations(sessions) == 3
+
+
+def test_a_row_repeated_chunks_apart_in_one_file_is_invited_once(sessions, monkeypatch) -> None:
+    """Rows are stored a chunk at a time; a repeat is found in the database, not in a set of every key."""
+    monkeypatch.setattr(service, "_CHUNK", 2)
+    factories.survey(sessions)
+    emails = ["a@example.com", "b@example.com", "c@example.com", "a@example.com", "d@example.com"]
+    emails += ["B@example.com", "e@example.com", "e@example.com", "c@example.com"]
+    report, links = run_import(sessions, "email\n" + "\n".join(emails) + "\n")
+    assert (report.created, report.duplicates) == (5, 4)
+    assert [link.line for link in links] == [2, 3, 4, 6, 8]
+    assert invitations(sessions) == 5
+    with sessions() as session:
+        stored = session.scalars(select(Invitation.token_hash).order_by(Invitation.id)).all()
+    assert stored == [hash_token(link.link.rsplit("/", 1)[1]) for link in links]
+    assert len(set(stored)) == 5
 
 
 def test_a_bad_row_rejects_the_whole_file_with_line_numbers(sessions) -> None:

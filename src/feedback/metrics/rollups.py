@@ -189,26 +189,36 @@ def stored_responses(
 
 def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     """Count new invitations (``rows``: survey_id, created_at and the context fields)."""
-    _upsert(connection, invitation_rollups, _counted(rows, "invitations"))
+    _upsert(connection, invitation_rollups, _counted(_combos(rows), "invitations"))
+
+
+def add_invitation_combos(connection: Connection, combos: Mapping[Key, int]) -> None:
+    """Count new invitations already counted by context: (created_at, survey_id, *INVITATION_CONTEXT
+    values) -> how many (a bulk import counts its rows so, without a mapping per row)."""
+    _upsert(connection, invitation_rollups, _counted(combos, "invitations"))
 
 
 def add_answered(connection: Connection, invitations: Iterable[Mapping[str, Any]]) -> None:
     """Count invitations that just got their response (counted on the day they were sent)."""
-    _upsert(connection, invitation_rollups, _counted(invitations, "responded"))
+    _upsert(connection, invitation_rollups, _counted(_combos(invitations), "responded"))
 
 
-_CONTEXT = ("department_id", "channel", *GRAINS)
+INVITATION_CONTEXT = ("department_id", "channel", *GRAINS)  # what an invitation's rollup keys hold
 
 
-def _counted(rows: Iterable[Mapping[str, Any]], column: str) -> dict[Key, dict[str, float]]:
-    """Invitation rollup deltas adding one to ``column`` per row. Rows are counted by their whole context
-    first (a bulk import has few distinct ones), then each context is spread over the grains."""
-    combos = Counter(
-        (row["created_at"], row["survey_id"], *(row.get(name) for name in _CONTEXT)) for row in rows
+def _combos(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
+    """Rows counted by their whole context (a bulk import has few distinct ones)."""
+    return Counter(
+        (row["created_at"], row["survey_id"], *(row.get(name) for name in INVITATION_CONTEXT)) for row in rows
     )
+
+
+def _counted(combos: Mapping[Key, int], column: str) -> dict[Key, dict[str, float]]:
+    """Invitation rollup deltas adding the ``combos`` counts to ``column``, each context over the grains."""
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
     for (at, survey_id, *context), count in combos.items():
-        for key in _keys(_utc_day(at), {"survey_id": survey_id, **dict(zip(_CONTEXT, context, strict=True))}):
+        row = {"survey_id": survey_id, **dict(zip(INVITATION_CONTEXT, context, strict=True))}
+        for key in _keys(_utc_day(at), row):
             deltas[key][column] += count
     return deltas
 
