@@ -84,17 +84,19 @@ def read_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     if "email" not in header and "customer_id" not in header:
         raise InvalidInput.on("line 1", "a column email or customer_id is required")
     width = len(header)
+    done = reader.line_num  # the last line read whole: a row that cannot be read starts after it
     try:
         for values in reader:  # as csv.DictReader reads them, without its cost per row
+            done = reader.line_num
             if len(values) != width:
                 if not values:
                     continue  # a blank line
                 if len(values) > width:
-                    raise InvalidInput.on(f"line {reader.line_num}", "more values than columns in the header")
+                    raise InvalidInput.on(f"line {done}", "more values than columns in the header")
                 values += [None] * (width - len(values))  # type: ignore[list-item]
-            yield reader.line_num, dict(zip(header, values, strict=True))
-    except csv.Error as error:  # e.g. a value longer than csv.field_size_limit(); in the next row
-        raise InvalidInput.on(f"line {reader.line_num + 1}", f"not readable as CSV: {error}") from None
+            yield done, dict(zip(header, values, strict=True))
+    except csv.Error as error:  # e.g. a value longer than csv.field_size_limit()
+        raise InvalidInput.on(f"line {done + 1}", f"not readable as CSV: {error}") from None
 
 
 def _dedup_key(email: str | None, customer_id: str | None, interaction_id: str | None) -> str:
