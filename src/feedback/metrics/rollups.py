@@ -189,7 +189,7 @@ def stored_responses(
 
 def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     """Count new invitations (``rows``: survey_id, created_at and the context fields)."""
-    _upsert(connection, invitation_rollups, _counted(_combos(rows), "invitations"))
+    add_invitation_combos(connection, _combos(rows))
 
 
 def add_invitation_combos(connection: Connection, combos: Mapping[Key, int]) -> None:
