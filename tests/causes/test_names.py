@@ -87,3 +87,18 @@ def test_two_causes_on_one_topic_differ_without_repeating_it() -> None:
     names = _named(known, unknown)
     assert names[0] != names[1]
     assert names[1].count("direct debit") == 1
+
+
+def test_reviews_of_one_product_are_named_by_it_and_the_complaints_most_of_them_make() -> None:
+    colours = ("red", "blue", "green", "black", "white", "grey", "pink")
+    dresses = [f"I ordered the {c} dress. It runs small, I had to send it back" for c in colours[:3]]
+    dresses += [f"Pretty {c} dress. The fabric is too thin to wear" for c in colours[3:6]]
+    dresses += [f"{colours[i % 7]} dress {rest}" for i, rest in enumerate((
+        "for the party", "bought in May", "with pockets", "from the sale", "my sister chose", "on the model",
+        "seen online", "as a gift", "at half price", "in linen", "with a belt", "for work", "by the pool",
+        "for my niece",
+    ))]  # fmt: skip
+    names = _named(dresses, DECLINED)
+    subject, _, complaints = names[0].partition(": ")
+    assert subject == "dress"
+    assert "runs small" in complaints and "too thin" in complaints

@@ -40,7 +40,7 @@ NAMING_WORDS = frozenset({
 # Words that say nothing of a cause in a name, though not stop words ("dress looked", "thought i had lost").
 VAGUE_WORDS = frozenset({
     "look", "looks", "looked", "looking", "think", "thought", "way", "thing", "things", "lot", "bit", "say",
-    "says", "said", "wondering", "try", "tried", "trying",
+    "says", "said", "wondering", "try", "tried", "trying", "recommend", "love", "loved", "wanted",
 })  # fmt: skip
 PARTICLES = frozenset({"up", "out", "off", "back", "down", "over"})  # end a phrase after a word ("show up")
 INTENSIFIERS = frozenset({"too", "still"})  # may start a phrase, like a negation ("too small")

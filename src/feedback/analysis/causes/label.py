@@ -19,7 +19,8 @@ differ by a negation get different names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from feedback.analysis.causes.features import (
     INTENSIFIERS,
     NAMING_WORDS,
     NEGATIONS,
+    NOISE,
     PARTICLES,
     STOP_WORDS,
     VAGUE_WORDS,
@@ -45,12 +47,17 @@ TOP_TERMS = 30  # kept per cluster (for matching across runs)
 LABEL_TERMS = 3  # shown in a label
 VERBATIMS = 3
 LABEL_SEPARATOR = " / "  # between the phrases of a name
+SUBJECT_MARK = ":"  # ends the key of a name's subject, shown before its complaints ("dress: too thin")
 MAX_PHRASE = 5  # words
 PHRASE_SAMPLE = 150  # distinct texts per cluster read for its name (a fixed stride sample: O(clusters))
 BACKGROUND_SAMPLE = 5_000  # unclustered texts read as the background
 SAID_BY_MOST = 0.5  # a first phrase said by this share of the cluster is the whole name
 SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the cluster says it
 SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
+SUBJECT_SHARE = 0.4  # a phrase said by this share of a cluster whose complaints vary is its subject ("dress")
+COMPLAINT_SHARE = 0.03  # a complaint said by this share of such a cluster may follow its subject
+KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
+NAME_FROM = 12  # the best phrases a name is otherwise made of
 EXTEND_TOP = 40  # the best phrases of a cluster that may give way to a longer one
 EXTEND_SHARE = 0.6  # a longer phrase said by this share of a phrase's texts names them better
 # Stems of words that say something went wrong: a phrase with one names a failure, which is what a cause is.
@@ -62,8 +69,12 @@ FAILURE_STEMS = frozenset(
         "frozen", "cancelled", "charged", "refund", "hacked", "compromised", "unauthorized", "fraud",
         "incorrect", "expired", "unable", "problem", "issue", "slow", "rude", "crash", "damaged", "reverted",
         "disappeared", "never", "not", "cannot", "too", "still", "without", "no",
+        # what reviews of a product complain of
+        "runs", "tight", "loose", "short", "thin", "sheer", "cheap", "poor", "itchy",
+        "scratchy", "shrank", "shrunk", "ripped", "torn", "faded", "unflattering", "return", "returned",
     )
 )  # fmt: skip
+CLAUSE_BREAK = re.compile(r"[,;:!?()]|\.(?!\d)")  # a phrase never runs across one
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
 
 
@@ -174,9 +185,17 @@ def _key_word(word: str) -> str:
 def phrases_of(text: str) -> dict[str, str]:
     """The candidate phrases of one text, by key: 1-5 words, at least one content word, not right after a
     negation; a phrase starts with a content word, a negation or "too"/"still" and ends with a content word
-    or, after one, a particle ("not showing up", "top up"). Its key is its stems without stop words
+    or, after one, a particle ("not showing up", "top up"), and never runs across a comma or a full stop.
+    Its key is its stems without stop words
     ("charged a fee" and "charges the fee" are one phrase)."""
-    words = phrase_tokens(text)
+    found: dict[str, str] = {}
+    for clause in CLAUSE_BREAK.split(NOISE.sub(" ", text)):
+        for key, wording in _clause_phrases(phrase_tokens(clause)).items():
+            found.setdefault(key, wording)
+    return found
+
+
+def _clause_phrases(words: list[str]) -> dict[str, str]:
     stop = [_naming_stop(w) for w in words]
     starts = [not s or w in NEGATIONS or w in INTENSIFIERS for w, s in zip(words, stop, strict=True)]
     content = [not s and w not in NEGATIONS for w, s in zip(words, stop, strict=True)]
@@ -247,8 +266,13 @@ def phrase_labels(
             scales.append(scale)
     keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
     ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
-    chosen = [_name(r, phrases) for r in ranked]
     shown = {k: min(w.items(), key=lambda kv: (-kv[1], kv[0]))[0] for k, w in written.items()}
+
+    def concentration(cluster: int) -> Callable[[str], float]:
+        """The share of a phrase's use that falls in ``cluster``."""
+        return lambda key: min(1.0, in_class[cluster].get(key, 0.0) * scales[cluster] / everywhere[key])
+
+    chosen = [_name(r, phrases, shown, concentration(c)) for c, r in enumerate(ranked)]
     return _distinct(chosen, ranked, shown)
 
 
@@ -309,18 +333,24 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
         padded = f" {phrase} "
         if not any(padded in f" {k} " and s >= EXTEND_SHARE * share for k, _, s in kept):
             kept.append((phrase, score, share))
-        if len(kept) >= 12:
+        if len(kept) >= KEPT_PHRASES:
             break
     return kept
 
 
-def _name(ranked: list[Ranked], phrases: int) -> list[str]:
+def _name(
+    ranked: list[Ranked], phrases: int, known: Container[str], concentration: Callable[[str], float]
+) -> list[str]:
     """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
     in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
     working"); else, when the first is said by under half of them or is a bare negation ("not working"),
     the next."""
     if not ranked:
         return []
+    subject = _subject(ranked, known, concentration)
+    if subject:
+        return subject
+    ranked = ranked[:NAME_FROM]
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
     failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE]
@@ -331,16 +361,51 @@ def _name(ranked: list[Ranked], phrases: int) -> list[str]:
         if phrases > 1 and not used & set(failing[0][0].split()):
             return [*name, failing[0][0]]
     bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
-    if ranked[0][2] >= SAID_BY_MOST and not bare:
-        return name
+    # said by most: another failure joins only when most say it too ("no crew on board / flight delayed")
+    whole = ranked[0][2] >= SAID_BY_MOST and not bare
     for phrase, _, share in ranked[1:]:
         if len(name) >= phrases:
             break
         words = set(phrase.split())
-        if share >= SECOND_PHRASE_SHARE and (len(words) > 1 or bare) and not used & words:
+        enough = share >= SAID_BY_MOST and _states_failure(phrase) if whole else share >= SECOND_PHRASE_SHARE
+        if enough and (len(words) > 1 or bare) and not used & words:
             name.append(phrase)
             used |= words
     return name
+
+
+def _subject(ranked: list[Ranked], known: Container[str], concentration: Callable[[str], float]) -> list[str]:
+    """A subject and its complaints, when no phrase of two words or more is said by a fifth of the cluster
+    but one word is said by most of its texts and is used mostly in this cluster (reviews of one garment):
+    "dress: runs small / too thin", the two best complaints said by a few texts each (a complaint said with
+    the subject drops it). Empty when the cluster has a common phrase, no subject, or its best phrase
+    already says the subject ("phone was stolen")."""
+    subject = max(ranked, key=lambda r: (r[2], r[1]))
+    common = [p for p, _, share in ranked if share >= SECOND_PHRASE_SHARE and " " in p]
+    if subject[2] < SUBJECT_SHARE or concentration(subject[0]) < SUBJECT_SHARE:
+        return []
+    named = ranked[0][0] != subject[0] and f" {subject[0]} " in f" {ranked[0][0]} "  # "phone was stolen"
+    if common or named or _states_failure(subject[0]):
+        return []
+    used = set(subject[0].split())
+    complaints: list[str] = []
+    for said, _, share in ranked:
+        phrase = f" {said} ".replace(f" {subject[0]} ", " ").strip()  # "dress runs small" -> "runs small"
+        words = set(phrase.split())
+        said_well = len(words) > 1 and share >= COMPLAINT_SHARE
+        if said_well and phrase in known and _states_failure(phrase) and not words & used:
+            complaints.append(phrase)
+            used |= words
+            if len(complaints) == 2:
+                break
+    return [subject[0] + SUBJECT_MARK, *complaints] if complaints else []
+
+
+def _render(name: list[str], wording: dict[str, str]) -> str:
+    """The phrases' wordings joined by " / ", after the subject when the name has one."""
+    if name and name[0].endswith(SUBJECT_MARK):
+        return f"{wording[name[0][:-1]]}{SUBJECT_MARK} " + LABEL_SEPARATOR.join(wording[k] for k in name[1:])
+    return LABEL_SEPARATOR.join(wording[k] for k in name)
 
 
 def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]], wording: dict[str, str]) -> list[str]:
@@ -349,8 +414,8 @@ def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]], wording: dict
     taken: set[str] = set()
     out = []
     for name, options in zip(chosen, ranked, strict=True):
-        label = LABEL_SEPARATOR.join(wording[k] for k in name)
-        spare = [p for p, _, _ in options if p not in name]
+        label = _render(name, wording)
+        spare = [p for p, _, _ in options[:NAME_FROM] if p not in name]
         while label in taken and spare:
             longer = [p for p in spare if f" {name[-1]} " in f" {p} "]
             if longer:  # "direct debit" taken: "direct debit payment", not "direct debit / direct debit …"
@@ -358,7 +423,7 @@ def _distinct(chosen: list[list[str]], ranked: list[list[Ranked]], wording: dict
                 name = [*name[:-1], longer[0]]
             else:
                 name = [*name, spare.pop(0)]
-            label = LABEL_SEPARATOR.join(wording[k] for k in name)
+            label = _render(name, wording)
         if label in taken:
             label = f"{label} ({sum(1 for t in taken if t.startswith(label)) + 1})"
         taken.add(label)
