@@ -102,3 +102,15 @@ def test_reviews_of_one_product_are_named_by_it_and_the_complaints_most_of_them_
     subject, _, complaints = names[0].partition(": ")
     assert subject == "dress"
     assert "runs small" in complaints and "too thin" in complaints
+
+
+def test_a_payment_the_customer_did_not_make_is_named_with_its_negation() -> None:
+    days = ("monday", "tuesday", "friday", "sunday", "yesterday", "today")
+    unknown = [f"there is a direct debit payment that I did not do on {d}" for d in days[:3]]
+    unknown += [f"I see a direct debit payment I didn't do, taken {d}" for d in days[3:]]
+    unknown += ["why is there a direct debit payment on my app", "a direct debit payment shows in my app"]
+    setup = [f"how do I set up a direct debit payment for my {x}" for x in ("rent", "phone", "gas", "water")]
+    setup += [f"can I set up a direct debit payment to {x}" for x in ("Tom", "my landlord", "the school")]
+    names = _named(unknown, setup)
+    assert "did not do" in names[0] and "direct debit" in names[0]
+    assert "did not" not in names[1]

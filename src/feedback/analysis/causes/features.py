@@ -51,6 +51,9 @@ NEGATED_STEMS = frozenset({
 })  # fmt: skip
 
 
+AUXILIARY_OF = {"wo": "will", "ca": "can", "sha": "shall"}  # "won't" -> "will not"
+
+
 def normalize_text(text: str) -> str:
     """Lowercase, whitespace collapsed: two texts that differ only in case or spacing are one."""
     return SPACE.sub(" ", text.lower()).strip()
@@ -76,7 +79,8 @@ def terms(text: str) -> list[str]:
 
 
 def phrase_tokens(text: str) -> list[str]:
-    """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot").
+    """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot"):
+    "didn't" and "didnt" read "did not".
 
     An acronym written in capitals that would read as a stop word ("in the US", "IT") keeps its capitals,
     unless the whole text is in capitals."""
@@ -91,7 +95,8 @@ def phrase_tokens(text: str) -> list[str]:
         elif (word.endswith("n't") and word[:-3] in NEGATED_STEMS) or (
             word.endswith("nt") and word[:-2] in NEGATED_STEMS - {"wo"}
         ):
-            out.append("not")
+            auxiliary = word[: -3 if word.endswith("n't") else -2]
+            out.extend([AUXILIARY_OF.get(auxiliary, auxiliary), "not"] if auxiliary != "ai" else ["not"])
         else:
             out.append(word)
     return out

@@ -48,7 +48,14 @@ LABEL_TERMS = 3  # shown in a label
 VERBATIMS = 3
 LABEL_SEPARATOR = " / "  # between the phrases of a name
 SUBJECT_MARK = ":"  # ends the key of a name's subject, shown before its complaints ("dress: too thin")
-MAX_PHRASE = 5  # words
+MAX_PHRASE = 5  # words that count in a phrase's key
+MAX_SPAN = 8  # words of a phrase in all ("direct debit payment that I did not do"); one of more than
+# MAX_PHRASE words never holds a conjunction ("phone or it has been stolen")
+CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
+DONE_VERBS = frozenset({"do", "done", "made"})  # stop words that end a phrase after a negation ("did not do")
+AUXILIARIES = frozenset({
+    "do", "does", "did", "have", "has", "had", "is", "are", "was", "were", "will", "would", "could", "should",
+})  # fmt: skip
 PHRASE_SAMPLE = 150  # distinct texts per cluster read for its name (a fixed stride sample: O(clusters))
 BACKGROUND_SAMPLE = 5_000  # unclustered texts read as the background
 SAID_BY_MOST = 0.5  # a first phrase said by this share of the cluster is the whole name
@@ -203,20 +210,35 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
         not s or (i > 0 and w in PARTICLES and content[i - 1])
         for i, (w, s) in enumerate(zip(words, stop, strict=True))
     ]
+    done = [i > 0 and words[i - 1] in NEGATIONS and w in DONE_VERBS for i, w in enumerate(words)]
+    ends = [e or d for e, d in zip(ends, done, strict=True)]  # "a payment I did not do"
     kept = [
-        not s or w in NEGATIONS or w in INTENSIFIERS or w in PARTICLES
-        for w, s in zip(words, stop, strict=True)
+        not s or w in NEGATIONS or w in INTENSIFIERS or w in PARTICLES or d
+        for w, s, d in zip(words, stop, done, strict=True)
     ]
     found: dict[str, str] = {}
     for first in range(len(words)):
         if not starts[first] or (first and words[first - 1] in NEGATIONS):
             continue
-        for end in range(first + 1, min(first + MAX_PHRASE, len(words)) + 1):
+        said = joined = 0
+        for end in range(first + 1, min(first + MAX_SPAN, len(words)) + 1):
+            said += kept[end - 1]
+            joined += words[end - 1] in CONJUNCTIONS
+            if said > MAX_PHRASE or (end - first > MAX_PHRASE and joined):
+                break
             if ends[end - 1] and any(content[first:end]):
                 span = range(first, end)
                 key = " ".join(_key_word(words[i]) for i in span if kept[i])
-                found.setdefault(key, " ".join(words[i] for i in span))
+                found.setdefault(key, _wording(words, first, end))
     return found
+
+
+def _wording(words: list[str], first: int, end: int) -> str:
+    """The words of a phrase as said, with the auxiliary of a leading negation ("did not receive")."""
+    said_of_a_verb = end > first + 1 and not _naming_stop(words[first + 1])  # not "has not my card"
+    if first and words[first] in NEGATIONS and words[first - 1] in AUXILIARIES and said_of_a_verb:
+        first -= 1
+    return " ".join("I" if w == "i" else w for w in words[first:end])
 
 
 def _stride(members: NDArray[np.int64], size: int) -> NDArray[np.int64]:
@@ -353,7 +375,7 @@ def _name(
     ranked = ranked[:NAME_FROM]
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
-    failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE]
+    failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE and " " in p[0]]
     if failing and not _states_failure(name[0]):
         longer = [p for p, _, _ in failing if f" {name[0]} " in f" {p} "]
         if longer:  # "amount of cash" -> "wrong amount of cash"
