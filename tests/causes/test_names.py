@@ -98,10 +98,11 @@ def test_reviews_of_one_product_are_named_by_it_and_the_complaints_most_of_them_
         "seen online", "as a gift", "at half price", "in linen", "with a belt", "for work", "by the pool",
         "for my niece",
     ))]  # fmt: skip
+    dresses += [f"a nice {c} dress. It did not work for me" for c in colours[:4]]  # a verdict, no complaint
     names = _named(dresses, DECLINED)
     subject, _, complaints = names[0].partition(": ")
     assert subject == "dress"
-    assert "runs small" in complaints and "too thin" in complaints
+    assert "runs small" in complaints and "too thin" in complaints and "work" not in complaints
 
 
 def test_a_payment_the_customer_did_not_make_is_named_with_its_negation() -> None:
@@ -114,3 +115,13 @@ def test_a_payment_the_customer_did_not_make_is_named_with_its_negation() -> Non
     names = _named(unknown, setup)
     assert "did not do" in names[0] and "direct debit" in names[0]
     assert "did not" not in names[1]
+
+
+def test_one_failure_put_many_ways_counts_as_one() -> None:
+    towns = ("Leeds", "York", "Bath", "Hull", "Ely", "Ayr", "Wells", "Derby")
+    ways = ("I was not able to withdraw", "I cannot withdraw", "I was not allowed to withdraw",
+            "the ATM won't let me withdraw")  # fmt: skip
+    blocked = [f"in {t} {w}" for t, w in zip(towns, ways * 2, strict=True)]
+    blocked += [f"the cash machine in {t} is closed" for t in ("Kew", "Bury", "Oban", "Ripon")]
+    names = _named(blocked, DECLINED)
+    assert "withdraw" in names[0] and "not" in names[0].replace("cannot", "not")

@@ -51,6 +51,10 @@ SUBJECT_MARK = ":"  # ends the key of a name's subject, shown before its complai
 MAX_PHRASE = 5  # words that count in a phrase's key
 MAX_SPAN = 8  # words of a phrase in all ("direct debit payment that I did not do"); one of more than
 # MAX_PHRASE words never holds a conjunction ("phone or it has been stolen")
+# Words between a negation and the action it denies ("not able to", "will not let me", "not allowed to").
+ENABLERS = frozenset({
+    "able", "allow", "allowed", "allowing", "let", "letting", "me", "to", "be", "been", "seem",
+})  # fmt: skip
 CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
 DONE_VERBS = frozenset({"do", "done", "made"})  # stop words that end a phrase after a negation ("did not do")
 AUXILIARIES = frozenset({
@@ -63,6 +67,8 @@ SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the c
 SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
 SUBJECT_SHARE = 0.4  # a phrase said by this share of a cluster whose complaints vary is its subject ("dress")
 COMPLAINT_SHARE = 0.03  # a complaint said by this share of such a cluster may follow its subject
+# A verdict on a product is no complaint about it ("did not work for me", "would not buy it again").
+VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
 EXTEND_TOP = 40  # the best phrases of a cluster that may give way to a longer one
@@ -230,7 +236,21 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
                 span = range(first, end)
                 key = " ".join(_key_word(words[i]) for i in span if kept[i])
                 found.setdefault(key, _wording(words, first, end))
+    for first, word in enumerate(words):
+        if word in ("not", "cannot"):
+            found.update(_negated_action(words, first))
     return found
+
+
+def _negated_action(words: list[str], first: int) -> dict[str, str]:
+    """What a negation says could not be done, however it was put: "was not able to withdraw", "cannot
+    withdraw", "will not let me withdraw" are all "not withdraw" (shown in their most frequent wording)."""
+    at = first + 1
+    while at < len(words) and at - first <= 4 and words[at] in ENABLERS:
+        at += 1
+    if at == first + 1 or at >= len(words) or _naming_stop(words[at]) or words[at] in NEGATIONS:
+        return {}
+    return {f"not {_key_word(words[at])}": _wording(words, first, at + 1)}
 
 
 def _wording(words: list[str], first: int, end: int) -> str:
@@ -414,7 +434,7 @@ def _subject(ranked: list[Ranked], known: Container[str], concentration: Callabl
     for said, _, share in ranked:
         phrase = f" {said} ".replace(f" {subject[0]} ", " ").strip()  # "dress runs small" -> "runs small"
         words = set(phrase.split())
-        said_well = len(words) > 1 and share >= COMPLAINT_SHARE
+        said_well = len(words) > 1 and share >= COMPLAINT_SHARE and not words <= VERDICTS
         if said_well and phrase in known and _states_failure(phrase) and not words & used:
             complaints.append(phrase)
             used |= words
