@@ -125,3 +125,16 @@ def test_one_failure_put_many_ways_counts_as_one() -> None:
     blocked += [f"the cash machine in {t} is closed" for t in ("Kew", "Bury", "Oban", "Ripon")]
     names = _named(blocked, DECLINED)
     assert "withdraw" in names[0] and "not" in names[0].replace("cannot", "not")
+
+
+def test_a_failure_said_by_a_quarter_of_a_topics_texts_takes_the_topics_place() -> None:
+    towns = ("Leeds", "York", "Bath", "Hull", "Ely", "Ayr", "Wells", "Derby", "Ripon", "Oban", "Kew")
+    cash = [f"the ATM in {t} gave me the wrong amount of cash" for t in towns[:3]]
+    cash += [f"what amount of cash can I take out in {t}" for t in towns[3:8]]
+    cash += [
+        f"{t} {rest}"
+        for t, rest in zip(towns[8:], ("branch shut", "queue was long", "no staff"), strict=True)
+    ]
+    cash += [f"my {x} is gone" for x in ("wallet", "purse", "receipt", "pin letter", "statement")]
+    names = _named(cash, DECLINED)
+    assert "wrong amount of cash" in names[0]

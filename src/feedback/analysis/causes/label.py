@@ -69,6 +69,7 @@ SUBJECT_SHARE = 0.4  # a phrase said by this share of a cluster whose complaints
 COMPLAINT_SHARE = 0.03  # a complaint said by this share of such a cluster may follow its subject
 # A verdict on a product is no complaint about it ("did not work for me", "would not buy it again").
 VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
+FAILURE_OF_TOPIC = 0.25  # a failure said of a topic by this share of its texts (or a fifth) takes its place
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
 EXTEND_TOP = 40  # the best phrases of a cluster that may give way to a longer one
@@ -395,13 +396,16 @@ def _name(
     ranked = ranked[:NAME_FROM]
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
-    failing = [p for p in ranked[1:] if _states_failure(p[0]) and p[2] >= SECOND_PHRASE_SHARE and " " in p[0]]
-    if failing and not _states_failure(name[0]):
-        longer = [p for p, _, _ in failing if f" {name[0]} " in f" {p} "]
+    if not _states_failure(name[0]):
+        floor = min(SECOND_PHRASE_SHARE, ranked[0][2] * FAILURE_OF_TOPIC)
+        said_of_it = [p for p, _, sh in ranked[1:] if sh >= floor and f" {name[0]} " in f" {p} "]
+        longer = [p for p in said_of_it if _states_failure(p)]
         if longer:  # "amount of cash" -> "wrong amount of cash"
             return [longer[0]]
-        if phrases > 1 and not used & set(failing[0][0].split()):
-            return [*name, failing[0][0]]
+        common = [p for p, _, sh in ranked[1:] if sh >= SECOND_PHRASE_SHARE and " " in p]
+        failing = [p for p in common if _states_failure(p)]
+        if failing and phrases > 1 and not used & set(failing[0].split()):
+            return [*name, failing[0]]
     bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
     # said by most: another failure joins only when most say it too ("no crew on board / flight delayed")
     whole = ranked[0][2] >= SAID_BY_MOST and not bare
