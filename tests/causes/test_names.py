@@ -138,3 +138,10 @@ def test_a_failure_said_by_a_quarter_of_a_topics_texts_takes_the_topics_place() 
     cash += [f"my {x} is gone" for x in ("wallet", "purse", "receipt", "pin letter", "statement")]
     names = _named(cash, DECLINED)
     assert "wrong amount of cash" in names[0]
+
+
+def test_what_the_customer_wants_to_get_stays_in_the_name() -> None:
+    countries = ("France", "Spain", "Chile", "Japan", "Kenya", "Peru", "Italy")
+    abroad = [f"I live in {c}, can I get a card?" for c in countries]
+    names = _named(abroad, DECLINED)
+    assert "get a card" in names[0]

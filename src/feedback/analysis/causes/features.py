@@ -32,10 +32,11 @@ NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|[@#]\w+|\brt\b|\bx{2,}\b
 PHRASE_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+|-[a-z0-9]+)*", re.IGNORECASE)  # "top-up" is one word
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "nothing", "without", "nobody", "none"})
 # Words of the English stop list that say what went wrong in a name ("wrong amount", "top up", "call back",
-# "not showing up", "too small"): kept in phrases, though not in the engines' terms.
+# "not showing up", "too small", "get a card"): kept in phrases, though not in the engines' terms.
 NAMING_WORDS = frozenset({
     "amount", "bill", "bottom", "call", "detail", "empty", "fill", "find", "fire", "first", "found", "front",
-    "full", "interest", "last", "move", "name", "part", "show", "side", "system", "thick", "thin", "top",
+    "full", "get", "interest", "last", "move", "name", "part", "show", "side", "system", "thick", "thin",
+    "top",
 })  # fmt: skip
 # Words that say nothing of a cause in a name, though not stop words ("dress looked", "thought i had lost").
 VAGUE_WORDS = frozenset({
