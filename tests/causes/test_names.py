@@ -145,3 +145,9 @@ def test_what_the_customer_wants_to_get_stays_in_the_name() -> None:
     abroad = [f"I live in {c}, can I get a card?" for c in countries]
     names = _named(abroad, DECLINED)
     assert "get a card" in names[0]
+
+
+def test_a_contraction_after_still_reads_as_said() -> None:
+    broken = [f"the {x} I bought still isn't working" for x in ("lamp", "kettle", "radio", "fan", "clock")]
+    names = _named(broken, DECLINED)
+    assert "still not working" in names[0] and "still is not" not in names[0]

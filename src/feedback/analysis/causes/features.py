@@ -81,7 +81,7 @@ def terms(text: str) -> list[str]:
 
 def phrase_tokens(text: str) -> list[str]:
     """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot"):
-    "didn't" and "didnt" read "did not".
+    "didn't" and "didnt" read "did not", "still isn't" reads "is still not".
 
     An acronym written in capitals that would read as a stop word ("in the US", "IT") keeps its capitals,
     unless the whole text is in capitals."""
@@ -96,8 +96,10 @@ def phrase_tokens(text: str) -> list[str]:
         elif (word.endswith("n't") and word[:-3] in NEGATED_STEMS) or (
             word.endswith("nt") and word[:-2] in NEGATED_STEMS - {"wo"}
         ):
-            auxiliary = word[: -3 if word.endswith("n't") else -2]
-            out.extend([AUXILIARY_OF.get(auxiliary, auxiliary), "not"] if auxiliary != "ai" else ["not"])
+            written_as = word[:-3] if word.endswith("n't") else word[:-2]
+            auxiliary = AUXILIARY_OF.get(written_as, written_as)
+            adverb = [out.pop()] if out and out[-1] == "still" else []
+            out.extend([auxiliary, *adverb, "not"] if auxiliary != "ai" else [*adverb, "not"])  # is still not
         else:
             out.append(word)
     return out
