@@ -5,8 +5,9 @@ c-TF-IDF treats all texts of a cluster as one document: a term's weight is its f
 times log(1 + A / f), where A is the average number of terms per cluster and f the term's frequency over
 all clusters (the unclustered texts count as one more class, so words common everywhere score low).
 
-Names (``phrase_labels``) are extractive, no language model: the 1-5 word phrases of the cluster's texts
-(social noise out, negation kept and spelled "not"), scored by the share of the cluster's texts that say them
+Names (``phrase_labels``) are extractive, no language model: the phrases of the cluster's texts (up to 5
+words that count, 8 in all, never across a comma or full stop; social noise out, negation kept and spelled
+"not"), scored by the share of the cluster's texts that say them
 times how much of the phrase's use falls in this cluster, longer phrases preferred when they are about as
 frequent, and phrases with a word of failure ("declined", "wrong", "twice", a negation) preferred. A phrase
 never starts or ends with a stop word (a negation, "too" or "still" may start one; a particle may end one
@@ -14,7 +15,9 @@ after a word: "not showing up"); words of the English stop list that say what we
 "bill", "call") are not stop words here, nor is an acronym in capitals ("US"). Inflections count as one
 phrase ("charged a fee", "charging the fee") shown in its most frequent wording. A phrase right after a
 negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
-differ by a negation get different names.
+differ by a negation get different names; one failure put many ways counts as one ("cannot withdraw", "was
+not able to withdraw"). Reviews of one product with varied complaints are named by the product and the two
+complaints said most ("dress: runs small / too thin").
 """
 
 from __future__ import annotations
