@@ -42,6 +42,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.errors import FeedbackError, FieldError, InvalidInput, ServiceUnavailable
+from feedback.heap import freeze_startup_heap
 from feedback.responses.store import Outcome, Stored, SurveyCache, store_batch
 from feedback.responses.submissions import Submission
 
@@ -306,6 +307,7 @@ def _child_main(
     factory = make_sessionmaker(engine)
     cache = SurveyCache()
     checkpoints = _Checkpointer(engine) if engine.dialect.name == "sqlite" else None
+    freeze_startup_heap()  # the modules, the lexicon, the engine: no full collection walks them
 
     def store(submissions: Sequence[Submission]) -> list[Outcome]:
         return store_batch(factory, submissions, cache, max_text_chars)
