@@ -19,7 +19,9 @@ from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from feedback.analysis.scales import Cutoffs
 from feedback.analysis.sentiment import ANALYZER, score_text
+from feedback.config import get_settings
 from feedback.departments.service import department_slugs
 from feedback.errors import (
     Conflict,
@@ -122,10 +124,12 @@ Outcome = Stored | FeedbackError
 
 
 class SurveyCache:
-    """Survey snapshots by id, refreshed whenever the survey's updated_at moves."""
+    """What a writer reads once: survey snapshots by id (refreshed whenever the survey's updated_at moves),
+    and the cut-offs the rollups count dissatisfied responses by (the settings')."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, SurveyDef] = {}
+        self.cutoffs = get_settings().cutoffs
 
     def resolve(self, session: Session, rows: Sequence[Any]) -> dict[int, SurveyDef]:
         stale = [r.id for r in rows if (c := self._by_id.get(r.id)) is None or c.updated_at != r.updated_at]
@@ -229,7 +233,7 @@ def _store(
         if sub.idempotency_key:
             lookup.earlier[(checked.survey.id, sub.idempotency_key)] = (checked.request_hash, stored)
         outcomes.append(stored)
-    _write(session, rows)
+    _write(session, rows, cache.cutoffs)
     return outcomes
 
 
@@ -368,13 +372,13 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
     return Stored(response_id, survey.slug, sub.submitted_at)
 
 
-def _write(session: Session, rows: _Rows) -> None:
+def _write(session: Session, rows: _Rows, cutoffs: Cutoffs) -> None:
     """Every row of the batch, and the daily rollups they change (metrics/rollups.py)."""
     connection = session.connection()
     counted = list(rows.responses)
     if rows.partials:  # what the partial responses counted before they change
         before, polarity = rollups.stored_responses(connection, [p["rid"] for p in rows.partials])
-        rollups.remove_responses(connection, list(before.values()), polarity)
+        rollups.remove_responses(connection, list(before.values()), polarity, cutoffs)
         counted += [{**before[p["rid"]], **p, "id": p["rid"]} for p in rows.partials]
     for partial in rows.partials:  # before the answers go in: a partial's old answers are replaced
         if connection.execute(_UPDATE_PARTIAL, partial).rowcount != 1:
@@ -387,7 +391,7 @@ def _write(session: Session, rows: _Rows) -> None:
         connection.execute(_INSERT_ANSWERS, rows.answers)
     if rows.answered:
         connection.execute(_MARK_ANSWERED, rows.answered)
-    rollups.add_responses(connection, counted, rows.polarity)
+    rollups.add_responses(connection, counted, rows.polarity, cutoffs)
     rollups.add_answered(connection, rows.newly_answered)
 
 
