@@ -151,6 +151,24 @@ def remove_responses(
     _check_cutoffs(connection, cutoffs)
 
 
+def rescore_responses(
+    connection: Connection,
+    rows: Sequence[Mapping[str, Any]],
+    before: Mapping[uuid.UUID, float],
+    after: Mapping[uuid.UUID, float],
+    cutoffs: Cutoffs | None = None,
+) -> None:
+    """Count responses whose mean comment polarity changed from ``before`` to ``after`` (by id; a response
+    absent from one had no scored comment then): their comments were scored after they were stored."""
+    cutoffs = cutoffs or get_settings().cutoffs
+    deltas = response_deltas(rows, after, cutoffs=cutoffs)
+    for key, removed in response_deltas(rows, before, sign=-1, cutoffs=cutoffs).items():
+        delta = deltas[key]
+        for name, value in removed.items():
+            delta[name] += value
+    _upsert(connection, response_rollups, deltas)
+
+
 def _fingerprint(cutoffs: Cutoffs) -> str:
     """What the dissatisfied counts depend on: each scale's low band and the negative polarity."""
     bands = ";".join(f"{scale}<={cutoffs.of(scale).low_max}" for scale in SCORE_RANGES)

@@ -141,19 +141,28 @@ class SurveyCache:
 
 
 def store_batch(
-    factory: sessionmaker[Session], submissions: Sequence[Submission], cache: SurveyCache, max_text_chars: int
+    factory: sessionmaker[Session],
+    submissions: Sequence[Submission],
+    cache: SurveyCache,
+    max_text_chars: int,
+    score_comments: bool = True,
 ) -> list[Outcome]:
-    """Store what is valid in one transaction; every submission gets its own outcome."""
-    try:
+    """Store what is valid in one transaction; every submission gets its own outcome. ``score_comments``
+    False: a complete response's comments are stored unscored, for responses/scoring.py to score after the
+    commit (the response writer: the request need not wait for it)."""
+
+    def again(batch: Sequence[Submission]) -> list[Outcome]:
         with factory.begin() as session:
-            return _store(session, submissions, cache, max_text_chars)
+            return _store(session, batch, cache, max_text_chars, score_comments)
+
+    try:
+        return again(submissions)
     except IntegrityError:
         # Another process stored a conflicting row between our checks and our insert.
         if len(submissions) > 1:
-            return [store_batch(factory, [s], cache, max_text_chars)[0] for s in submissions]
+            return [store_batch(factory, [s], cache, max_text_chars, score_comments)[0] for s in submissions]
         try:
-            with factory.begin() as session:
-                return _store(session, submissions, cache, max_text_chars)
+            return again(submissions)
         except IntegrityError:
             return [Conflict("a concurrent request stored a conflicting response; retry")]
     except DBAPIError as exc:
@@ -211,7 +220,11 @@ class _Rows:
 
 
 def _store(
-    session: Session, subs: Sequence[Submission], cache: SurveyCache, max_text_chars: int
+    session: Session,
+    subs: Sequence[Submission],
+    cache: SurveyCache,
+    max_text_chars: int,
+    score_comments: bool = True,
 ) -> list[Outcome]:
     """Check each submission in order against the batch's lookups, then write every accepted one."""
     lookup = _look_up(session, subs, cache)
@@ -227,7 +240,7 @@ def _store(
         if isinstance(checked, Stored):  # a replay of an earlier request
             outcomes.append(checked)
             continue
-        stored = _add_rows(rows, sub, checked)
+        stored = _add_rows(rows, sub, checked, score_comments or sub.partial)
         if checked.invitation is not None:
             used_invitations.add(checked.invitation.id)
         if sub.idempotency_key:
@@ -309,9 +322,9 @@ def _check(
     return _Accepted(survey, invitation, clean, context, request_hash)
 
 
-def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
+def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted, score_comments: bool) -> Stored:
     """The response's row (scores and context copied onto it), its answers' rows (comments scored for
-    sentiment) and its invitation marked answered."""
+    sentiment unless ``score_comments`` is False) and its invitation marked answered."""
     survey, invitation, context = accepted.survey, accepted.invitation, accepted.context
     partial_id = None  # the invitation's partial response, completed or updated in place
     if invitation is not None:
@@ -337,7 +350,7 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
             "subjectivity": None,
             "analyzer": None,
         }
-        if answer.text:
+        if answer.text and score_comments:
             sentiment = score_text(answer.text)
             answer_row.update(
                 polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
