@@ -488,6 +488,20 @@ class Server:
             self.process.kill()
             self.process.wait(10)
 
+    def unscored(self) -> int:
+        """Comments stored and not yet scored for sentiment (the writer scores them after the commit)."""
+        from sqlalchemy import text
+
+        from feedback.db import make_engine
+
+        engine = make_engine(self.database_url)
+        try:
+            with engine.connect() as db:
+                query = "SELECT count(*) FROM answers WHERE analyzer IS NULL AND text IS NOT NULL"
+                return int(db.execute(text(query)).scalar_one())
+        finally:
+            engine.dispose()
+
     def rows(self, key_prefix: str) -> set[str]:
         """Ids (hex) of the responses stored under the idempotency keys of one run."""
         from sqlalchemy import text
@@ -631,6 +645,12 @@ class Bench:
         created = result.extra["created"]
         in_flight = result.extra["sent"] - 1 - result.extra["answered"]
         stored = _settle(self.server, run, created)
+        # The comments are scored after the commit: the next run starts once they all are, so that no
+        # baseline runs beside the catching-up scorer. How long that took is reported.
+        started, backlog = time.monotonic(), self.server.unscored()
+        while self.server.unscored() and time.monotonic() - started < 120:
+            time.sleep(0.2)
+        result.extra.update(unscored=backlog, scored_ms=int((time.monotonic() - started) * 1000))
         answered = _answered_ids(self.server.workdir, run)
         missing = len(set(answered) - stored)
         after_stop = len(stored) - (len(answered) - missing)
@@ -698,6 +718,7 @@ def _row(r: WrkResult) -> str:
         check = (
             f"  201={r.extra['created']} rows={r.extra['rows']} missing={r.extra['missing']} "
             f"in-flight={r.extra['in_flight']} {'ok' if r.extra['rows_ok'] else 'MISMATCH'}"
+            f" unscored={r.extra.get('unscored', 0)} scored in {r.extra.get('scored_ms', 0) / 1000:.1f} s"
         )
     return (
         f"{r.endpoint:<16} {r.connections:>5} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "

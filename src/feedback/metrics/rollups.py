@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedback.analysis.scales import Cutoffs
@@ -126,21 +127,46 @@ def response_deltas(
 
 
 def add_responses(
-    connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
+    connection: Connection,
+    rows: Sequence[Mapping[str, Any]],
+    polarity: Mapping[uuid.UUID, float],
+    cutoffs: Cutoffs | None = None,
 ) -> None:
-    """Count newly stored responses (``rows`` as inserted into responses)."""
-    cutoffs = get_settings().cutoffs
+    """Count newly stored responses (``rows`` as inserted into responses); ``cutoffs``: the settings' unless
+    given (a writer reads them once: reading the settings costs more than a batch's rollups)."""
+    cutoffs = cutoffs or get_settings().cutoffs
     _upsert(connection, response_rollups, response_deltas(rows, polarity, cutoffs=cutoffs))
     _check_cutoffs(connection, cutoffs)
 
 
 def remove_responses(
-    connection: Connection, rows: Sequence[Mapping[str, Any]], polarity: Mapping[uuid.UUID, float]
+    connection: Connection,
+    rows: Sequence[Mapping[str, Any]],
+    polarity: Mapping[uuid.UUID, float],
+    cutoffs: Cutoffs | None = None,
 ) -> None:
     """Stop counting responses about to change (a partial response updated or completed in place)."""
-    cutoffs = get_settings().cutoffs
+    cutoffs = cutoffs or get_settings().cutoffs
     _upsert(connection, response_rollups, response_deltas(rows, polarity, sign=-1, cutoffs=cutoffs))
     _check_cutoffs(connection, cutoffs)
+
+
+def rescore_responses(
+    connection: Connection,
+    rows: Sequence[Mapping[str, Any]],
+    before: Mapping[uuid.UUID, float],
+    after: Mapping[uuid.UUID, float],
+    cutoffs: Cutoffs | None = None,
+) -> None:
+    """Count responses whose mean comment polarity changed from ``before`` to ``after`` (by id; a response
+    absent from one had no scored comment then): their comments were scored after they were stored."""
+    cutoffs = cutoffs or get_settings().cutoffs
+    deltas = response_deltas(rows, after, cutoffs=cutoffs)
+    for key, removed in response_deltas(rows, before, sign=-1, cutoffs=cutoffs).items():
+        delta = deltas[key]
+        for name, value in removed.items():
+            delta[name] += value
+    _upsert(connection, response_rollups, deltas)
 
 
 def _fingerprint(cutoffs: Cutoffs) -> str:
@@ -152,12 +178,14 @@ def _fingerprint(cutoffs: Cutoffs) -> str:
 def _check_cutoffs(connection: Connection, cutoffs: Cutoffs) -> None:
     """Counting dissatisfied responses by other cut-offs than the counts so far: mark them unusable (until
     a full rebuild), as they now mix two rules."""
-    table = rollup_settings
-    connection.execute(
-        update(table)
-        .where(table.c.name == "cutoffs", table.c.value != _fingerprint(cutoffs))
-        .values(value="mixed")
-    )
+    connection.execute(_MARK_MIXED, {"fingerprint": _fingerprint(cutoffs)})
+
+
+_MARK_MIXED = (  # built once: it runs with every batch of responses
+    update(rollup_settings)
+    .where(rollup_settings.c.name == "cutoffs", rollup_settings.c.value != bindparam("fingerprint"))
+    .values(value="mixed")
+)
 
 
 def counts_dissatisfied(engine: Engine, cutoffs: Cutoffs) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Uuid,
     true,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.models.base import Base, UTCDateTime
@@ -49,8 +50,21 @@ class Response(InteractionContext, Base):
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
+# A comment stored before its sentiment was scored (the response writer scores after the commit; see
+# responses/scoring.py): the scorer finds them through this small index instead of reading every answer.
+UNSCORED = "analyzer IS NULL AND text IS NOT NULL"
+
+
 class Answer(Base):
     __tablename__ = "answers"
+    __table_args__ = (
+        Index(
+            "ix_answers_unscored",
+            "response_id",
+            sqlite_where=sql_text(UNSCORED),
+            postgresql_where=sql_text(UNSCORED),
+        ),
+    )
 
     response_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True

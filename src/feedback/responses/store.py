@@ -19,7 +19,9 @@ from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from feedback.analysis.scales import Cutoffs
 from feedback.analysis.sentiment import ANALYZER, score_text
+from feedback.config import get_settings
 from feedback.departments.service import department_slugs
 from feedback.errors import (
     Conflict,
@@ -122,10 +124,12 @@ Outcome = Stored | FeedbackError
 
 
 class SurveyCache:
-    """Survey snapshots by id, refreshed whenever the survey's updated_at moves."""
+    """What a writer reads once: survey snapshots by id (refreshed whenever the survey's updated_at moves),
+    and the cut-offs the rollups count dissatisfied responses by (the settings')."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, SurveyDef] = {}
+        self.cutoffs = get_settings().cutoffs
 
     def resolve(self, session: Session, rows: Sequence[Any]) -> dict[int, SurveyDef]:
         stale = [r.id for r in rows if (c := self._by_id.get(r.id)) is None or c.updated_at != r.updated_at]
@@ -137,19 +141,28 @@ class SurveyCache:
 
 
 def store_batch(
-    factory: sessionmaker[Session], submissions: Sequence[Submission], cache: SurveyCache, max_text_chars: int
+    factory: sessionmaker[Session],
+    submissions: Sequence[Submission],
+    cache: SurveyCache,
+    max_text_chars: int,
+    score_comments: bool = True,
 ) -> list[Outcome]:
-    """Store what is valid in one transaction; every submission gets its own outcome."""
-    try:
+    """Store what is valid in one transaction; every submission gets its own outcome. ``score_comments``
+    False: a complete response's comments are stored unscored, for responses/scoring.py to score after the
+    commit (the response writer: the request need not wait for it)."""
+
+    def again(batch: Sequence[Submission]) -> list[Outcome]:
         with factory.begin() as session:
-            return _store(session, submissions, cache, max_text_chars)
+            return _store(session, batch, cache, max_text_chars, score_comments)
+
+    try:
+        return again(submissions)
     except IntegrityError:
         # Another process stored a conflicting row between our checks and our insert.
         if len(submissions) > 1:
-            return [store_batch(factory, [s], cache, max_text_chars)[0] for s in submissions]
+            return [store_batch(factory, [s], cache, max_text_chars, score_comments)[0] for s in submissions]
         try:
-            with factory.begin() as session:
-                return _store(session, submissions, cache, max_text_chars)
+            return again(submissions)
         except IntegrityError:
             return [Conflict("a concurrent request stored a conflicting response; retry")]
     except DBAPIError as exc:
@@ -207,7 +220,11 @@ class _Rows:
 
 
 def _store(
-    session: Session, subs: Sequence[Submission], cache: SurveyCache, max_text_chars: int
+    session: Session,
+    subs: Sequence[Submission],
+    cache: SurveyCache,
+    max_text_chars: int,
+    score_comments: bool = True,
 ) -> list[Outcome]:
     """Check each submission in order against the batch's lookups, then write every accepted one."""
     lookup = _look_up(session, subs, cache)
@@ -223,13 +240,13 @@ def _store(
         if isinstance(checked, Stored):  # a replay of an earlier request
             outcomes.append(checked)
             continue
-        stored = _add_rows(rows, sub, checked)
+        stored = _add_rows(rows, sub, checked, score_comments or sub.partial)
         if checked.invitation is not None:
             used_invitations.add(checked.invitation.id)
         if sub.idempotency_key:
             lookup.earlier[(checked.survey.id, sub.idempotency_key)] = (checked.request_hash, stored)
         outcomes.append(stored)
-    _write(session, rows)
+    _write(session, rows, cache.cutoffs)
     return outcomes
 
 
@@ -305,9 +322,9 @@ def _check(
     return _Accepted(survey, invitation, clean, context, request_hash)
 
 
-def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
+def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted, score_comments: bool) -> Stored:
     """The response's row (scores and context copied onto it), its answers' rows (comments scored for
-    sentiment) and its invitation marked answered."""
+    sentiment unless ``score_comments`` is False) and its invitation marked answered."""
     survey, invitation, context = accepted.survey, accepted.invitation, accepted.context
     partial_id = None  # the invitation's partial response, completed or updated in place
     if invitation is not None:
@@ -333,7 +350,7 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
             "subjectivity": None,
             "analyzer": None,
         }
-        if answer.text:
+        if answer.text and score_comments:
             sentiment = score_text(answer.text)
             answer_row.update(
                 polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER
@@ -368,13 +385,13 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
     return Stored(response_id, survey.slug, sub.submitted_at)
 
 
-def _write(session: Session, rows: _Rows) -> None:
+def _write(session: Session, rows: _Rows, cutoffs: Cutoffs) -> None:
     """Every row of the batch, and the daily rollups they change (metrics/rollups.py)."""
     connection = session.connection()
     counted = list(rows.responses)
     if rows.partials:  # what the partial responses counted before they change
         before, polarity = rollups.stored_responses(connection, [p["rid"] for p in rows.partials])
-        rollups.remove_responses(connection, list(before.values()), polarity)
+        rollups.remove_responses(connection, list(before.values()), polarity, cutoffs)
         counted += [{**before[p["rid"]], **p, "id": p["rid"]} for p in rows.partials]
     for partial in rows.partials:  # before the answers go in: a partial's old answers are replaced
         if connection.execute(_UPDATE_PARTIAL, partial).rowcount != 1:
@@ -387,7 +404,7 @@ def _write(session: Session, rows: _Rows) -> None:
         connection.execute(_INSERT_ANSWERS, rows.answers)
     if rows.answered:
         connection.execute(_MARK_ANSWERED, rows.answered)
-    rollups.add_responses(connection, counted, rows.polarity)
+    rollups.add_responses(connection, counted, rows.polarity, cutoffs)
     rollups.add_answered(connection, rows.newly_answered)
 
 

@@ -6,7 +6,8 @@ share one transaction and one fsync, which is what lifts a write path above ~1,0
 Where the batches are stored:
 
 - ``process`` (the default for a database on disk or on a server): a child process of its own runs
-  ``store_batch`` (checks, sentiment, inserts, commit), so that work runs on another core than the web
+  ``store_batch`` (checks, inserts, commit) and scores the comments' sentiment after the commit
+  (responses/scoring.py: when no request waits), so that work runs on another core than the web
   server's event loop instead of competing with it for one interpreter lock. Submissions go to it
   through a pipe and outcomes come back the same way; a request is answered only after the child has
   committed its row. Should the child die, the requests it held get ServiceUnavailable (a retry with
@@ -42,6 +43,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.errors import FeedbackError, FieldError, InvalidInput, ServiceUnavailable
+from feedback.heap import freeze_startup_heap
+from feedback.responses.scoring import CommentScorer
 from feedback.responses.store import Outcome, Stored, SurveyCache, store_batch
 from feedback.responses.submissions import Submission
 
@@ -122,6 +125,8 @@ class ResponseWriter:
             if self.mode == "process" and url
             else None
         )
+        # Comments are scored after the commit (responses/scoring.py): here, or by the child process.
+        self._scorer = CommentScorer(factory, self._cache.cutoffs) if self._child is None else None
         self._lock = threading.Lock()
         self._started = self._stopping = False
         self._thread = self._new_thread()
@@ -193,9 +198,12 @@ class ResponseWriter:
         stopping = False
         try:
             while not stopping:
+                scorer = self._scorer
                 try:
-                    first = self._queue.get(timeout=1.0)
-                except queue.Empty:
+                    first = self._queue.get(timeout=0.001 if scorer and scorer.pending else 1.0)
+                except queue.Empty:  # no request waits: score the comments stored earlier
+                    if scorer is not None:
+                        scorer.run()
                     continue
                 if first is _STOP:
                     break
@@ -210,6 +218,10 @@ class ResponseWriter:
                     log.exception("passing a batch of %d responses on failed", len(batch))
                     _settle([waiter for _, waiter in batch], [exc] * len(batch))
                 self._in_hand = []
+                if scorer is not None:
+                    scorer.stored()
+                    if scorer.overdue():
+                        scorer.run(limit=32)
         finally:  # ended by anything else (the thread was killed): its requests are told at once
             lost, self._in_hand = self._in_hand, []
             if lost:
@@ -218,7 +230,7 @@ class ResponseWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         def store(submissions: Sequence[Submission]) -> list[Outcome]:
-            return store_batch(self._factory, submissions, self._cache, self._max_text_chars)
+            return store_batch(self._factory, submissions, self._cache, self._max_text_chars, False)
 
         _settle([waiter for _, waiter in batch], _store_safely(store, [s for s, _ in batch]))
 
@@ -306,12 +318,20 @@ def _child_main(
     factory = make_sessionmaker(engine)
     cache = SurveyCache()
     checkpoints = _Checkpointer(engine) if engine.dialect.name == "sqlite" else None
+    freeze_startup_heap()  # the modules, the lexicon, the engine: no full collection walks them
+
+    scorer = CommentScorer(factory, cache.cutoffs)
 
     def store(submissions: Sequence[Submission]) -> list[Outcome]:
-        return store_batch(factory, submissions, cache, max_text_chars)
+        return store_batch(factory, submissions, cache, max_text_chars, score_comments=False)
 
     try:
         while not stop:
+            if not requests.poll(0 if scorer.pending else 1.0):  # no request waits: score stored comments
+                busy = True
+                scorer.run()
+                busy = False
+                continue
             try:
                 message: list[tuple[int, Submission]] | None = requests.recv()
             except EOFError:
@@ -330,6 +350,9 @@ def _child_main(
                 chunk = items[start : start + batch_max]
                 results = _store_safely(store, [s for _, s in chunk])
                 outcomes.send([(key, _encode(o)) for (key, _), o in zip(chunk, results, strict=True)])
+            scorer.stored()
+            if scorer.overdue():  # never idle under this load: a few comments at least every second
+                scorer.run(limit=32)
             busy = False
     finally:
         if checkpoints is not None:

@@ -24,6 +24,7 @@ from feedback.db import make_engine, make_sessionmaker
 from feedback.departments.api import DepartmentController
 from feedback.digests.api import DigestController
 from feedback.digests.pages import ActionPages
+from feedback.heap import startup_heap_frozen
 from feedback.i18n import SOURCE_LANGUAGE, gettext_for
 from feedback.invitations.api import InvitationController
 from feedback.mentions.api import MentionController
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         ctx.writer.start()
         try:
-            yield
+            with startup_heap_frozen():
+                yield
         finally:
             ctx.writer.stop()
             engine.dispose()
