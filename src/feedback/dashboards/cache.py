@@ -6,8 +6,9 @@ index lookups (about a millisecond on a million responses): the newest response'
 and invitation, the last complete root-cause analysis, the causes' last change, the targets, the last
 erasure and the newest outcome event and identity. So a new answer, mention, analysis run, cause decision,
 target, erasure or outcome import shows on the next page view; a response stored with a time in the past
-(a backfill) shows once the TTL has passed. Outcome figures, the costliest part of a page, are kept apart on
-a fingerprint of their own (``outcomes_fingerprint``) that a new answer does not change.
+(a backfill) shows once the TTL has passed. Outcome figures, the costliest part of a page, and root causes are
+kept apart on fingerprints of their own (``outcomes_fingerprint``, ``causes_fingerprint``) that a new answer
+does not change.
 
 Keys hold everything a result depends on, the caller's scope among them: one department head's result is
 never served to another caller.
@@ -28,6 +29,7 @@ from feedback.accounts.access import Caller
 from feedback.models import (
     AnalysisRun,
     Cause,
+    CauseEvent,
     CauseFollowup,
     CustomerIdentity,
     ErasureRequest,
@@ -66,19 +68,20 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
-OUTCOMES_TTL_S = 900.0  # outcome figures (below): a backfill that no fingerprint sees shows within 15 minutes
+KEPT_TTL_S = (
+    900.0  # outcome and cause figures (below): a backfill no fingerprint sees shows within 15 minutes
+)
 
 
 def outcomes_fingerprint(session: Session) -> tuple[Any, ...]:
     """What the outcome figures ("Does satisfaction pay?", revenue at risk) change with: outcome events,
-    identities, invitations (who answered; a backfill of old responses comes with its invitations), erasures,
-    the surveys' bands and the latest analysis run. Not new answers: the figures count only responses up to
-    the last outcome event (outcomes/report.py), so a page after a new answer reuses them."""
+    identities, erasures, the surveys' bands and the latest analysis run. Not new answers: the figures count
+    only responses up to the last outcome event (outcomes/report.py), so a page after a new answer reuses
+    them; a backfill of answers older than that shows once ``KEPT_TTL_S`` has passed."""
     row = session.execute(
         select(
             select(func.max(OutcomeEvent.id)).scalar_subquery(),
             select(func.max(CustomerIdentity.id)).scalar_subquery(),
-            select(func.max(Invitation.id)).scalar_subquery(),
             select(func.max(ErasureRequest.id)).scalar_subquery(),
             select(func.max(Survey.updated_at)).scalar_subquery(),
             select(func.max(AnalysisRun.id)).where(AnalysisRun.state == RunState.COMPLETE).scalar_subquery(),
@@ -86,6 +89,19 @@ def outcomes_fingerprint(session: Session) -> tuple[Any, ...]:
         )
     ).one()
     return tuple(row)
+
+
+def causes_fingerprint(session: Session) -> tuple[Any, ...]:
+    """What the root-cause panels change with: an analysis run (their counts and ledger), a cause's or a
+    follow-up's change, a cause event, and what their revenue at risk changes with. Not new answers: causes
+    count the answers of analysis runs."""
+    row = session.execute(
+        select(
+            select(func.max(CauseFollowup.updated_at)).scalar_subquery(),
+            select(func.max(CauseEvent.id)).scalar_subquery(),
+        )
+    ).one()
+    return (*outcomes_fingerprint(session), *row)
 
 
 class ResultCache:

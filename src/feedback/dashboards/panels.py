@@ -11,7 +11,7 @@ and the panel says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -25,7 +25,7 @@ from feedback.analysis.outcomes import CauseRisk
 from feedback.causes.followup import followup_status
 from feedback.causes.query import cause_detail, list_causes
 from feedback.config import get_settings
-from feedback.dashboards.cache import OUTCOMES_TTL_S, cache_for, outcomes_fingerprint
+from feedback.dashboards.cache import KEPT_TTL_S, cache_for, causes_fingerprint, outcomes_fingerprint
 from feedback.dashboards.filters import PageFilters
 from feedback.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.mentions.query import MentionFilter, NoiseFilter, list_mentions
@@ -449,12 +449,17 @@ def _engine(session: Session) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def _outcome_figure(session: Session, name: str, compute: Callable[[], T]) -> T:
-    """An outcome figure (whatever the page's filters and viewer: they do not narrow it), kept until its own
-    inputs change (``outcomes_fingerprint``) rather than recomputed after each new answer."""
+def _kept(session: Session, key: Hashable, fingerprint: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """A result that new answers do not change (outcome figures, root causes), kept until its own inputs
+    change (``fingerprint``) rather than recomputed with the rest of the page after each new answer."""
     engine = _engine(session)
     cache = cache_for(engine.url.render_as_string(), get_settings().dashboard_cache_s)
-    return cache.get_or_compute(("outcomes", name), outcomes_fingerprint(session), compute, OUTCOMES_TTL_S)
+    return cache.get_or_compute(key, fingerprint, compute, KEPT_TTL_S)
+
+
+def _outcome_figure(session: Session, name: str, compute: Callable[[], T]) -> T:
+    """An outcome figure: the same whatever the page's filters and viewer (they do not narrow it)."""
+    return _kept(session, ("outcomes", name), outcomes_fingerprint(session), compute)
 
 
 def dashboard_data(
@@ -466,7 +471,12 @@ def dashboard_data(
     for data in _metric_panels(session, metric_panels, page, scope, min_n):
         by_id[data.spec.id] = data
     if any(p.kind in ("causes", "cause_trend") for p in spec.panels):
-        causes, ledger = cause_frames(session, page, scope)
+        causes, ledger = _kept(
+            session,
+            ("causes", page, scope),
+            causes_fingerprint(session),
+            lambda: cause_frames(session, page, scope),
+        )
         for panel in spec.panels:
             if panel.kind in ("causes", "cause_trend"):
                 by_id[panel.id] = _cause_panel(panel, causes, ledger, page)
