@@ -44,8 +44,17 @@ from bench_metrics import fill, recount  # noqa: E402
 from feedback.accounts.users import create_user  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
 from feedback.models import Role  # noqa: E402
+from feedback.surveys.service import load_survey, parse_survey_spec  # noqa: E402
 
 EMAIL, PASSWORD = "bench-admin@example.com", "bench password 12345"
+OPEN_SURVEY = "bench-open"  # an anonymous link (the bench survey takes invited answers only)
+OPEN_SPEC = {
+    "slug": OPEN_SURVEY,
+    "title": "Bench, open link",
+    "department": "support",
+    "anonymous_link": True,
+    "questions": [{"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?"}],
+}
 PAGE = "/dashboards/executive-overview?since=2026-01-01&until=2026-12-31"
 EXTRAS_POSTGRES = """
 INSERT INTO mentions (source, source_id, via, text, text_norm, text_hash, posted_at, received_at, product,
@@ -123,6 +132,8 @@ def prepare(url: str, rows: int, fresh: bool) -> float:
     with transaction(make_sessionmaker(engine)) as session:
         if session.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": EMAIL}).first() is None:
             create_user(session, EMAIL, "Bench Admin", PASSWORD, Role.ADMIN)
+        if session.execute(text("SELECT 1 FROM surveys WHERE slug = :s"), {"s": OPEN_SURVEY}).first() is None:
+            load_survey(session, parse_survey_spec(OPEN_SPEC))  # what "after new data" answers
     engine.dispose()
     return time.perf_counter() - started
 
@@ -203,10 +214,10 @@ def after_new_data_times(url: str, base: str, views: int) -> list[float]:
         for i in range(views):
             at = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC) + timedelta(milliseconds=i)
             new = Submission(
-                answers={"comment": "one more"},
+                answers={"nps": 9},
                 via="api",
                 submitted_at=at,
-                survey_slug="bench",
+                survey_slug=OPEN_SURVEY,
                 context={"channel": "phone", "product": "product-1"},
             )
             [stored] = store_batch(sessions, [new], SurveyCache(), 5000)
