@@ -4,8 +4,10 @@ Every write path updates them in its own transaction: ``add_responses`` when res
 ``add_invitations`` for new invitations, ``add_answered`` when an invitation gets its response,
 ``count_mentions`` when mentions are stored or flagged as noise. ``rebuild``
 recomputes days from the rows: after an erasure, after a bulk load that went around the services, after a
-migration (`feedback metrics rebuild`). Metrics read them through ``read_counts`` for whole UTC days and read
-the rows themselves only for the hours at a window's edges (``plan``).
+migration (`feedback metrics rebuild`). Each daily row has weekly and monthly sums beside it, written by the
+same upserts and recounted from the daily rows (``_rebuild_spans``). Metrics read them through ``read_counts``
+for whole UTC days (whole months and weeks from the coarser rows, ``cover``) and read the rows themselves only
+for the hours at a window's edges (``plan``).
 """
 
 from __future__ import annotations
