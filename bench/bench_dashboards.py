@@ -133,6 +133,14 @@ def prepare(url: str, rows: int, fresh: bool) -> float:
         if session.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": EMAIL}).first() is None:
             create_user(session, EMAIL, "Bench Admin", PASSWORD, Role.ADMIN)
         if session.execute(text("SELECT 1 FROM surveys WHERE slug = :s"), {"s": OPEN_SURVEY}).first() is None:
+            if not url.startswith("sqlite"):  # the fill gave ids of its own: move the sequences past them
+                for table in ("surveys", "questions"):
+                    session.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT max(id) FROM {table}))"
+                        )
+                    )
             load_survey(session, parse_survey_spec(OPEN_SPEC))  # what "after new data" answers
     engine.dispose()
     return time.perf_counter() - started
