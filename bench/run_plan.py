@@ -409,11 +409,13 @@ def dashboard_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
                     title,
                     r["backend"],
                     size,
-                    "server, data changed (uncached p50; first view after new data; pages/s, 4 clients)",
-                    f"{r['uncached_p50_s']:.2f} s; {r['cold_s']:.2f} s; "
+                    "server, first view after new data (p50; uncached p50; first view after start; "
+                    "pages/s, 4 clients)",
+                    f"{r.get('after_new_data_p50_s', float('nan')):.2f} s; {r['uncached_p50_s']:.2f} s; "
+                    f"{r['cold_s']:.2f} s; "
                     f"{r.get('uncached_pages_per_s_4_clients', float('nan')):.1f} pages/s",
                     target,
-                    verdict(r["rows"], MILLION, r["uncached_p50_s"] < 0.3),
+                    verdict(r["rows"], MILLION, r.get("after_new_data_p50_s", r["uncached_p50_s"]) < 0.3),
                 ),
                 Row(
                     title,

@@ -4,7 +4,7 @@ from the rows, after random submissions, invitations, erasures and retention run
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -22,6 +22,7 @@ from feedback.mentions.webhook import receive_batch
 from feedback.metrics import rollups
 from feedback.metrics.service import MetricsQuery, compute_many, compute_metrics
 from feedback.models import invitation_rollups, mention_rollups, response_rollups
+from feedback.models.rollup import GRAINS, SPANS, span_grain
 from feedback.privacy.erase import erase_customer
 from feedback.privacy.identifiers import IdentifierKind
 from feedback.privacy.retention import retain_text
@@ -149,6 +150,9 @@ def test_rollups_equal_a_recount_after_submissions_erasures_and_retention(
     sessions: sessionmaker[Session], busy: list[str]
 ) -> None:
     kept = _snapshot(sessions)
+    for name in ("response_rollups", "invitation_rollups"):  # every grain by day, week and month
+        grains = set(kept[name]["grain"])
+        assert {g if s == "day" else span_grain(g, s) for g in GRAINS for s in ("day", *SPANS)} <= grains
     with transaction(sessions) as session:
         rollups.rebuild(session.connection())
     _assert_same(kept, _snapshot(sessions))
@@ -193,6 +197,12 @@ QUERIES = [
     ),
     MetricsQuery(
         by=("survey",), since=START + timedelta(days=1, hours=23), until=START + timedelta(days=2, hours=1)
+    ),
+    MetricsQuery(  # a whole month, whole weeks and days from the rollups, hours from the rows
+        metrics=("nps", "csat", "dissatisfied", "sentiment", "response_rate"),
+        by=("product",),
+        since=START,
+        until=START + timedelta(days=55, hours=7),
     ),
 ]
 
@@ -291,6 +301,57 @@ def test_plan_reads_whole_days_from_rollups_and_the_edges_from_rows() -> None:
         (t(4, 17, 30), t(5, 0)),
         (t(6, 0), t(6, 15, 30)),
     ]
+
+
+def test_cover_reads_whole_months_then_whole_weeks_then_days() -> None:
+    def d(month: int, day: int) -> date:
+        return date(2026, month, day)
+
+    # 2026-09-01 is a Tuesday; Mondays in October: 5, 12, 19, 26.
+    assert rollups.cover([(d(8, 30), d(10, 22))]) == {
+        "month": [(d(9, 1), d(10, 1))],
+        "week": [(d(10, 5), d(10, 19))],
+        "day": [(d(8, 30), d(9, 1)), (d(10, 1), d(10, 5)), (d(10, 19), d(10, 22))],
+    }
+    # Two ranges (a boundary on 10-14): no week or month crosses it; adjacent ranges of a span merged.
+    assert rollups.cover([(d(10, 5), d(10, 14)), (d(10, 14), d(10, 26))]) == {
+        "month": [],
+        "week": [(d(10, 5), d(10, 12)), (d(10, 19), d(10, 26))],
+        "day": [(d(10, 12), d(10, 19))],
+    }
+
+
+def test_a_long_window_reads_weekly_and_monthly_rows_with_the_same_sums(
+    sessions: sessionmaker[Session], busy: list[str]
+) -> None:
+    days = [(START.date(), (START + timedelta(days=55)).date())]  # September, then October 1-25
+    engine = sessions.kw["bind"]
+    coarse = rollups.read_counts(engine, "responses", "product", ["product"], {}, None, days)
+    starts = {at.date() for at in coarse["at"]}
+    october = START.date().replace(month=10)
+    assert START.date() in starts and (START + timedelta(days=2)).date() not in starts  # September: a row
+    assert {october + timedelta(days=i) for i in (4, 11, 18)} <= starts  # the Mondays of whole weeks
+    assert {october + timedelta(days=i) for i in (5, 6, 12)}.isdisjoint(starts)
+    daily = rollups.read_counts(
+        engine,
+        "responses",
+        "product",
+        ["product"],
+        {},
+        None,
+        [(d, d + timedelta(days=1)) for d in _days(days)],
+    )
+    sums = [c for c in coarse.columns if c != "at"]
+
+    def total(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.group_by("product").agg(pl.col(c).sum() for c in sums if c != "product").sort("product")
+
+    assert daily.height > coarse.height
+    assert_frame_equal(total(coarse), total(daily), check_dtypes=False, abs_tol=1e-9)
+
+
+def _days(ranges: list[tuple[date, date]]) -> list[date]:
+    return [first + timedelta(days=i) for first, last in ranges for i in range((last - first).days)]
 
 
 def test_partial_responses_saved_again_and_completed_are_counted_once_as_they_end(

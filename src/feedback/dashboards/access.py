@@ -20,7 +20,7 @@ from feedback.dashboards.library import Library
 from feedback.dashboards.spec import DashboardSpec
 from feedback.errors import Forbidden, InvalidInput
 from feedback.models import Department
-from feedback.models.rollup import response_rollups
+from feedback.models.rollup import response_rollups, span_grain
 
 
 def visible_dashboards(library: Library, caller: Caller) -> list[DashboardSpec]:
@@ -70,12 +70,12 @@ def filters_for(
 def known_values(session: Session, caller: Caller) -> dict[str, list[str]]:
     """The channels and products that the caller's responses carry (what the filters offer), sorted.
 
-    Read from the daily rollups (one row per day, survey, department, channel and product), not from every
-    response: the same values, at a cost that does not grow with the responses."""
+    Read from the monthly rollups (one row per month, survey, department, channel and product), not from
+    every response: the same values, at a cost that does not grow with the responses."""
     rollups = response_rollups.c
     out: dict[str, list[str]] = {}
     for name, column in (("channel", rollups.channel), ("product", rollups.facet)):
-        query = select(column).where(rollups.grain == "product", column != "").distinct()
+        query = select(column).where(rollups.grain == span_grain("product", "month"), column != "").distinct()
         if caller.scope() is not None:
             query = query.where(rollups.department_id == caller.scope())
         out[name] = sorted((str(v) for v in session.scalars(query.limit(500))), key=str.lower)

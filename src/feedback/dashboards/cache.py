@@ -6,7 +6,9 @@ index lookups (about a millisecond on a million responses): the newest response'
 and invitation, the last complete root-cause analysis, the causes' last change, the targets, the last
 erasure and the newest outcome event and identity. So a new answer, mention, analysis run, cause decision,
 target, erasure or outcome import shows on the next page view; a response stored with a time in the past
-(a backfill) shows once the TTL has passed.
+(a backfill) shows once the TTL has passed. Outcome figures, the costliest part of a page, and root causes are
+kept apart on fingerprints of their own (``outcomes_fingerprint``, ``causes_fingerprint``) that a new answer
+does not change.
 
 Keys hold everything a result depends on, the caller's scope among them: one department head's result is
 never served to another caller.
@@ -27,6 +29,7 @@ from feedback.accounts.access import Caller
 from feedback.models import (
     AnalysisRun,
     Cause,
+    CauseEvent,
     CauseFollowup,
     CustomerIdentity,
     ErasureRequest,
@@ -65,6 +68,42 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
+KEPT_TTL_S = (
+    900.0  # outcome and cause figures (below): a backfill no fingerprint sees shows within 15 minutes
+)
+
+
+def outcomes_fingerprint(session: Session) -> tuple[Any, ...]:
+    """What the outcome figures ("Does satisfaction pay?", revenue at risk) change with: outcome events,
+    identities, erasures, the surveys' bands and the latest analysis run. Not new answers: the figures count
+    only responses up to the last outcome event (outcomes/report.py), so a page after a new answer reuses
+    them; a backfill of answers older than that shows once ``KEPT_TTL_S`` has passed."""
+    row = session.execute(
+        select(
+            select(func.max(OutcomeEvent.id)).scalar_subquery(),
+            select(func.max(CustomerIdentity.id)).scalar_subquery(),
+            select(func.max(ErasureRequest.id)).scalar_subquery(),
+            select(func.max(Survey.updated_at)).scalar_subquery(),
+            select(func.max(AnalysisRun.id)).where(AnalysisRun.state == RunState.COMPLETE).scalar_subquery(),
+            select(func.max(Cause.updated_at)).scalar_subquery(),  # a cause renamed or merged
+        )
+    ).one()
+    return tuple(row)
+
+
+def causes_fingerprint(session: Session) -> tuple[Any, ...]:
+    """What the root-cause panels change with: an analysis run (their counts and ledger), a cause's or a
+    follow-up's change, a cause event, and what their revenue at risk changes with. Not new answers: causes
+    count the answers of analysis runs."""
+    row = session.execute(
+        select(
+            select(func.max(CauseFollowup.updated_at)).scalar_subquery(),
+            select(func.max(CauseEvent.id)).scalar_subquery(),
+        )
+    ).one()
+    return (*outcomes_fingerprint(session), *row)
+
+
 class ResultCache:
     """A small LRU of results with a time to live and a data fingerprint (thread-safe)."""
 
@@ -76,13 +115,22 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_compute(self, key: Hashable, fingerprint: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    def get_or_compute(
+        self,
+        key: Hashable,
+        fingerprint: tuple[Any, ...],
+        compute: Callable[[], T],
+        ttl_s: float | None = None,
+    ) -> T:
+        """The result for ``key`` while its fingerprint holds and it is younger than ``ttl_s`` (default: the
+        cache's); a cache whose own TTL is 0 keeps nothing."""
         if self.ttl_s <= 0:
             return compute()
         now = time.monotonic()
+        ttl = self.ttl_s if ttl_s is None else ttl_s
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and now - entry[0] < self.ttl_s and entry[1] == fingerprint:
+            if entry is not None and now - entry[0] < ttl and entry[1] == fingerprint:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 value: T = entry[2]

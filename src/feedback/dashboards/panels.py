@@ -11,12 +11,12 @@ and the panel says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import polars as pl
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from feedback.accounts.access import Caller
@@ -24,6 +24,8 @@ from feedback.analysis.metrics import METRICS
 from feedback.analysis.outcomes import CauseRisk
 from feedback.causes.followup import followup_status
 from feedback.causes.query import cause_detail, list_causes
+from feedback.config import get_settings
+from feedback.dashboards.cache import KEPT_TTL_S, cache_for, causes_fingerprint, outcomes_fingerprint
 from feedback.dashboards.filters import PageFilters
 from feedback.dashboards.spec import DashboardSpec, PanelSpec
 from feedback.mentions.query import MentionFilter, NoiseFilter, list_mentions
@@ -51,6 +53,7 @@ from feedback.privacy import exposure
 from feedback.responses.context import CompanyField
 from feedback.responses.dissatisfied import dissatisfied_response, survey_cutoffs
 
+T = TypeVar("T")
 METRIC_COLUMNS = (
     "period",
     "metric",
@@ -228,7 +231,7 @@ def cause_frames(session: Session, page: PageFilters, scope: int | None) -> tupl
     found = list_causes(session, scope)
     ids = dict(session.execute(select(Cause.key, Cause.id).where(Cause.key.in_([c.id for c in found]))).all())
     followups = followup_status(session, ids.values())
-    risks = risk_by_cause_key(session.get_bind()) if found else {}  # type: ignore[arg-type]
+    risks = _outcome_figure(session, "risks", lambda: risk_by_cause_key(_engine(session))) if found else {}
     for cause in found:
         owner = cause.department or cause.suggested_department
         if page.department and owner != page.department:
@@ -441,6 +444,24 @@ def mentions_frame(
 # -- a whole dashboard ---------------------------------------------------------------------------------------
 
 
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _kept(session: Session, key: Hashable, fingerprint: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """A result that new answers do not change (outcome figures, root causes), kept until its own inputs
+    change (``fingerprint``) rather than recomputed with the rest of the page after each new answer."""
+    engine = _engine(session)
+    cache = cache_for(engine.url.render_as_string(), get_settings().dashboard_cache_s)
+    return cache.get_or_compute(key, fingerprint, compute, KEPT_TTL_S)
+
+
+def _outcome_figure(session: Session, name: str, compute: Callable[[], T]) -> T:
+    """An outcome figure: the same whatever the page's filters and viewer (they do not narrow it)."""
+    return _kept(session, ("outcomes", name), outcomes_fingerprint(session), compute)
+
+
 def dashboard_data(
     session: Session, spec: DashboardSpec, page: PageFilters, scope: int | None, min_n: int
 ) -> list[PanelData]:
@@ -450,7 +471,12 @@ def dashboard_data(
     for data in _metric_panels(session, metric_panels, page, scope, min_n):
         by_id[data.spec.id] = data
     if any(p.kind in ("causes", "cause_trend") for p in spec.panels):
-        causes, ledger = cause_frames(session, page, scope)
+        causes, ledger = _kept(
+            session,
+            ("causes", page, scope),
+            causes_fingerprint(session),
+            lambda: cause_frames(session, page, scope),
+        )
         for panel in spec.panels:
             if panel.kind in ("causes", "cause_trend"):
                 by_id[panel.id] = _cause_panel(panel, causes, ledger, page)
@@ -461,8 +487,9 @@ def dashboard_data(
         elif panel.kind == "mentions":
             frame, notes = mentions_frame(session, panel, page, scope)
             by_id[panel.id] = PanelData(panel, frame, notes)
-        elif panel.kind == "outcomes":
-            by_id[panel.id] = PanelData(panel, *outcomes_section(session))
+        elif panel.kind == "outcomes":  # the chart and the table show the same figures: computed once
+            section = _outcome_figure(session, "satisfaction-pays", lambda: outcomes_section(session))
+            by_id[panel.id] = PanelData(panel, *section)
     return [by_id[p.id] for p in spec.panels]
 
 

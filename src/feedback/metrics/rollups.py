@@ -4,8 +4,10 @@ Every write path updates them in its own transaction: ``add_responses`` when res
 ``add_invitations`` for new invitations, ``add_answered`` when an invitation gets its response,
 ``count_mentions`` when mentions are stored or flagged as noise. ``rebuild``
 recomputes days from the rows: after an erasure, after a bulk load that went around the services, after a
-migration (`feedback metrics rebuild`). Metrics read them through ``read_counts`` for whole UTC days and read
-the rows themselves only for the hours at a window's edges (``plan``).
+migration (`feedback metrics rebuild`). Each daily row has weekly and monthly sums beside it, written by the
+same upserts and recounted from the daily rows (``_rebuild_spans``). Metrics read them through ``read_counts``
+for whole UTC days (whole months and weeks from the coarser rows, ``cover``) and read the rows themselves only
+for the hours at a window's edges (``plan``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, literal, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,10 +56,12 @@ from feedback.models.rollup import (
     RESPONSE_SUMS,
     ROLLUP_KEY,
     SCORE_RANGES,
+    SPANS,
     invitation_rollups,
     mention_rollups,
     response_rollups,
     rollup_settings,
+    span_grain,
 )
 
 Key = tuple[Any, ...]
@@ -72,10 +90,32 @@ def grain_for(source: str, dimensions: Iterable[str]) -> str | None:
 # -- writing -------------------------------------------------------------------------------------------------
 
 
+def span_start(day: date, span: str) -> date:
+    """The first day of the week (Monday) or month holding ``day``."""
+    return day - timedelta(days=day.weekday()) if span == "week" else day.replace(day=1)
+
+
+def span_end(start: date, span: str) -> date:
+    """The day after the week or month that starts on ``start``."""
+    return (
+        start + timedelta(days=7)
+        if span == "week"
+        else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    )
+
+
 def _keys(day: date, row: Mapping[str, Any]) -> list[Key]:
-    """The row's key in each grain."""
-    department, channel = row.get("department_id") or 0, row.get("channel") or ""
-    return [(grain, day, row["survey_id"], department, channel, row.get(grain) or "") for grain in GRAINS]
+    """The row's key in each grain: its day's, its week's and its month's."""
+    department, channel, survey = row.get("department_id") or 0, row.get("channel") or "", row["survey_id"]
+    starts = [(span, span_start(day, span)) for span in SPANS]
+    keys = []
+    for grain in GRAINS:
+        facet = row.get(grain) or ""
+        keys.append((grain, day, survey, department, channel, facet))
+        keys += [
+            (span_grain(grain, span), start, survey, department, channel, facet) for span, start in starts
+        ]
+    return keys
 
 
 def _utc_day(moment: datetime) -> date:
@@ -118,11 +158,11 @@ def response_deltas(
                 change["dissatisfied"] = sign
         if scored or mean is not None:
             change["judged"] = sign
+        changed = [(name, value) for name, value in change.items() if value]
         for key in _keys(_utc_day(row["submitted_at"]), row):
             delta = deltas[key]
-            for name, value in change.items():
-                if value:
-                    delta[name] += value
+            for name, value in changed:
+                delta[name] += value
     return deltas
 
 
@@ -294,9 +334,35 @@ def _upsert(connection: Connection, table: Table, deltas: Mapping[Key, Mapping[s
     rows they share in the same order (no deadlock on PostgreSQL)."""
     if not deltas:
         return
-    names = _key_names(table)
-    rows = [dict(zip(names, key, strict=True)) | dict(values) for key, values in sorted(deltas.items())]
-    connection.execute(_upsert_statement(table.name, connection.dialect.name), rows)
+    sql, names = _upsert_sql(table.name, connection.dialect)
+    key = _key_names(table)
+    is_sqlite = connection.dialect.name == "sqlite"
+    rows = []
+    for values, delta in sorted(deltas.items()):
+        if is_sqlite:  # the day as SQLAlchemy stores a Date on SQLite
+            values = tuple(v.isoformat() if isinstance(v, date) else v for v in values)
+        row = dict(zip(key, values, strict=True))
+        row.update(delta)
+        rows.append(tuple(row[n] for n in names) if names else row)
+    connection.exec_driver_sql(sql, rows)
+
+
+_UPSERT_SQL: dict[tuple[str, str, str], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _upsert_sql(table_name: str, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The upsert as the driver's SQL and the order of its parameters (None: named), compiled once: handing
+    rows straight to the driver's executemany costs a fraction of SQLAlchemy's per-row parameter handling,
+    which was most of what the rollups cost a batch of submissions."""
+    cache_key = (table_name, dialect.name, str(dialect.paramstyle))
+    if cache_key not in _UPSERT_SQL:
+        table = {t.name: t for t in _TABLES.values()}[table_name]
+        compiled = _upsert_statement(table_name, dialect.name).compile(
+            dialect=dialect, column_keys=[c.name for c in table.columns]
+        )
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        _UPSERT_SQL[cache_key] = (str(compiled), order)
+    return _UPSERT_SQL[cache_key]
 
 
 @functools.cache
@@ -447,6 +513,53 @@ def rebuild(connection: Connection, days: Collection[date] | None = None) -> Non
         )
         names = [*ROLLUP_KEY, *INVITATION_COUNTS]
         connection.execute(invitation_rollups.insert().from_select(names, invitation_rows))
+    for table in (response_rollups, invitation_rollups):
+        _rebuild_spans(connection, table, days)
+
+
+def rebuild_spans(connection: Connection) -> None:
+    """Recount every weekly and monthly row from the daily ones (after the migration that added them)."""
+    for table in (response_rollups, invitation_rollups):
+        _rebuild_spans(connection, table, None)
+
+
+def _span_start_sql(day: Any, span: str, dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return func.date(day, "weekday 0", "-6 days") if span == "week" else func.date(day, "start of month")
+    return func.cast(func.date_trunc(span, day), postgresql.DATE)
+
+
+def _rebuild_spans(connection: Connection, table: Table, days: Collection[date] | None) -> None:
+    """Recount ``table``'s weekly and monthly rows holding ``days`` (all when None) from its daily rows."""
+    dialect = connection.dialect.name
+    key = _key_names(table)
+    sums = [c.name for c in table.columns if c.name not in key]
+    for span in SPANS:
+        grains = [span_grain(grain, span) for grain in GRAINS]
+        starts = None if days is None else sorted({span_start(d, span) for d in days})
+        gone = table.c.grain.in_(grains)
+        connection.execute(
+            delete(table).where(gone if starts is None else and_(gone, table.c.day.in_(starts)))
+        )
+        inside = (
+            true()
+            if starts is None
+            else or_(*(and_(table.c.day >= s, table.c.day < span_end(s, span)) for s in starts))
+        )
+        start = _span_start_sql(table.c.day, span, dialect)
+        group = [start, table.c.survey_id, table.c.department_id, table.c.channel, table.c.facet]
+        for grain in GRAINS:
+            summed = (
+                select(
+                    literal(span_grain(grain, span)).label("grain"),
+                    start.label("day"),
+                    *group[1:],
+                    *(func.sum(table.c[name]).label(name) for name in sums),
+                )
+                .where(table.c.grain == grain, inside)
+                .group_by(*group)
+            )
+            connection.execute(table.insert().from_select([*key, *sums], summed))
 
 
 def days_of(
@@ -495,13 +608,45 @@ def plan(boundaries: Iterable[datetime]) -> Plan:
             rows += _by_day(start, _midnight(first)) + _by_day(_midnight(last), end)
         else:
             rows += _by_day(start, end)
+    return Plan(sorted(days), rows)
+
+
+def cover(days: Iterable[tuple[date, date]]) -> dict[str, list[tuple[date, date]]]:
+    """The [first, last) day ranges as whole months, then whole weeks (Monday to Sunday) at their edges, then
+    days: the fewest rollup rows to read ("day", "week", "month" -> ranges, adjacent ones merged). Each range
+    is covered alone, so no week or month crosses from one range into the next."""
+    out: dict[str, list[tuple[date, date]]] = {"day": [], "week": [], "month": []}
+
+    def split(first: date, last: date, spans: Sequence[str]) -> None:
+        if first >= last:
+            return
+        if not spans:
+            out["day"].append((first, last))
+            return
+        span, rest = spans[0], spans[1:]
+        start = span_start(first, span)
+        start = start if start == first else span_end(start, span)
+        end = span_start(last, span)
+        if start < end:
+            out[span].append((start, end))
+            split(first, start, rest)
+            split(end, last, rest)
+        else:
+            split(first, last, rest)
+
+    for first, last in days:
+        split(first, last, ("month", "week"))
+    return {span: _merged(ranges) for span, ranges in out.items()}
+
+
+def _merged(ranges: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     merged: list[tuple[date, date]] = []
-    for first, last in sorted(days):
+    for first, last in sorted(ranges):
         if merged and merged[-1][1] == first:
             merged[-1] = (merged[-1][0], last)
         else:
             merged.append((first, last))
-    return Plan(merged, rows)
+    return merged
 
 
 def _midnight(day: date) -> datetime:
@@ -527,9 +672,10 @@ def read_counts(
     scope: int | None,
     days: Sequence[tuple[date, date]],
 ) -> pl.DataFrame:
-    """Daily counts of ``source`` in ``grain`` for ``days``, summed by day and ``by`` in the database
-    (``filters``: dimension -> values, ids for department and survey). Columns: at (the day's start, UTC),
-    *by, ``rows`` and the rollup's counts."""
+    """Counts of ``source`` in ``grain`` for ``days``, summed by day (or by week and month: whole ones
+    inside a range come from the coarser rows, ``cover``) and ``by`` in the database (``filters``:
+    dimension -> values, ids for department and survey). Columns: at (the start of the day, week or month,
+    UTC), *by, ``rows`` and the rollup's counts."""
     table = _TABLES[source]
     mentions = source == "mentions"
     column_of = _MENTION_COLUMN if mentions else _COLUMN
@@ -544,10 +690,19 @@ def read_counts(
             Column(alias, f"CAST(sum({name}) AS {kind})", "float" if name in RESPONSE_SUMS else "int")
         )
     query = Select(table.name, columns)
-    if not mentions:
-        query.where("grain = ?", grain)
-    ranges = " OR ".join("(day >= ? AND day < ?)" for _ in days)
-    query.where(ranges or "1 = 0", *(d.isoformat() for pair in days for d in pair))
+    if mentions:
+        merged = _merged(days)
+        ranges = " OR ".join("(day >= ? AND day < ?)" for _ in merged)
+        query.where(ranges or "1 = 0", *(d.isoformat() for pair in merged for d in pair))
+    else:
+        parts, params = [], []
+        for span, spans in cover(days).items():
+            if spans:
+                ranges = " OR ".join("(day >= ? AND day < ?)" for _ in spans)
+                parts.append(f"(grain = ? AND ({ranges}))")
+                params += [grain if span == "day" else span_grain(grain, span)]
+                params += [d.isoformat() for pair in spans for d in pair]
+        query.where(" OR ".join(parts) or "1 = 0", *params)
     filter_of = _MENTION_FILTER if mentions else _FILTER
     for name, values in filters.items():
         query.where_in(filter_of.get(name, "facet"), list(values))

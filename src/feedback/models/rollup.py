@@ -13,6 +13,11 @@ looks at all of a response's scores and its comments at once, so no histogram an
 ``dissatisfied`` count it for the cut-offs in force when they were counted, which ``rollup_settings``
 records (``cutoffs``); reads use them only while that is the cut-offs of the settings.
 
+Beside the daily rows, each grain has weekly and monthly ones (grain ``product:week``, ``product:month``;
+``day``: the week's Monday or the month's first day, UTC), the sums of its daily rows, kept by the same writes
+in the same transaction: a year split by product reads about 5,000 monthly rows and the days at its edges
+instead of 146,000 daily rows (metrics/rollups.py ``cover``).
+
 Mentions have one grain holding all three of their dimensions (source, department, product): the day and
 those, counting only mentions not flagged as noise (what mention metrics count), with their polarity's
 count, sum and sum of squares.
@@ -27,6 +32,7 @@ from sqlalchemy import BigInteger, Column, Date, Float, Integer, String, Table
 from feedback.models.base import Base
 
 GRAINS = ("contractor", "product", "team", "region")  # the context field each grain adds as its facet
+SPANS = ("week", "month")  # coarser rows of each grain, beside the daily ones
 ROLLUP_KEY = ("grain", "day", "survey_id", "department_id", "channel", "facet")
 SCORE_RANGES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 SCORE_COLUMNS = tuple(f"{scale}_{score}" for scale, scores in SCORE_RANGES.items() for score in scores)
@@ -34,6 +40,11 @@ RESPONSE_COUNTS = ("responses", *SCORE_COLUMNS, "fcr_yes", "fcr_no", "comments")
 RESPONSE_SUMS = ("polarity_sum", "polarity_sq")
 DISSATISFIED_COUNTS = ("judged", "dissatisfied")  # for the cut-offs rollup_settings names
 INVITATION_COUNTS = ("invitations", "responded")
+
+
+def span_grain(grain: str, span: str) -> str:
+    """The grain name of ``grain``'s weekly or monthly rows."""
+    return f"{grain}:{span}"
 
 
 def _key_columns() -> list[Column[Any]]:

@@ -100,7 +100,8 @@ def show(
     cov = report.coverage
     click.echo(f"Does satisfaction pay? {label} within {horizon_days} days of answering ({scale})")
     click.echo(
-        f"coverage: {cov.responses:,} responses of known customers, {cov.linked:,} with outcome events, "
+        f"coverage: {cov.responses:,} responses of known customers up to the last outcome event, "
+        f"{cov.linked:,} with outcome events, "
         f"{cov.complete:,} with a complete horizon"
     )
     for row in report.bands:

@@ -65,11 +65,18 @@ def report_rows(report: PaysReport) -> tuple[pl.DataFrame, list[str]]:
         notes.append(
             "Verdict: too little data (no outcome events, or no scored responses of known customers)."
         )
+    if report.as_of is None:
+        notes.append("Coverage: no outcome events yet (import orders, renewals or cancellations to see it).")
+    else:
+        notes.append(
+            f"Coverage: {cov.responses:,} responses of known customers up to the last outcome event "
+            f"({report.as_of:%Y-%m-%d}); {cov.linked:,} linked to outcome events; "
+            f"{cov.complete:,} with a complete {report.horizon_days}-day horizon."
+        )
     notes.append(
-        f"Coverage: {cov.responses:,} responses of known customers; {cov.linked:,} linked to outcome events; "
-        f"{cov.complete:,} with a complete {report.horizon_days}-day horizon."
+        "All responses of known customers, whatever the page's filters; later ones count once outcome "
+        "events after them are imported."
     )
-    notes.append("All responses of known customers, whatever the page's filters.")
     notes.append(CAVEAT)
     return pl.DataFrame(rows, schema=SCHEMA, orient="row"), notes
 

@@ -9,6 +9,8 @@ A customer id in the identity map becomes its person's id; any other id is a per
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 from sqlalchemy import Engine
 
@@ -49,8 +51,9 @@ def read_events(engine: Engine) -> pl.DataFrame:
     return _to_person(events, read_persons(engine))
 
 
-def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
-    """Scored responses linked to a customer, with their context fields as columns."""
+def read_responses(engine: Engine, scale: str, until: datetime | None = None) -> pl.DataFrame:
+    """Scored responses linked to a customer (submitted at or before ``until``, when given), with their
+    context fields as columns."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}")
     scored = (
@@ -68,6 +71,8 @@ def read_responses(engine: Engine, scale: str) -> pl.DataFrame:
         .where(f"{scale} IS NOT NULL")
         .where("invitation_id IS NOT NULL")
     )
+    if until is not None:
+        scored.where_time("submitted_at", "<=", until)
     customers = Select(
         "invitations",
         [Column("invitation_id", "id", "int"), Column("customer_id", "customer_id", "text")],

@@ -24,7 +24,7 @@ DEFAULT_GROUPS = {
 
 @dataclass(frozen=True)
 class Coverage:
-    responses: int  # scored responses that name a customer
+    responses: int  # scored responses that name a customer, submitted up to the report's as_of
     linked: int  # of them, the customer has at least one outcome event (any time)
     complete: int  # of them, the horizon is complete by ``as_of``
 
@@ -43,6 +43,11 @@ class PaysReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_NO_RESPONSES = pl.DataFrame(
+    schema={"response_id": pl.String, "person": pl.String, "at": pl.Datetime("us", "UTC"), "score": pl.Int64}
+)
 
 
 def _check_scale(scale: str) -> None:
@@ -68,7 +73,8 @@ def satisfaction_pays(
     bottom: Sequence[int] | None = None,
     controls: Sequence[str] = (),
 ) -> PaysReport:
-    """Outcome by band and the adjusted top-minus-bottom difference (``as_of``: the last event's time).
+    """Outcome by band and the adjusted top-minus-bottom difference among the responses submitted up to
+    ``as_of`` (default: the last event's time; no events: no responses either).
 
     The difference is always adjusted for prior orders, prior spend and tenure, and for ``controls``
     (company context fields) too."""
@@ -79,8 +85,12 @@ def satisfaction_pays(
         raise InvalidInput.on("horizon_days", "at least 1")
     top = tuple(top or DEFAULT_GROUPS[scale][0])
     bottom = tuple(bottom or DEFAULT_GROUPS[scale][1])
-    responses = read_responses(engine, scale)
     events = read_events(engine)
+    if as_of is None and events.height:
+        as_of = events["at"].max()  # type: ignore[assignment]
+    # Responses after as_of have no outcome to link yet: left out, so that the figures (and coverage) change
+    # only when the outcome data does, not with each new answer.
+    responses = read_responses(engine, scale, as_of) if as_of is not None else _NO_RESPONSES
     with engine.connect() as connection:
         cutoffs = survey_cutoffs(connection)  # the company's, and each survey's own bands
     unknown = [
@@ -88,11 +98,9 @@ def satisfaction_pays(
         for c in controls
         if c not in responses.columns or c in ("response_id", "person", "at", "score", "survey_id")
     ]
-    if unknown:
+    if unknown and responses.height:  # no responses (or no events): nothing to adjust, whatever the fields
         raise InvalidInput.on("controls", f"unknown field(s) {', '.join(unknown)}")
     controls = (*an.PRIOR_CONTROLS, *controls)
-    if as_of is None and events.height:
-        as_of = events["at"].max()  # type: ignore[assignment]
     if as_of is None or responses.is_empty():
         return PaysReport(
             scale, outcome, horizon_days, as_of, top, bottom, [], None, Coverage(responses.height, 0, 0)
@@ -144,12 +152,15 @@ def revenue_by_cause(
     """Revenue at risk per root cause of the latest analysis run (see analysis.outcomes.revenue_at_risk),
     each cause named by its ``label`` (name, or key)."""
     _check_scale(scale)
-    responses, events = read_responses(engine, scale), read_events(engine)
+    events = read_events(engine)
     causes = read_cause_items(engine, label)
-    if responses.is_empty() or events.is_empty() or causes.is_empty():
+    if events.is_empty() or causes.is_empty():
         return []
     as_of = events["at"].max()
     assert isinstance(as_of, datetime)
+    responses = read_responses(engine, scale, as_of)  # a later one has no complete horizon
+    if responses.is_empty():
+        return []
     linked = an.link_outcomes(responses, events, horizon_days, as_of)
     with engine.connect() as connection:
         satisfied = survey_cutoffs(connection).high(scale, pl.col("score"))  # by each survey's bands
