@@ -1,7 +1,7 @@
 """rollups 3: weekly and monthly rows beside the daily ones (grain "product:week", "product:month"), summed from
 the daily rows
 
-Revision ID: 0014_h29
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-06
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014_h29"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -3,8 +3,8 @@
 The response writer stores a comment first and scores its sentiment after the commit
 (responses/scoring.py); the scorer finds the comments left to score through this partial index.
 
-Revision ID: 0014_h30
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_h30"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
