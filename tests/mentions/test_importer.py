@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import signal
@@ -229,6 +230,7 @@ def test_a_bad_mapping_is_refused_before_anything_is_stored(cli, sessions, tmp_p
 
 def test_worker_processes_store_the_same_rows_as_one_process(cli, sessions, tmp_path: Path) -> None:
     data = synthetic_csv(tmp_path / "posts.csv", 1200)
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     result = cli(
         "mentions",
         "import",
@@ -246,6 +248,7 @@ def test_worker_processes_store_the_same_rows_as_one_process(cli, sessions, tmp_
     assert len(rows) == 1200 and all(m.polarity is not None for m in rows.values())
     again = cli("mentions", "import", str(data), "--source", "twitter", *POSTS_MAP, "--workers", "0")
     assert "0 stored, 1200 already stored" in again.output
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector  # the import tuned it for itself only
 
 
 POSTS_MAP = ["--map", "source_id=id", "--map", "author=user", "--map", "posted_at=at", "--map", "text=text"]

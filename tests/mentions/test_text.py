@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import UTC
 
 import pytest
@@ -38,6 +40,27 @@ from feedback.mentions.rules import parse_rules
 def test_normalize_keeps_words_and_neutralizes_links_handles_tags_html(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
     assert normalize(expected) == expected  # normalizing twice changes nothing
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("#fail #1234 #_x", "fail 1234 _x"),  # a tag keeps its word
+        ("a#b c&#d ##e #", "a#b c&#d ##e #"),  # inside a word, an entity-like "&#", a doubled "#", a lone "#"
+        ("x #\u00e9t\u00e9 (#late)", "x \u00e9t\u00e9 (late)"),
+        ("  rt @a_b: RT @c: hi", "RT @user: hi"),  # only the leading retweet marker goes
+        ("hi RT @c: x", "hi RT @user: x"),
+    ],
+)
+def test_normalize_drops_tag_marks_and_a_leading_retweet_marker_only(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_normalize_collapses_every_kind_of_whitespace() -> None:
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(c)) or chr(c).isspace()]
+    assert len(spaces) > 20
+    for c in spaces:
+        assert normalize(f"{c}late{c}{c}again {c}") == "late again", repr(c)
 
 
 def test_the_fingerprint_ignores_case_punctuation_spacing_links_and_handles() -> None:

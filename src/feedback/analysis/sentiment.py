@@ -52,11 +52,32 @@ _REPLACE: dict[str, str] = dict(_pattern.replacements)
 _SENTENCE_END = ("...", ".", "!", "?", _EOS)
 _SENTENCE_TAIL = ("'", '"', "\u201d", "\u2019", "...", ".", "!", "?", ")", _EOS)
 _LINEBREAKS = re.compile(r"\n{2,}")
-_WHITESPACE = re.compile(r"\s+")
 _SARCASM = _pattern.RE_SARCASM
 _EMOTICONS = _pattern.RE_EMOTICONS
 _IRONY = _pattern.IRONY
 _MOOD = _pattern.MOOD
+
+
+# Every contraction find_tokens replaces has an apostrophe: a text without one has none to replace.
+_CONTRACTION_MARK = "'" if all("'" in a for a in _REPLACE) else ""
+_FACES = [face for faces in _pattern.EMOTICONS.values() for face in faces]
+
+
+def _commonness(char: str) -> int:
+    """About how often a character occurs in posts, from 0 (seldom) up."""
+    for rank, chars in enumerate((":;=", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "<>", "0123456789", "()-", ".,!?'")):
+        if char in chars:
+            return rank + 1
+    return 7 if char.isalpha() else 0
+
+
+# The emoticon pattern matches each face's characters in order, spaces between them optional, so a text
+# with none of the seldomest character of each face has no emoticon: the slower pattern need not run.
+_SELDOMEST = "".join(sorted({min(face, key=_commonness) for face in _FACES}))
+_BUILT_AS_EXPECTED = _EMOTICONS.pattern == "({})($|\\s)".format(
+    "|".join(" ?".join(map(re.escape, face)) for face in _FACES)
+)
+_MAYBE_EMOTICON = re.compile(f"[{re.escape(_SELDOMEST)}]" if _BUILT_AS_EXPECTED else "(?s).")  # else: always
 
 
 def _join_emoticon(match: re.Match[str]) -> str:
@@ -88,8 +109,9 @@ def _split_token(t: str, tokens: list[str]) -> None:
 
 def _words(string: str) -> list[str]:
     """The lower-cased words that Sentiment.__call__ assesses: " ".join(find_tokens(s)).split()."""
-    for a, b in _REPLACE.items():  # literal patterns: str.replace is re.sub here
-        string = string.replace(a, b)
+    if _CONTRACTION_MARK in string:  # literal patterns: str.replace is re.sub here
+        for a, b in _REPLACE.items():
+            string = string.replace(a, b)
     string = (
         string.replace("\u201c", " \u201c ")
         .replace("\u201d", " \u201d ")
@@ -103,11 +125,18 @@ def _words(string: str) -> list[str]:
     if paragraphs:
         string = _LINEBREAKS.sub(f" {_EOS} ", string)
     tokens: list[str] = []
-    for t in _WHITESPACE.sub(" ", string).split(" "):
+    for t in string.split():  # the same whitespace as re's \s: find_tokens' re.sub(r"\s+", " ", ...)
         if t.isalnum():  # no punctuation to split off
             tokens.append(t)
-        elif t:
+        else:
             _split_token(t, tokens)
+    if not paragraphs:
+        # The sentences are consecutive runs of the tokens, so when neither the sarcasm nor an emoticon
+        # pattern matches the tokens joined (a match in a sentence would be one here too), the words are
+        # the tokens, whatever the sentences.
+        text = " ".join(tokens)
+        if "(" not in text and (_MAYBE_EMOTICON.search(text) is None or _EMOTICONS.search(text) is None):
+            return text.lower().split()
     sentences: list[list[str]] = [[]]
     i = j = 0
     while j < len(tokens):

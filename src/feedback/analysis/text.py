@@ -38,9 +38,10 @@ _HANDLE = re.compile(
     r"(?<![\w@/])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"  # @name
     r"(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?"  # @instance.social (Mastodon)
 )
-_HASHTAG = re.compile(r"(?<![\w&#])#(?=\w)")
+# A "#" before a word character and after none, nor "&" or "#"; written to begin with the "#" itself, so
+# that the regex engine skips from one "#" to the next instead of trying each position.
+_HASHTAG = re.compile(r"#(?<![\w&#]#)(?=\w)")
 _RETWEET = re.compile(r"^\s*RT\s+@[A-Za-z0-9_.@-]+\s*:?\s*", re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -67,14 +68,16 @@ def _link(match: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     """The words of a post, for analysis (see the module docstring). The original is kept elsewhere."""
     text = strip_html(text)
-    text = _RETWEET.sub("", text, count=1)
+    retweet = _RETWEET.match(text)
+    if retweet is not None:
+        text = text[retweet.end() :]
     if "http" in text or "www." in text or "HTTP" in text or "WWW." in text:
         text = _URL.sub(_link, text)
     if "@" in text:
         text = _HANDLE.sub(USER_TOKEN, text)
     if "#" in text:
         text = _HASHTAG.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # whitespace collapsed: str.split's is the \s of re
 
 
 def text_hash(text_norm: str) -> str:
