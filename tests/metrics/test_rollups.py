@@ -461,3 +461,24 @@ def test_dissatisfied_counts_serve_only_the_cut_offs_they_were_counted_by(
     share = {r["channel"]: r["value"] for r in stricter.iter_rows(named=True) if r["period"] is None}
     old = {r["channel"]: r["value"] for r in before.iter_rows(named=True) if r["period"] is None}
     assert all(share[c] >= old[c] for c in old) and share != old
+
+
+def test_a_filter_value_with_a_percent_sign_and_quotes_is_read_as_a_value(
+    sessions: sessionmaker[Session], busy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = "50% off 'sale' %s"  # inlined as a literal on PostgreSQL: never a placeholder
+    rows = [
+        {"at": START + timedelta(days=d, hours=2), "answers": {"nps": n}, "context": {"channel": odd}}
+        for d, n in ((3, 2), (4, 10), (20, 9))
+    ]
+    store(sessions, rows)
+    query = MetricsQuery(
+        metrics=("nps", "volume"), filters={"channel": (odd,)}, since=START, until=START + timedelta(days=60)
+    )
+    with sessions() as session:
+        counted = compute_metrics(session, query).table
+    assert counted.filter(pl.col("metric") == "volume")["value"].sum() == 3, counted
+    _from_rows(monkeypatch)
+    with sessions() as session:
+        read = compute_metrics(session, query).table
+    assert_frame_equal(counted, read, check_dtypes=False, abs_tol=1e-9)

@@ -69,7 +69,8 @@ class Select:
     conditions: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     suffix: str = ""  # GROUP BY ...
-    few_rows: bool = False  # an aggregate that returns few rows, however large the table: read it here
+    few_rows: bool = False  # an aggregate that returns few rows, however large the table: read it here,
+    # through the engine's pooled connection
 
     def where(self, condition: str, *params: Any) -> Select:
         self.conditions.append(condition)
@@ -155,8 +156,11 @@ def read_frame(engine: Engine, query: Select) -> pl.DataFrame:
     if dialect not in ("sqlite", "postgresql"):
         raise ValueError(f"reading frames from {dialect} is not supported")
     sql, params = query.render(dialect)
-    if dialect == "sqlite":
-        batches: Iterator[pl.DataFrame] | None = None if query.few_rows else _sqlite_arrow(engine, query)
+    batches: Iterator[pl.DataFrame] | None = None
+    if query.few_rows:
+        pass  # the pooled connection: ADBC connects anew for each read (PostgreSQL: ~10-30 ms a page read)
+    elif dialect == "sqlite":
+        batches = _sqlite_arrow(engine, query)
     else:
         batches = _adbc_batches(engine, sql)
     if batches is None:
@@ -220,7 +224,10 @@ def _dbapi_batches(
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(sql, params)
+        if params:
+            cursor.execute(sql, params)
+        else:  # PostgreSQL's SQL holds its values as literals: no '%' may be read as a placeholder
+            cursor.execute(sql)
         while rows := cursor.fetchmany(BATCH_ROWS):
             values = list(zip(*rows, strict=True))  # one tuple per column
             yield pl.DataFrame(
