@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_metrics import fill, recount  # noqa: E402
 from feedback.accounts.users import create_user  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
-from feedback.models import Role  # noqa: E402
+from feedback.models import Response, Role  # noqa: E402
 from feedback.surveys.service import load_survey, parse_survey_spec  # noqa: E402
 
 EMAIL, PASSWORD = "bench-admin@example.com", "bench password 12345"
@@ -216,11 +216,14 @@ def after_new_data_times(url: str, base: str, views: int) -> list[float]:
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
+    with sessions() as session:  # after every response, also those of an earlier run on a kept database
+        newest = session.scalar(select(func.max(Response.submitted_at)))
+    start = max(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), newest or datetime.min.replace(tzinfo=UTC))
     times = []
     with httpx.Client(base_url=base, timeout=300, follow_redirects=True) as client:
         sign_in(client)
         for i in range(views):
-            at = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC) + timedelta(milliseconds=i)
+            at = start + timedelta(milliseconds=i + 1)
             new = Submission(
                 answers={"nps": 9},
                 via="api",

@@ -40,13 +40,12 @@ from feedback.targets.api import TargetController
 from feedback.web.apidocs import OfflineSwaggerUI, swagger_assets
 from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
-from feedback.web.guards import reject_deep_json, reject_nul_characters
+from feedback.web.guards import check_input
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
 from feedback.web.schema import StrictStructSchemaPlugin
 from feedback.web.session import csrf_config
 from feedback.web.state import AppContext
-from feedback.web.strict import strict_json_bodies
 
 HERE = Path(__file__).parent
 
@@ -121,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[reject_deep_json, reject_nul_characters, strict_json_bodies],
+        guards=[check_input],
         lifespan=[lifespan],
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_english_by_default
