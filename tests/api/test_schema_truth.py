@@ -64,3 +64,18 @@ def test_405_and_options_name_every_method_of_the_path(client) -> None:
     assert refused.status_code == 405 and options.status_code == 204
     for answer in (refused, options):
         assert {m.strip() for m in answer.headers["allow"].split(",")} >= {"GET", "POST", "OPTIONS"}
+
+
+def test_a_list_of_names_declares_what_each_name_may_hold(client, sessions) -> None:
+    """A choice with a control character is refused (400), so the schema says so of each choice."""
+    schema = client.get("/schema/openapi.json").json()
+    choices = schema["components"]["schemas"]["QuestionSpec"]["properties"]["choices"]
+    [items] = [option["items"] for option in choices["oneOf"] if option.get("type") == "array"]
+    assert items["maxLength"] == 200 and items["minLength"] == 1
+    assert re.match(items["pattern"], "Blue") and not re.match(items["pattern"], "Bl\u0082ue")
+    admin = bearer(factories.token(sessions, Role.ADMIN))
+    factories.department(sessions)
+    question = {"key": "colour", "type": "choice", "prompt": "Which?", "choices": ["Blue", "Bl\u0082ue"]}
+    refused = client.post("/api/surveys", json=factories.survey_spec(questions=[question]), headers=admin)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"].endswith("choices[1]"), refused.text
