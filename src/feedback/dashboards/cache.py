@@ -68,9 +68,8 @@ def data_fingerprint(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
-KEPT_TTL_S = (
-    900.0  # outcome and cause figures (below): a backfill no fingerprint sees shows within 15 minutes
-)
+# Outcome and cause figures (below): a backfill that no fingerprint sees shows within 15 minutes.
+KEPT_TTL_S = 900.0
 
 
 def outcomes_fingerprint(session: Session) -> tuple[Any, ...]:

@@ -157,12 +157,8 @@ def read_frame(engine: Engine, query: Select) -> pl.DataFrame:
         raise ValueError(f"reading frames from {dialect} is not supported")
     sql, params = query.render(dialect)
     batches: Iterator[pl.DataFrame] | None = None
-    if query.few_rows:
-        pass  # the pooled connection: ADBC connects anew for each read (PostgreSQL: ~10-30 ms a page read)
-    elif dialect == "sqlite":
-        batches = _sqlite_arrow(engine, query)
-    else:
-        batches = _adbc_batches(engine, sql)
+    if not query.few_rows:  # few rows come through the pooled connection: ADBC connects anew for each read
+        batches = _sqlite_arrow(engine, query) if dialect == "sqlite" else _adbc_batches(engine, sql)
     if batches is None:
         batches = _dbapi_batches(engine, sql, params, query.columns)
     frames = [_tidy(b, query.columns) for b in batches if b.height]
