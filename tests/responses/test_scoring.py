@@ -18,7 +18,8 @@ from feedback.config import get_settings
 from feedback.db import transaction
 from feedback.metrics import rollups
 from feedback.models import Answer, response_rollups, utcnow
-from feedback.responses.scoring import score_unscored
+from feedback.responses import scoring
+from feedback.responses.scoring import Unscored, score_comments, score_unscored
 from feedback.responses.store import Stored, SurveyCache, store_batch
 from feedback.responses.submissions import Submission
 from tests import factories
@@ -56,10 +57,14 @@ def _submissions(seed: int, count: int) -> list[Submission]:
     return out
 
 
-def _store_unscored(sessions: sessionmaker[Session], seed: int, count: int) -> None:
-    """What the response writer commits before it scores: complete responses, comments not scored."""
-    outcomes = store_batch(sessions, _submissions(seed, count), SurveyCache(), 5000, score_comments=False)
+def _store_unscored(sessions: sessionmaker[Session], seed: int, count: int) -> list[Unscored]:
+    """What the response writer commits before it scores: complete responses, comments not scored; the
+    comments it is handed to score."""
+    handed: list[Unscored] = []
+    submissions = _submissions(seed, count)
+    outcomes = store_batch(sessions, submissions, SurveyCache(), 5000, score_later=handed.extend)
     assert all(isinstance(o, Stored) for o in outcomes), outcomes
+    return handed
 
 
 def _comments(sessions: sessionmaker[Session]) -> list[Any]:
@@ -152,6 +157,48 @@ def test_two_scorers_at_once_count_each_comment_once(sessions: sessionmaker[Sess
         thread.join(120)
     assert not errors, errors
     assert sum(filled) == len(_comments(sessions))  # each comment filled in by one scorer only
+    _assert_all_scored(sessions)
+    _assert_counted_as_a_recount(sessions)
+
+
+@pytest.mark.usefixtures("survey")
+def test_the_comments_a_batch_hands_over_are_its_unscored_ones_and_are_scored_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    handed = _store_unscored(sessions, seed=5, count=30)
+    stored = {(a.response_id, a.question_id, a.text) for a in _comments(sessions)}
+    assert set(handed) == stored and len(handed) == len(stored)
+    cutoffs = get_settings().cutoffs
+    assert score_comments(sessions, cutoffs, handed[:11]) == 11  # a response's comments split in two
+    assert score_comments(sessions, cutoffs, handed) == len(handed) - 11  # the first 11 are not filled twice
+    _assert_all_scored(sessions)
+    _assert_counted_as_a_recount(sessions)
+    assert score_unscored(sessions, cutoffs) == (0, False)
+
+
+@pytest.mark.usefixtures("survey")
+def test_comments_another_writer_scores_between_the_read_and_the_fill_are_counted_by_it_alone(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorer fills in its comments with one statement; when another writer scored some of them after
+    they were read, it finds out which one by one, and counts only its own."""
+    _store_unscored(sessions, seed=4, count=20)
+    cutoffs = get_settings().cutoffs
+    total = len(_comments(sessions))
+    real_score_text = scoring.score_text
+    others: list[int] = []
+
+    def score_text_while_another_writer_scores(text: str) -> Any:
+        if not others:  # once, after the first scorer has read its comments and before it fills them in
+            others.append(0)
+            monkeypatch.setattr(scoring, "score_text", real_score_text)  # the other writer scores as usual
+            others[0] = score_unscored(sessions, cutoffs, limit=3)[0]
+        return real_score_text(text)
+
+    monkeypatch.setattr(scoring, "score_text", score_text_while_another_writer_scores)
+    done, _more = score_unscored(sessions, cutoffs, limit=total)
+    assert others == [3]
+    assert done == total - 3
     _assert_all_scored(sessions)
     _assert_counted_as_a_recount(sessions)
 

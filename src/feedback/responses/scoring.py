@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import defaultdict
-from typing import cast
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.analysis.scales import Cutoffs
-from feedback.analysis.sentiment import ANALYZER, score_text
+from feedback.analysis.sentiment import ANALYZER, Sentiment, score_text
 from feedback.metrics import rollups
 from feedback.models import Answer, Response
 
@@ -62,31 +63,68 @@ _POLARITIES = (
 )
 
 
+class Unscored(NamedTuple):
+    """A comment stored without its sentiment."""
+
+    response_id: uuid.UUID
+    question_id: int
+    text: str
+
+
 def score_unscored(factory: sessionmaker[Session], cutoffs: Cutoffs, limit: int = 256) -> tuple[int, bool]:
-    """Score up to ``limit`` unscored comments of complete responses and count them in the rollups: how
-    many this call filled in, and whether more may be left."""
+    """Score up to ``limit`` unscored comments of complete responses found in the database and count them
+    in the rollups: how many this call filled in, and whether more may be left."""
     with factory() as session:  # read without holding a transaction; the texts are scored outside one
         found = session.execute(_UNSCORED, {"limit": limit}).all()
-    if not found:
-        return 0, False
-    scored = [(row, score_text(row.text)) for row in found]
+    return score_comments(factory, cutoffs, [Unscored(*row) for row in found]), len(found) == limit
+
+
+def score_comments(factory: sessionmaker[Session], cutoffs: Cutoffs, comments: Sequence[Unscored]) -> int:
+    """Score these comments of complete responses, fill in those still unscored with the text that was
+    scored, and count them in the rollups: how many this call filled in."""
+    if not comments:
+        return 0
+    scored = [(comment, score_text(comment.text)) for comment in comments]
+    try:
+        mine = _fill_and_count(factory, scored, cutoffs, at_once=True)
+    except _Changed:  # another writer scored or changed one meanwhile: find out which, one by one
+        mine = _fill_and_count(factory, scored, cutoffs, at_once=False)
+    return len(mine)
+
+
+class _Changed(Exception):
+    """A comment read as unscored was no longer so when it was filled in."""
+
+
+def _fill_and_count(
+    factory: sessionmaker[Session], scored: list[tuple[Unscored, Sentiment]], cutoffs: Cutoffs, at_once: bool
+) -> set[tuple[uuid.UUID, int]]:
+    """Fill in the comments still unscored and move their responses' rollups, in one transaction: which
+    ones were filled. ``at_once``: one statement for all (one round trip), raising _Changed (and rolling
+    back) unless every one was still unscored; else one statement each, keeping those that matched."""
+    params = [
+        {
+            "rid": comment.response_id,
+            "qid": comment.question_id,
+            "scored_text": comment.text,
+            "polarity": sentiment.polarity,
+            "subjectivity": sentiment.subjectivity,
+        }
+        for comment, sentiment in scored
+    ]
     with factory.begin() as session:
         connection = session.connection()
-        connection.execute(_LOCK, {"ids": sorted({row.response_id for row in found})}).all()
-        mine: set[tuple[uuid.UUID, int]] = set()
-        for row, sentiment in scored:
-            filled = connection.execute(
-                _FILL,
-                {
-                    "rid": row.response_id,
-                    "qid": row.question_id,
-                    "scored_text": row.text,
-                    "polarity": sentiment.polarity,
-                    "subjectivity": sentiment.subjectivity,
-                },
-            )
-            if filled.rowcount == 1:  # not scored meanwhile by another writer, not changed or deleted
-                mine.add((row.response_id, row.question_id))
+        connection.execute(_LOCK, {"ids": sorted({c.response_id for c, _ in scored})}).all()
+        if at_once:
+            if connection.execute(_FILL, params).rowcount != len(params):
+                raise _Changed
+            mine = {(c.response_id, c.question_id) for c, _ in scored}
+        else:  # not scored meanwhile by another writer, not changed or deleted
+            mine = {
+                (c.response_id, c.question_id)
+                for (c, _), p in zip(scored, params, strict=True)
+                if connection.execute(_FILL, p).rowcount == 1
+            }
         if mine:
             ids = sorted({rid for rid, _ in mine})
             before: dict[uuid.UUID, list[float]] = defaultdict(list)
@@ -99,7 +137,7 @@ def score_unscored(factory: sessionmaker[Session], cutoffs: Cutoffs, limit: int 
             rollups.rescore_responses(
                 connection, list(responses.values()), _means(before), _means(after), cutoffs
             )
-    return len(mine), len(found) == limit
+    return mine
 
 
 def _means(polarities: dict[uuid.UUID, list[float]]) -> dict[uuid.UUID, float]:
@@ -109,19 +147,31 @@ def _means(polarities: dict[uuid.UUID, list[float]]) -> dict[uuid.UUID, float]:
 
 class CommentScorer:
     """When the writer scores: whenever it is idle, and under a load that never lets it be idle, a few
-    comments at least every ``every_s`` seconds. Errors are logged and tried again later: the comments
-    stay unscored until then, never half counted."""
+    comments at least every ``every_s`` seconds. The comments the writer just stored are handed to it
+    (no query finds them); the database is searched at the start, for what a stopped writer left
+    unscored, and after an error or when more were handed over than it keeps. Errors are logged and
+    tried again later: the comments stay unscored until then, never half counted."""
 
-    def __init__(self, factory: sessionmaker[Session], cutoffs: Cutoffs, every_s: float = 1.0) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], cutoffs: Cutoffs, every_s: float = 1.0, keep: int = 100_000
+    ) -> None:
         self._factory = factory
         self._cutoffs = cutoffs
         self._every_s = every_s
+        self._keep = keep
         self._last = time.monotonic()
-        self.pending = True  # unknown at the start: comments a stopped writer left unscored
-
-    def stored(self) -> None:
-        """A batch was committed: it may have brought comments to score."""
+        self._handed: deque[Unscored] = deque()
+        self._search = True  # at the start: comments a stopped writer left unscored
         self.pending = True
+
+    def stored(self, comments: Sequence[Unscored] = ()) -> None:
+        """A batch was committed with these comments unscored."""
+        if len(self._handed) + len(comments) > self._keep:  # too many to keep: the database has them
+            self._handed.clear()
+            self._search = True
+        else:
+            self._handed.extend(comments)
+        self.pending = self._search or bool(self._handed)
 
     def overdue(self) -> bool:
         return self.pending and time.monotonic() - self._last >= self._every_s
@@ -129,9 +179,16 @@ class CommentScorer:
     def run(self, limit: int = 256) -> int:
         self._last = time.monotonic()
         try:
-            done, self.pending = score_unscored(self._factory, self._cutoffs, limit)
-        except Exception:  # a locked or unreachable database: the comments wait for the next idle second
+            if self._handed:
+                chunk = [self._handed.popleft() for _ in range(min(limit, len(self._handed)))]
+                done = score_comments(self._factory, self._cutoffs, chunk)
+            else:
+                done, self._search = score_unscored(self._factory, self._cutoffs, limit)
+        except Exception:  # a locked or unreachable database: the comments wait for the next batch
             log.exception("scoring the sentiment of stored comments failed")
+            self._handed.clear()
+            self._search = True
             self.pending = False
             return 0
+        self.pending = self._search or bool(self._handed)
         return done

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -38,6 +38,7 @@ from feedback.metrics import rollups
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
 from feedback.responses.context import parse_context
+from feedback.responses.scoring import Unscored
 from feedback.responses.submissions import Submission, SurveyDef, validate_answers
 from feedback.tokens import hash_token
 
@@ -145,22 +146,26 @@ def store_batch(
     submissions: Sequence[Submission],
     cache: SurveyCache,
     max_text_chars: int,
-    score_comments: bool = True,
+    score_later: Callable[[list[Unscored]], None] | None = None,
 ) -> list[Outcome]:
-    """Store what is valid in one transaction; every submission gets its own outcome. ``score_comments``
-    False: a complete response's comments are stored unscored, for responses/scoring.py to score after the
-    commit (the response writer: the request need not wait for it)."""
+    """Store what is valid in one transaction; every submission gets its own outcome. With ``score_later``
+    a complete response's comments are stored unscored and handed to it once committed, for
+    responses/scoring.py to score (the response writer: the request need not wait for it)."""
 
     def again(batch: Sequence[Submission]) -> list[Outcome]:
+        unscored: list[Unscored] | None = [] if score_later else None
         with factory.begin() as session:
-            return _store(session, batch, cache, max_text_chars, score_comments)
+            outcomes = _store(session, batch, cache, max_text_chars, unscored)
+        if score_later and unscored:
+            score_later(unscored)
+        return outcomes
 
     try:
         return again(submissions)
     except IntegrityError:
         # Another process stored a conflicting row between our checks and our insert.
         if len(submissions) > 1:
-            return [store_batch(factory, [s], cache, max_text_chars, score_comments)[0] for s in submissions]
+            return [store_batch(factory, [s], cache, max_text_chars, score_later)[0] for s in submissions]
         try:
             return again(submissions)
         except IntegrityError:
@@ -224,9 +229,11 @@ def _store(
     subs: Sequence[Submission],
     cache: SurveyCache,
     max_text_chars: int,
-    score_comments: bool = True,
+    unscored: list[Unscored] | None = None,
 ) -> list[Outcome]:
-    """Check each submission in order against the batch's lookups, then write every accepted one."""
+    """Check each submission in order against the batch's lookups, then write every accepted one. Comments
+    are scored now, or (``unscored`` a list) those of complete responses are stored unscored and listed
+    there."""
     lookup = _look_up(session, subs, cache)
     rows = _Rows([], [], [], [])
     used_invitations: set[int] = set()
@@ -240,13 +247,19 @@ def _store(
         if isinstance(checked, Stored):  # a replay of an earlier request
             outcomes.append(checked)
             continue
-        stored = _add_rows(rows, sub, checked, score_comments or sub.partial)
+        stored = _add_rows(rows, sub, checked, unscored is None or sub.partial)
         if checked.invitation is not None:
             used_invitations.add(checked.invitation.id)
         if sub.idempotency_key:
             lookup.earlier[(checked.survey.id, sub.idempotency_key)] = (checked.request_hash, stored)
         outcomes.append(stored)
     _write(session, rows, cache.cutoffs)
+    if unscored is not None:
+        unscored += [
+            Unscored(a["response_id"], a["question_id"], a["text"])
+            for a in rows.answers
+            if a["text"] and a["analyzer"] is None
+        ]
     return outcomes
 
 

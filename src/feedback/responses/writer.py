@@ -218,10 +218,8 @@ class ResponseWriter:
                     log.exception("passing a batch of %d responses on failed", len(batch))
                     _settle([waiter for _, waiter in batch], [exc] * len(batch))
                 self._in_hand = []
-                if scorer is not None:
-                    scorer.stored()
-                    if scorer.overdue():
-                        scorer.run(limit=32)
+                if scorer is not None and scorer.overdue():
+                    scorer.run(limit=32)
         finally:  # ended by anything else (the thread was killed): its requests are told at once
             lost, self._in_hand = self._in_hand, []
             if lost:
@@ -230,7 +228,8 @@ class ResponseWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         def store(submissions: Sequence[Submission]) -> list[Outcome]:
-            return store_batch(self._factory, submissions, self._cache, self._max_text_chars, False)
+            score_later = self._scorer.stored if self._scorer else None
+            return store_batch(self._factory, submissions, self._cache, self._max_text_chars, score_later)
 
         _settle([waiter for _, waiter in batch], _store_safely(store, [s for s, _ in batch]))
 
@@ -323,7 +322,7 @@ def _child_main(
     scorer = CommentScorer(factory, cache.cutoffs)
 
     def store(submissions: Sequence[Submission]) -> list[Outcome]:
-        return store_batch(factory, submissions, cache, max_text_chars, score_comments=False)
+        return store_batch(factory, submissions, cache, max_text_chars, score_later=scorer.stored)
 
     try:
         while not stop:
@@ -350,7 +349,6 @@ def _child_main(
                 chunk = items[start : start + batch_max]
                 results = _store_safely(store, [s for _, s in chunk])
                 outcomes.send([(key, _encode(o)) for (key, _), o in zip(chunk, results, strict=True)])
-            scorer.stored()
             if scorer.overdue():  # never idle under this load: a few comments at least every second
                 scorer.run(limit=32)
             busy = False
