@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from feedback.config import get_settings
+from feedback.config import context_fields_file
 from feedback.errors import FieldError, InvalidInput
 from feedback.models.context import CONTEXT, ContextField
 
@@ -142,7 +142,7 @@ def _company_fields(path: str) -> tuple[CompanyField, ...]:
 
 def company_fields() -> tuple[CompanyField, ...]:
     """The fields declared in FEEDBACK_CONTEXT_FIELDS_FILE (none when it is unset)."""
-    return _company_fields(get_settings().context_fields_file)
+    return _company_fields(context_fields_file())
 
 
 def parse_company_fields(
