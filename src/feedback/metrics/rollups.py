@@ -125,6 +125,46 @@ def _utc_day(moment: datetime) -> date:
 _RESPONSE_COLUMNS = (*RESPONSE_COUNTS, *RESPONSE_SUMS, *DISSATISFIED_COUNTS)
 
 
+def _change(row: Mapping[str, Any], mean: float | None, sign: int, cutoffs: Cutoffs) -> dict[str, float]:
+    """What one response (as stored in responses) adds to each of its rollup rows; ``mean``: its mean
+    comment polarity (None: no scored comment). ``sign=-1``: what removing it takes away."""
+    change: dict[str, float] = dict.fromkeys(_RESPONSE_COLUMNS, 0)
+    change["responses"] = sign
+    scored = False
+    for scale, scores in SCORE_RANGES.items():
+        score = row.get(scale)
+        if score is not None and score in scores:
+            change[f"{scale}_{score}"] = sign
+        if score is not None:
+            scored = True
+            if score <= cutoffs.of(scale).low_max:
+                change["dissatisfied"] = sign
+    resolved = row.get("first_contact_resolved")
+    if resolved is not None:
+        change["fcr_yes" if resolved else "fcr_no"] = sign
+    if mean is not None:
+        change.update(comments=sign, polarity_sum=sign * mean, polarity_sq=sign * mean * mean)
+        if not scored and mean < cutoffs.negative_polarity:
+            change["dissatisfied"] = sign
+    if scored or mean is not None:
+        change["judged"] = sign
+    return change
+
+
+def _spread(
+    deltas: dict[Key, dict[str, float]], row: Mapping[str, Any], changed: list[tuple[str, float]]
+) -> None:
+    """Add one response's changed counts to its rollup row in every grain."""
+    for key in _keys(_utc_day(row["submitted_at"]), row):
+        delta = deltas[key]
+        for name, value in changed:
+            delta[name] += value
+
+
+def _no_deltas() -> dict[Key, dict[str, float]]:
+    return defaultdict(lambda: dict.fromkeys(_RESPONSE_COLUMNS, 0))
+
+
 def response_deltas(
     rows: Iterable[Mapping[str, Any]],
     polarity: Mapping[uuid.UUID, float],
@@ -135,34 +175,10 @@ def response_deltas(
     polarity, by its id. ``sign=-1``: what removing them takes away. Dissatisfied by ``cutoffs`` (default:
     the settings')."""
     cutoffs = cutoffs or get_settings().cutoffs
-    deltas: dict[Key, dict[str, float]] = defaultdict(lambda: dict.fromkeys(_RESPONSE_COLUMNS, 0))
+    deltas = _no_deltas()
     for row in rows:
-        change: dict[str, float] = dict.fromkeys(_RESPONSE_COLUMNS, 0)
-        change["responses"] = sign
-        scored = False
-        for scale, scores in SCORE_RANGES.items():
-            score = row.get(scale)
-            if score is not None and score in scores:
-                change[f"{scale}_{score}"] = sign
-            if score is not None:
-                scored = True
-                if score <= cutoffs.of(scale).low_max:
-                    change["dissatisfied"] = sign
-        resolved = row.get("first_contact_resolved")
-        if resolved is not None:
-            change["fcr_yes" if resolved else "fcr_no"] = sign
-        mean = polarity.get(row["id"])
-        if mean is not None:
-            change.update(comments=sign, polarity_sum=sign * mean, polarity_sq=sign * mean * mean)
-            if not scored and mean < cutoffs.negative_polarity:
-                change["dissatisfied"] = sign
-        if scored or mean is not None:
-            change["judged"] = sign
-        changed = [(name, value) for name, value in change.items() if value]
-        for key in _keys(_utc_day(row["submitted_at"]), row):
-            delta = deltas[key]
-            for name, value in changed:
-                delta[name] += value
+        change = _change(row, polarity.get(row["id"]), sign, cutoffs)
+        _spread(deltas, row, [(name, value) for name, value in change.items() if value])
     return deltas
 
 
@@ -201,11 +217,13 @@ def rescore_responses(
     """Count responses whose mean comment polarity changed from ``before`` to ``after`` (by id; a response
     absent from one had no scored comment then): their comments were scored after they were stored."""
     cutoffs = cutoffs or get_settings().cutoffs
-    deltas = response_deltas(rows, after, cutoffs=cutoffs)
-    for key, removed in response_deltas(rows, before, sign=-1, cutoffs=cutoffs).items():
-        delta = deltas[key]
-        for name, value in removed.items():
-            delta[name] += value
+    deltas = _no_deltas()
+    for row in rows:  # only what the polarity changes: comments, their sums, judged, dissatisfied
+        removed = _change(row, before.get(row["id"]), -1, cutoffs)
+        added = _change(row, after.get(row["id"]), 1, cutoffs)
+        changed = [(name, value + removed[name]) for name, value in added.items() if value + removed[name]]
+        if changed:
+            _spread(deltas, row, changed)
     _upsert(connection, response_rollups, deltas)
 
 
@@ -237,16 +255,21 @@ def counts_dissatisfied(engine: Engine, cutoffs: Cutoffs) -> bool:
     return value == _fingerprint(cutoffs)
 
 
-def stored_responses(
-    connection: Connection, ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, float]]:
-    """These responses as the rollups counted them: their rows by id, and their mean comment polarity."""
+def stored_rows(connection: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """These responses' rows as the rollups count them, by id."""
     columns = ["id", "survey_id", "submitted_at", "nps", "csat", "ces", "first_contact_resolved"]
     columns += ["department_id", "channel", *GRAINS]
     found = connection.execute(
         select(*(Response.__table__.c[c] for c in columns)).where(Response.id.in_(ids))
     )
-    rows = {row.id: dict(row._mapping) for row in found}
+    return {row.id: dict(row._mapping) for row in found}
+
+
+def stored_responses(
+    connection: Connection, ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, float]]:
+    """These responses as the rollups counted them: their rows by id, and their mean comment polarity."""
+    rows = stored_rows(connection, ids)
     means = connection.execute(
         select(Answer.response_id, func.avg(Answer.polarity))
         .where(Answer.response_id.in_(ids), Answer.polarity.is_not(None))

@@ -133,7 +133,7 @@ def _fill_and_count(
                 after[rid].append(polarity)
                 if (rid, qid) not in mine:
                     before[rid].append(polarity)
-            responses, _ = rollups.stored_responses(connection, ids)
+            responses = rollups.stored_rows(connection, ids)
             rollups.rescore_responses(
                 connection, list(responses.values()), _means(before), _means(after), cutoffs
             )
