@@ -51,16 +51,22 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
-def make_engine(url: str, *, sqlite_synchronous_level: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, sqlite_synchronous_level: str | None = None, durable: bool = True, **kwargs: Any
+) -> Engine:
     """An engine with the pragmas and pool settings this project relies on (SQLite's synchronous level:
-    ``sqlite_synchronous_level``, else the setting)."""
+    ``sqlite_synchronous_level``, else the setting). ``durable`` False: a commit returns before it is on
+    disk (SQLite NORMAL in WAL mode, PostgreSQL ``synchronous_commit=off``): a crash of the machine may
+    lose the last commits, whole, never half of one; only for work that is done again when lost."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        synchronous = sqlite_synchronous(sqlite_synchronous_level)
+        synchronous = sqlite_synchronous(sqlite_synchronous_level if durable else "NORMAL")
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(synchronous))
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
+    if not durable:
+        kwargs["connect_args"] = {**kwargs["connect_args"], "options": "-c synchronous_commit=off"}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
