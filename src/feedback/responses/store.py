@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from feedback.analysis.scales import Cutoffs
 from feedback.analysis.sentiment import ANALYZER, score_text
 from feedback.config import get_settings
+from feedback.db.bulk import insert_rows
 from feedback.departments.service import department_slugs
 from feedback.errors import (
     Conflict,
@@ -78,8 +79,6 @@ _EARLIER = select(
     _RESPONSES.c.survey_id.in_(bindparam("surveys", expanding=True)),
     _RESPONSES.c.idempotency_key.in_(bindparam("keys", expanding=True)),
 )
-_INSERT_RESPONSES = insert(_RESPONSES)
-_INSERT_ANSWERS = insert(_ANSWERS)
 _MARK_ANSWERED = (
     update(_INVITATIONS).where(_INVITATIONS.c.id == bindparam("iid")).values(responded_at=bindparam("at"))
 )
@@ -411,10 +410,8 @@ def _write(session: Session, rows: _Rows, cutoffs: Cutoffs) -> None:
             # Another process completed it since we looked: retried alone, this becomes a Conflict.
             raise IntegrityError("UPDATE responses", None, Exception("the partial response was completed"))
         connection.execute(_DROP_ANSWERS, {"rid": partial["rid"]})
-    if rows.responses:
-        connection.execute(_INSERT_RESPONSES, rows.responses)
-    if rows.answers:
-        connection.execute(_INSERT_ANSWERS, rows.answers)
+    insert_rows(connection, _RESPONSES, rows.responses)
+    insert_rows(connection, _ANSWERS, rows.answers)
     if rows.answered:
         connection.execute(_MARK_ANSWERED, rows.answered)
     rollups.add_responses(connection, counted, rows.polarity, cutoffs)
