@@ -15,6 +15,7 @@ Each row is realistic: an e-mail, a customer id, an interaction id and the inter
 
     python bench/bench_invitations.py                         # 10k, 100k and 1M rows on SQLite
     python bench/bench_invitations.py --rows 10000 100000 --postgres
+    python bench/bench_invitations.py --rows 100000 --postgres --no-sqlite
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ class Postgres:
         self.cluster.stop()
 
 
-def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Result]:
+def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bool = True) -> list[Result]:
     root = Path(tempfile.mkdtemp(prefix="feedback-bench-invitations-"))
     results: list[Result] = []
     pg = Postgres() if postgres else None
@@ -283,7 +284,7 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
         for size in sizes:
             csv_path = root / f"invitations-{size}.csv"
             write_csv(csv_path, size)
-            backends = ["sqlite", "postgresql"] if pg else ["sqlite"]
+            backends = (["sqlite"] if sqlite else []) + (["postgresql"] if pg else [])
             for backend in backends:
                 for path in paths:
                     workdir = Path(tempfile.mkdtemp(dir=root))
@@ -379,11 +380,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--paths", nargs="+", choices=["cli", "service"], default=["cli", "service"])
     parser.add_argument("--postgres", action="store_true", help="also on a private PostgreSQL cluster")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: PostgreSQL only")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     if not all(1 <= n <= 2_000_000 for n in args.rows):
         parser.error("--rows between 1 and 2,000,000")
-    results = bench(args.rows, args.postgres, args.paths)
+    results = bench(args.rows, args.postgres, args.paths, sqlite=not args.no_sqlite)
     print()
     print(table(results))
     if args.json:
