@@ -15,6 +15,7 @@ Each row is realistic: an e-mail, a customer id, an interaction id and the inter
 
     python bench/bench_invitations.py                         # 10k, 100k and 1M rows on SQLite
     python bench/bench_invitations.py --rows 10000 100000 --postgres
+    python bench/bench_invitations.py --rows 100000 --postgres --no-sqlite
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class Result:
     other_cpu: float = 0.0  # cores used meanwhile by the rest of the machine (noise; PostgreSQL's included)
     peak_rss_mb: float = 0.0  # the command's peak resident memory (cli only: a fresh process per run)
     load: float = 0.0  # the machine's 1-minute load average at the end
+    main_us_per_row: float = 0.0  # service only: CPU of the reading and checking (main) thread per row
+    store_us_per_row: float = 0.0  # service only: CPU of the other threads (storing) per row
 
     @property
     def rows_per_s(self) -> float:
@@ -202,15 +205,16 @@ def via_cli(env: dict[str, str], csv_path: Path, workdir: Path) -> tuple[float, 
     return wall, float(match[2]), int(match[1]), int(peak.read_text()) / 1024
 
 
-def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int]:
-    """Seconds for import_invitations() (one transaction, links written as the CLI does), rows created."""
+def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int, float, float]:
+    """Seconds for import_invitations() (one transaction, links written as the CLI does), rows created,
+    CPU seconds of the main thread and of the process's other threads (the storing thread) meanwhile."""
     from feedback.db import make_engine, make_sessionmaker, transaction
     from feedback.invitations.service import NewLink, import_invitations, read_csv_rows
     from feedback.surveys.service import get_survey
 
     engine = make_engine(url)
     try:
-        started = time.perf_counter()
+        started, main_cpu, process_cpu = time.perf_counter(), time.thread_time(), time.process_time()
         with (
             (workdir / f"links-service-{csv_path.stem}.csv").open("w", newline="", encoding="utf-8") as out,
             csv_path.open(newline="", encoding="utf-8-sig") as src,
@@ -229,7 +233,9 @@ def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int]:
                     base_url="https://feedback.example.com",
                     on_link=keep,
                 )
-        return time.perf_counter() - started, report.created
+        main_cpu = time.thread_time() - main_cpu
+        others = time.process_time() - process_cpu - main_cpu
+        return time.perf_counter() - started, report.created, main_cpu, others
     finally:
         engine.dispose()
 
@@ -270,7 +276,7 @@ class Postgres:
         self.cluster.stop()
 
 
-def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Result]:
+def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bool = True) -> list[Result]:
     root = Path(tempfile.mkdtemp(prefix="feedback-bench-invitations-"))
     results: list[Result] = []
     pg = Postgres() if postgres else None
@@ -278,7 +284,7 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
         for size in sizes:
             csv_path = root / f"invitations-{size}.csv"
             write_csv(csv_path, size)
-            backends = ["sqlite", "postgresql"] if pg else ["sqlite"]
+            backends = (["sqlite"] if sqlite else []) + (["postgresql"] if pg else [])
             for backend in backends:
                 for path in paths:
                     workdir = Path(tempfile.mkdtemp(dir=root))
@@ -293,7 +299,7 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
                         if path == "cli":
                             wall, reported, created, rss = via_cli(env, csv_path, workdir)
                         else:
-                            seconds, created = via_service(url, csv_path, workdir)
+                            seconds, created, main_cpu, store_cpu = via_service(url, csv_path, workdir)
                     cpu, other, load = meter.cpu / size * 1e6, meter.other, os.getloadavg()[0]
                     if path == "cli":
                         results.append(
@@ -314,7 +320,18 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
                         )
                     else:
                         results.append(
-                            Result(backend, size, "service function", seconds, created, cpu, other, load=load)
+                            Result(
+                                backend,
+                                size,
+                                "service function",
+                                seconds,
+                                created,
+                                cpu,
+                                other,
+                                load=load,
+                                main_us_per_row=main_cpu / size * 1e6,
+                                store_us_per_row=store_cpu / size * 1e6,
+                            )
                         )
                     for r in results[-2 if path == "cli" else -1 :]:
                         print(
@@ -322,6 +339,12 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str]) -> list[Re
                             f"{r.rows_per_s:>10,.0f} rows/s  ({r.created:,} created, "
                             f"{r.cpu_us_per_row:.0f} us CPU/row, {r.other_cpu:.2f} other cores"
                             + (f", peak RSS {r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "")
+                            + (
+                                f", main thread {r.main_us_per_row:.1f} us/row, storing thread "
+                                f"{r.store_us_per_row:.1f} us/row"
+                                if r.main_us_per_row
+                                else ""
+                            )
                             + f", load {r.load:.2f})",
                             flush=True,
                         )
@@ -357,11 +380,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--paths", nargs="+", choices=["cli", "service"], default=["cli", "service"])
     parser.add_argument("--postgres", action="store_true", help="also on a private PostgreSQL cluster")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: PostgreSQL only")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     if not all(1 <= n <= 2_000_000 for n in args.rows):
         parser.error("--rows between 1 and 2,000,000")
-    results = bench(args.rows, args.postgres, args.paths)
+    results = bench(args.rows, args.postgres, args.paths, sqlite=not args.no_sqlite)
     print()
     print(table(results))
     if args.json:

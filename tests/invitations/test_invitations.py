@@ -7,7 +7,8 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from feedback.db import transaction
 from feedback.errors import Gone, InvalidInput
@@ -17,6 +18,7 @@ from feedback.invitations.service import (
     _clean_recipient,
     _plain_row,
     import_invitations,
+    open_invitation,
     read_csv_rows,
 )
 from feedback.models import Invitation, SurveyStatus, utcnow
@@ -121,6 +123,124 @@ def test_skip_invalid_stores_the_good_rows_and_reports_the_bad(sessions) -> None
     assert (report.created, report.rejected) == (3, 1)
     assert report.errors[0].field == "line 5: email"
     assert len(links) == 3
+
+
+def indexes(connection) -> list[tuple[str, tuple[str, ...], bool]]:  # type: ignore[no-untyped-def]
+    """The invitations table's indexes as the database reports them: name, columns, unique."""
+    found = inspect(connection).get_indexes("invitations")
+    return sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found)
+
+
+def emails(count: int, start: int = 0) -> str:
+    return "email,customer_id\n" + "".join(f"c{n}@example.com,C{n}\n" for n in range(start, start + count))
+
+
+@pytest.fixture
+def small_chunks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An import of a few rows behaves as a large one: chunks of 2, indexes deferred after 4 rows."""
+    monkeypatch.setattr(service, "_CHUNK", 2)
+    monkeypatch.setattr(service, "DEFER_INDEXES_AFTER", 4)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_large_import_keeps_every_index_and_readers_never_see_one_missing(sessions, engine) -> None:
+    """SQLite: the indexes the import does not read are dropped inside its transaction and re-created
+    before the commit; a reader meanwhile sees the table as committed, indexes included, and opens links."""
+    factories.survey(sessions)
+    _, first = run_import(sessions, emails(1))
+    with sessions() as session:
+        committed = indexes(session.connection())
+    assert {"ix_invitations_email", "ix_invitations_customer_id"} <= {name for name, _, _ in committed}
+    during: list[tuple[list[tuple[str, tuple[str, ...], bool]], list[tuple[str, tuple[str, ...], bool]]]] = []
+    links: list[NewLink] = []
+    with transaction(sessions) as session:
+
+        def check(link: NewLink) -> None:
+            links.append(link)
+            if len(links) == 8:  # past the first 4 rows: a large import by now
+                with sessions() as reader:
+                    _, invitation = open_invitation(reader, first[0].link.rsplit("/", 1)[1])
+                    assert invitation.email == "c0@example.com"
+                    during.append((indexes(session.connection()), indexes(reader.connection())))
+
+        report = import_invitations(
+            session,
+            get_survey(session, "support-followup"),
+            read_csv_rows(io.StringIO(emails(12, start=1))),
+            base_url="https://fb.example",
+            on_link=check,
+        )
+    assert report.created == 12
+    ((in_import, seen_by_reader),) = during
+    assert seen_by_reader == committed
+    if engine.dialect.name == "sqlite":  # PostgreSQL keeps them: DROP INDEX would lock links out meanwhile
+        assert {name for name, _, _ in in_import} == {name for name, _, unique in committed if unique}
+    else:
+        assert in_import == committed
+    with sessions() as session:
+        assert indexes(session.connection()) == committed
+        assert session.scalar(select(func.count()).where(Invitation.email == "c7@example.com")) == 1
+        taken = session.scalars(select(Invitation.token_hash)).all()
+        survey_id = session.scalars(select(Invitation.survey_id)).first()
+    assert len(set(taken)) == 13
+    with pytest.raises(IntegrityError), transaction(sessions) as session:  # a token's hash is still unique
+        session.add(Invitation(survey_id=survey_id, token_hash=taken[5], dedup_key="another recipient"))
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("failure", ["a bad row at the end", "the links cannot be written"])
+def test_a_large_import_failing_midway_leaves_the_indexes_and_no_rows(sessions, failure: str) -> None:
+    factories.survey(sessions)
+    with sessions() as session:
+        before = indexes(session.connection())
+    text = emails(20) + ("not-an-email,\n" if failure == "a bad row at the end" else "")
+    handed: list[NewLink] = []
+
+    def keep(link: NewLink) -> None:
+        if failure == "the links cannot be written" and len(handed) == 16:
+            raise OSError(28, "No space left on device")
+        handed.append(link)
+
+    expected = InvalidInput if failure == "a bad row at the end" else OSError
+    with pytest.raises(expected), transaction(sessions) as session:
+        import_invitations(
+            session,
+            get_survey(session, "support-followup"),
+            read_csv_rows(io.StringIO(text)),
+            base_url="https://fb.example",
+            on_link=keep,
+        )
+    assert invitations(sessions) == 0
+    with sessions() as session:
+        assert indexes(session.connection()) == before
+    report, _ = run_import(sessions, emails(20))  # and the same rows import afterwards
+    assert report.created == 20
+
+
+def test_a_small_import_into_a_larger_table_updates_the_indexes_as_it_goes(
+    sessions, engine, monkeypatch
+) -> None:
+    """Re-creating an index reads the whole table: not worth it for an import smaller than the table."""
+    monkeypatch.setattr(service, "_CHUNK", 2)
+    monkeypatch.setattr(service, "DEFER_INDEXES_AFTER", 4)
+    factories.survey(sessions)
+    run_import(sessions, emails(30))
+    with sessions() as session:
+        committed = indexes(session.connection())
+    during: list[list[tuple[str, tuple[str, ...], bool]]] = []
+    with transaction(sessions) as session:
+
+        def check(link: NewLink) -> None:
+            during.append(indexes(session.connection()))
+
+        import_invitations(
+            session,
+            get_survey(session, "support-followup"),
+            read_csv_rows(io.StringIO(emails(10, start=30))),
+            base_url="https://fb.example",
+            on_link=check,
+        )
+    assert len(during) == 10 and all(seen == committed for seen in during)
 
 
 @pytest.mark.parametrize(

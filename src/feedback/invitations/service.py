@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple, TextIO, cast
 
-from sqlalchemy import Dialect, Table, select
+from sqlalchemy import Dialect, Table, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.types import TypeEngine
 
@@ -41,6 +41,9 @@ COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHUNK = 5000
+# SQLite: once an import has stored this many rows, and at least as many as the table held before it, the
+# indexes it does not read are dropped and re-created before the commit (see _Inserter.defer_indexes).
+DEFER_INDEXES_AFTER = 50_000
 _INVITATIONS = cast(Table, Invitation.__table__)
 
 
@@ -229,9 +232,16 @@ class _Inserter:
             and (processor := _processor(table.c[name].type, self.dialect)) is not None
         ]
         quote = self.dialect.identifier_preparer.quote
+        self.quote = quote
         self.names = ", ".join(quote(name) for name in self.COLUMNS)
         self.table = quote(table.name)
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
+        self.deferred: list[tuple[str, str]] = []  # (name, CREATE INDEX statement) of the dropped indexes
+        self.stored_rows = 0
+        self.defer_after: int | None = None  # rows stored by this import before defer_indexes(); None: never
+        if self.dialect.name == "sqlite":
+            before = connection.scalar(select(func.max(_INVITATIONS.c.id))) or 0  # about the rows stored
+            self.defer_after = max(DEFER_INDEXES_AFTER, before)
 
     def stored(self, name: str, value: Any) -> Any:
         """``value`` as the driver gets it for column ``name``."""
@@ -264,7 +274,51 @@ class _Inserter:
             cursor.close()
         return found
 
+    def defer_indexes(self) -> None:
+        """SQLite: drop the invitations' indexes that the import does not read, in its transaction.
+
+        Four of the table's six indexes are updated at random places for each row (e-mail, customer id, the
+        token hash, the dedup key); past the page cache, that is most of a large import's time. The
+        non-unique ones (e-mail, customer id, department, survey: read by erasure and the reports, not here)
+        are re-created by restore_indexes() before the commit, each in one sorted pass. Both happen inside
+        the import's transaction: readers (WAL) keep seeing the table as committed, with its indexes, and a
+        rollback restores them with the rows. The unique ones stay, so the token hash and the dedup key are
+        checked as each row is stored, and each chunk's dedup look-up keeps its index."""
+        cursor = self.cursor()
+        try:
+            # sql is NULL for the indexes of the table's own UNIQUE constraints (they cannot be dropped)
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql NOT NULL",
+                (_INVITATIONS.name,),
+            )
+            indexes = [
+                (name, sql) for name, sql in cursor.fetchall() if not re.match(r"(?i)\s*create\s+unique", sql)
+            ]
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {self.quote(name)}")
+        finally:
+            cursor.close()
+        self.deferred = indexes
+
+    def restore_indexes(self) -> None:
+        """Re-create what defer_indexes() dropped, as it was."""
+        cursor = self.cursor()
+        try:
+            while self.deferred:
+                cursor.execute(self.deferred[-1][1])
+                self.deferred.pop()
+        finally:
+            cursor.close()
+
+    def cursor(self) -> Any:
+        assert self.driver is not None
+        return self.driver.cursor()
+
     def insert(self, rows: list[list[Any]]) -> None:
+        if self.defer_after is not None and not self.deferred and self.stored_rows >= self.defer_after:
+            self.defer_after = None
+            self.defer_indexes()
+        self.stored_rows += len(rows)
         for row in rows:
             for i, processor in self.processors:
                 if row[i] is not None:
@@ -410,6 +464,7 @@ def import_invitations(
             if pending:
                 flush(storer)
             stored()
+            inserter.restore_indexes()
         finally:
             for _, future in storing:  # an error above: let the storing thread finish with the session
                 future.exception()

@@ -107,15 +107,16 @@ def span_end(start: date, span: str) -> date:
 def _keys(day: date, row: Mapping[str, Any]) -> list[Key]:
     """The row's key in each grain: its day's, its week's and its month's."""
     department, channel, survey = row.get("department_id") or 0, row.get("channel") or "", row["survey_id"]
-    starts = [(span, span_start(day, span)) for span in SPANS]
     keys = []
     for grain in GRAINS:
-        facet = row.get(grain) or ""
-        keys.append((grain, day, survey, department, channel, facet))
-        keys += [
-            (span_grain(grain, span), start, survey, department, channel, facet) for span, start in starts
-        ]
+        keys += _with_spans((grain, day, survey, department, channel, row.get(grain) or ""))
     return keys
+
+
+def _with_spans(key: Key) -> list[Key]:
+    """A daily key (ROLLUP_KEY's values), then the keys of its week's and its month's rows."""
+    grain, day, *rest = key
+    return [key, *((span_grain(grain, span), span_start(day, span), *rest) for span in SPANS)]
 
 
 def _utc_day(moment: datetime) -> date:
@@ -305,12 +306,21 @@ def _combos(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
 
 
 def _counted(combos: Mapping[Key, int], column: str) -> dict[Key, dict[str, float]]:
-    """Invitation rollup deltas adding the ``combos`` counts to ``column``, each context over the grains."""
+    """Invitation rollup deltas adding the ``combos`` counts to ``column``, each context over the grains.
+
+    The combos are summed per daily key first: a key holds one grain's facet only, so the thousands of
+    contexts of an import's chunk share a few hundred keys, each then spread over its week and month."""
+    days: dict[datetime, date] = {}
+    daily: Counter[Key] = Counter()
+    for (at, survey_id, department, channel, *facets), count in combos.items():  # INVITATION_CONTEXT's order
+        day = days[at] if at in days else days.setdefault(at, _utc_day(at))
+        department, channel = department or 0, channel or ""
+        for grain, facet in zip(GRAINS, facets, strict=True):
+            daily[(grain, day, survey_id, department, channel, facet or "")] += count
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
-    for (at, survey_id, *context), count in combos.items():
-        row = {"survey_id": survey_id, **dict(zip(INVITATION_CONTEXT, context, strict=True))}
-        for key in _keys(_utc_day(at), row):
-            deltas[key][column] += count
+    for key, count in daily.items():
+        for spread in _with_spans(key):
+            deltas[spread][column] += count
     return deltas
 
 
