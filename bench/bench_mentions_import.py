@@ -254,7 +254,8 @@ def main() -> None:
                 f"{rows:>9,} rows ({best.file_mib:6.1f} MiB): {best.seconds:7.1f} s, "
                 f"{best.rows_per_s:>8,.0f} rows/s (runs: {', '.join(f'{r.rows_per_s:,.0f}' for r in runs)}), "
                 f"peak RSS main {best.rss_main_mib:5.0f} MiB, worker {best.rss_worker_mib:5.0f} MiB, "
-                f"CPU {best.cpu_s:6.1f} s (main {best.cpu_main_s:.1f}, workers {best.cpu_s - best.cpu_main_s:.1f}), "
+                f"CPU {best.cpu_s:6.1f} s (main {best.cpu_main_s:.1f}, "
+                f"workers {best.cpu_s - best.cpu_main_s:.1f}), "
                 f"stored {best.stored:,}",
                 flush=True,
             )

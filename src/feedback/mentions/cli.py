@@ -50,9 +50,7 @@ def mentions() -> None:
 @click.option(
     "--workers", type=int, help="processes that normalize and score (default: all cores for big files)"
 )
-@click.option(
-    "--chunk-size", type=int, help="rows per transaction, one commit each (default 20,000)"
-)
+@click.option("--chunk-size", type=int, help="rows per transaction, one commit each (default 20,000)")
 @click.option(
     "--rejects",
     "rejects_path",
