@@ -277,6 +277,25 @@ def test_a_chunk_prepared_in_pieces_by_workers_is_one_transaction(
     assert report.stored == 1000 and set(rows_by_id(sessions)) == {str(i) for i in range(1000)}
 
 
+def test_the_importing_process_leaves_sentiment_to_its_workers(
+    database_url: str, sessions, tmp_path: Path
+) -> None:
+    """Scoring loads textblob, nltk, scikit-learn and scipy (seconds of CPU): only the workers need them."""
+    data = synthetic_csv(tmp_path / "posts.csv", 300)
+    program = (
+        "import sys; from feedback.cli import main\n"
+        "try:\n    main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n    print('loaded:', sorted({'textblob', 'nltk'} & set(sys.modules)))"
+    )
+    command = [sys.executable, "-c", program, "mentions", "import", str(data), "--source", "twitter"]
+    env: dict[str, Any] = {**os.environ, "FEEDBACK_DATABASE_URL": database_url}
+    done = subprocess.run([*command, *POSTS_MAP, "--workers", "2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "300 stored" in done.stdout and "loaded: []" in done.stdout
+    stored = rows_by_id(sessions).values()
+    assert all(m.polarity is not None and m.analyzer.startswith("textblob") for m in stored)
+
+
 POSTS_MAP = ["--map", "source_id=id", "--map", "author=user", "--map", "posted_at=at", "--map", "text=text"]
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
 from feedback.errors import FieldError, InvalidInput
-from feedback.mentions.prepare import FIELDS, REQUIRED, Prepared, Preparer, Row
+from feedback.mentions.prepare import FIELDS, REQUIRED, Prepared, Preparer, Row, scoring
 from feedback.mentions.rules import IngestOptions
 from feedback.mentions.store import Stored, store_mentions, target
 from feedback.models import utcnow
@@ -183,6 +183,7 @@ def _init_worker(preparer: Preparer) -> None:
     global _worker_preparer  # one preparer per worker process
     os.nice(5)
     _worker_preparer = preparer
+    scoring()  # loaded before the freeze below
     gc.freeze()  # what is loaded now lives as long as the worker: no collection need walk it again
     gc.set_threshold(gc.get_threshold()[0] * 100)
 
