@@ -40,9 +40,9 @@ from feedback.models import utcnow
 
 MAX_ERRORS_KEPT = 1000
 # Rows per transaction by default. Few large transactions cost far less than many small ones: a random
-# index (mentions.text_hash) has a new row on nearly every page of it, and each commit writes every page
-# it changed once more (to SQLite's write-ahead log, or PostgreSQL's): at 1M rows stored, 5,000 rows
-# per commit cost 25 µs of CPU per row, 20,000 17 µs (bench_mentions_import.py, docs/benchmarks.md).
+# index (mentions.text_hash) gets new entries on nearly every page of it, and each commit writes every
+# page it changed once more (to SQLite's write-ahead log). Storing the rows from 900k to 1M cost 32 µs of
+# CPU per row with 5,000 rows per commit, 28 with 20,000 (docs/benchmarks.md, mention import).
 CHUNK_ROWS = 20_000
 PIECE_ROWS = 5000  # rows per task of a worker process: chunks are prepared in pieces, all cores at once
 Record = tuple[int, dict[str, Any]]  # (line number, {our field: the file's value})
