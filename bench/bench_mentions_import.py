@@ -142,7 +142,8 @@ finally:
     seconds = time.perf_counter() - started
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"seconds": seconds, "rss_main_kib": me.ru_maxrss, "rss_worker_kib": kids.ru_maxrss,
-                      "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}), file=sys.stderr)
+                      "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+                      "cpu_main_s": me.ru_utime + me.ru_stime}), file=sys.stderr)
 """
 
 
@@ -155,6 +156,7 @@ class Run:
     rss_main_mib: float
     rss_worker_mib: float
     cpu_s: float
+    cpu_main_s: float
     stored: int
 
 
@@ -219,6 +221,7 @@ def run_import(
         figures["rss_main_kib"] / 1024,
         figures["rss_worker_kib"] / 1024,
         figures["cpu_s"],
+        figures["cpu_main_s"],
         stored,
     )
 
@@ -251,7 +254,9 @@ def main() -> None:
                 f"{rows:>9,} rows ({best.file_mib:6.1f} MiB): {best.seconds:7.1f} s, "
                 f"{best.rows_per_s:>8,.0f} rows/s (runs: {', '.join(f'{r.rows_per_s:,.0f}' for r in runs)}), "
                 f"peak RSS main {best.rss_main_mib:5.0f} MiB, worker {best.rss_worker_mib:5.0f} MiB, "
-                f"CPU {best.cpu_s:6.1f} s, stored {best.stored:,}",
+                f"CPU {best.cpu_s:6.1f} s (main {best.cpu_main_s:.1f}, "
+                f"workers {best.cpu_s - best.cpu_main_s:.1f}), "
+                f"stored {best.stored:,}",
                 flush=True,
             )
             csv_path.unlink()

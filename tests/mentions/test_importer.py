@@ -251,6 +251,51 @@ def test_worker_processes_store_the_same_rows_as_one_process(cli, sessions, tmp_
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector  # the import tuned it for itself only
 
 
+def test_a_chunk_prepared_in_pieces_by_workers_is_one_transaction(
+    sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedback.config import Settings
+    from feedback.mentions import importer
+    from feedback.mentions.rules import IngestOptions
+
+    monkeypatch.setattr(importer, "PIECE_ROWS", 70)  # each chunk of 300 rows: 5 pieces, the last one short
+    data = synthetic_csv(tmp_path / "posts.csv", 1000)
+    mapping = dict(pair.split("=") for pair in POSTS_MAP[1::2])
+    stream, records = importer.open_records(data, "csv", mapping)
+    committed: list[tuple[int, int]] = []  # (rows read, rows in the database) after each commit
+    with stream:
+        report = importer.import_mentions(
+            sessions,
+            records,
+            IngestOptions.from_settings(Settings()),
+            "twitter",
+            chunk_size=300,
+            workers=2,
+            on_chunk=lambda so_far: committed.append((so_far.rows, count(sessions))),
+        )
+    assert committed == [(300, 300), (600, 600), (900, 900), (1000, 1000)]  # whole chunks, in order
+    assert report.stored == 1000 and set(rows_by_id(sessions)) == {str(i) for i in range(1000)}
+
+
+def test_the_importing_process_leaves_sentiment_to_its_workers(
+    database_url: str, sessions, tmp_path: Path
+) -> None:
+    """Scoring loads textblob, nltk, scikit-learn and scipy (seconds of CPU): only the workers need them."""
+    data = synthetic_csv(tmp_path / "posts.csv", 300)
+    program = (
+        "import sys; from feedback.cli import main\n"
+        "try:\n    main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n    print('loaded:', sorted({'textblob', 'nltk'} & set(sys.modules)))"
+    )
+    command = [sys.executable, "-c", program, "mentions", "import", str(data), "--source", "twitter"]
+    env: dict[str, Any] = {**os.environ, "FEEDBACK_DATABASE_URL": database_url}
+    done = subprocess.run([*command, *POSTS_MAP, "--workers", "2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "300 stored" in done.stdout and "loaded: []" in done.stdout
+    stored = rows_by_id(sessions).values()
+    assert all(m.polarity is not None and m.analyzer.startswith("textblob") for m in stored)
+
+
 POSTS_MAP = ["--map", "source_id=id", "--map", "author=user", "--map", "posted_at=at", "--map", "text=text"]
 
 

@@ -50,7 +50,7 @@ def mentions() -> None:
 @click.option(
     "--workers", type=int, help="processes that normalize and score (default: all cores for big files)"
 )
-@click.option("--chunk-size", default=5000, show_default=True, help="rows per transaction")
+@click.option("--chunk-size", type=int, help="rows per transaction, one commit each (default 20,000)")
 @click.option(
     "--rejects",
     "rejects_path",
@@ -65,7 +65,7 @@ def mentions_import(
     fmt: str | None,
     rules: Path | None,
     workers: int | None,
-    chunk_size: int,
+    chunk_size: int | None,
     rejects_path: Path | None,
 ) -> None:
     """Import mentions from a CSV or JSON Lines FILE, streamed; re-running it stores nothing twice.
@@ -117,7 +117,7 @@ def mentions_import(
                 records,
                 options,
                 source,
-                chunk_size=chunk_size,
+                chunk_size=chunk_size or importer.CHUNK_ROWS,
                 workers=workers,
                 on_chunk=on_chunk,
                 on_reject=on_reject,

@@ -4,7 +4,8 @@ The file is streamed: it is read one chunk of rows at a time and memory stays fl
 Chunks are prepared (checked, normalized, scored) by a pool of worker processes, in order, and each
 chunk is committed by this process in its own transaction with insert-if-absent: a re-run, or a run
 after one that was killed half-way, stores each row exactly once. Workers run at a lower priority
-(nice 5), so that the one writer gets the CPU it needs; at most 2 x workers + 1 chunks are in flight.
+(nice 5), so that the one writer gets the CPU it needs; at most 2 x workers + 1 pieces of a chunk
+are in flight.
 
 A row whose text is blank is skipped and counted (a complaint export often has most rows without a
 narrative: they are not mentions). A row with a bad value is rejected with its line number and reason;
@@ -32,12 +33,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
 from feedback.errors import FieldError, InvalidInput
-from feedback.mentions.prepare import FIELDS, REQUIRED, Prepared, Preparer, Row
+from feedback.mentions.prepare import FIELDS, REQUIRED, Prepared, Preparer, Row, scoring
 from feedback.mentions.rules import IngestOptions
 from feedback.mentions.store import Stored, store_mentions, target
 from feedback.models import utcnow
 
 MAX_ERRORS_KEPT = 1000
+# Rows per transaction by default. Few large transactions cost far less than many small ones: a random
+# index (mentions.text_hash) gets new entries on nearly every page of it, and each commit writes every
+# page it changed once more (to SQLite's write-ahead log). Storing the rows from 900k to 1M cost 32 µs of
+# CPU per row with 5,000 rows per commit, 28 with 20,000 (docs/benchmarks.md, mention import).
+CHUNK_ROWS = 20_000
+PIECE_ROWS = 5000  # rows per task of a worker process: chunks are prepared in pieces, all cores at once
 Record = tuple[int, dict[str, Any]]  # (line number, {our field: the file's value})
 _worker_preparer: Preparer | None = None
 
@@ -176,6 +183,7 @@ def _init_worker(preparer: Preparer) -> None:
     global _worker_preparer  # one preparer per worker process
     os.nice(5)
     _worker_preparer = preparer
+    scoring()  # loaded before the freeze below
     gc.freeze()  # what is loaded now lives as long as the worker: no collection need walk it again
     gc.set_threshold(gc.get_threshold()[0] * 100)
 
@@ -216,14 +224,15 @@ def import_mentions(
     options: IngestOptions,
     source: str,
     *,
-    chunk_size: int = 5000,
+    chunk_size: int = CHUNK_ROWS,
     workers: int = 0,
     on_chunk: Callable[[ImportReport], None] | None = None,
     on_reject: Callable[[FieldError], None] | None = None,
 ) -> ImportReport:
     """Store every good record; ``workers`` > 0 prepares chunks in that many processes (0: in this one).
 
-    Each chunk is one transaction, committed in file order; ``on_chunk`` is told after each commit.
+    Each chunk of ``chunk_size`` rows is one transaction, committed in file order (workers prepare it in
+    pieces of PIECE_ROWS); ``on_chunk`` is told after each commit.
     """
     with transaction(factory) as session:
         preparer = options.preparer(source, "import", utcnow(), target(session, options.matcher))
@@ -262,11 +271,23 @@ def import_mentions(
         return report
     context = multiprocessing.get_context("spawn")  # no copy of this process's connections or threads
     with _fewer_collections(), context.Pool(workers, initializer=_init_worker, initargs=(preparer,)) as pool:
-        in_flight: deque[AsyncResult[list[tuple[int, Prepared]]]] = deque()
+        in_flight: deque[tuple[AsyncResult[list[tuple[int, Prepared]]], bool]] = deque()
+        done: list[tuple[int, Prepared]] = []  # the prepared pieces of the chunk being gathered
+
+        def gather() -> None:
+            result, ends_chunk = in_flight.popleft()
+            done.extend(result.get())
+            if ends_chunk:
+                write(done.copy())
+                done.clear()
+
         for chunk in chunks:
-            in_flight.append(pool.apply_async(_prepare_in_worker, (chunk,)))
-            if len(in_flight) > 2 * workers:  # bounded: memory stays flat however long the file
-                write(in_flight.popleft().get())
+            for start in range(0, len(chunk), PIECE_ROWS):
+                piece = chunk[start : start + PIECE_ROWS]
+                ends_chunk = start + PIECE_ROWS >= len(chunk)
+                in_flight.append((pool.apply_async(_prepare_in_worker, (piece,)), ends_chunk))
+                if len(in_flight) > 2 * workers:  # bounded: memory stays flat however long the file
+                    gather()
         while in_flight:
-            write(in_flight.popleft().get())
+            gather()
     return report

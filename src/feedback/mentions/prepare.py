@@ -6,18 +6,21 @@ Pure code over the analysis functions: no database, so import worker processes c
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedback.analysis.matching import Matcher
 from feedback.analysis.noise import NoiseRules, classify
-from feedback.analysis.sentiment import ANALYZER, Sentiment, score_text
 from feedback.analysis.text import content_words, is_retweet, normalize, words_hash
 from feedback.errors import FieldError, InvalidInput
 from feedback.responses.context import parse_bool
+
+if TYPE_CHECKING:
+    from feedback.analysis.sentiment import Sentiment
 
 FIELDS = (
     "source_id",
@@ -108,12 +111,22 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+@functools.cache
+def scoring() -> tuple[Callable[[str], Sentiment], str]:
+    """The sentiment scorer and its name, imported when first needed: analysis.sentiment loads textblob,
+    and textblob nltk, scikit-learn and scipy (2.4 s of CPU), which a process that only stores prepared
+    rows (a file import's main process: its workers score) or parses times never needs."""
+    from feedback.analysis.sentiment import ANALYZER, score_text
+
+    return score_text, ANALYZER
+
+
 def _sentiment(text_norm: str) -> Sentiment:
     score = _SCORES.get(text_norm)
     if score is None:
         if len(_SCORES) >= _SCORES_MAX:
             _SCORES.clear()
-        score = _SCORES[text_norm] = score_text(text_norm)
+        score = _SCORES[text_norm] = scoring()[0](text_norm)
     return score
 
 
@@ -228,6 +241,6 @@ class Preparer:
             self.departments.get(department) if department else None,
             sentiment.polarity,
             sentiment.subjectivity,
-            ANALYZER,
+            scoring()[1],
             classify(text_norm, repost=repost or is_retweet(text), rules=self.noise, words=words),
         )

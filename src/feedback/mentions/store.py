@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from feedback.analysis.matching import Matcher
@@ -170,7 +170,7 @@ def flag_copypasta(session: Session, hashes: Collection[str], accounts: int) -> 
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     flagged: list[rollups.MentionFact] = []
-    for batch in _padded(list(hashes)):
+    for batch in _padded(_stored_often(connection, mark, hashes, accounts)):
         sql = (
             "UPDATE mentions SET noise = 'copypasta' WHERE noise IS NULL AND text_hash IN ("  # noqa: S608 - constants
             f"SELECT text_hash FROM mentions WHERE text_hash IN ({', '.join([mark] * len(batch))}) "
@@ -181,3 +181,17 @@ def flag_copypasta(session: Session, hashes: Collection[str], accounts: int) -> 
         result = connection.exec_driver_sql(sql, (*batch, accounts))
         flagged.extend((_day(at), source, dep, product, pol) for at, source, dep, product, pol in result)
     return flagged
+
+
+def _stored_often(connection: Connection, mark: str, hashes: Collection[str], times: int) -> list[str]:
+    """Which of ``hashes`` are stored at least ``times`` times, whoever posted them: the only ones that
+    can be copypasta. Answered from the index on text_hash alone, without reading the rows, so the rows
+    of the rarely repeated texts are not read at all."""
+    often: list[str] = []
+    for batch in _padded(list(hashes)):
+        sql = (
+            f"SELECT text_hash FROM mentions WHERE text_hash IN ({', '.join([mark] * len(batch))}) "  # noqa: S608 - constants
+            f"GROUP BY text_hash HAVING count(*) >= {mark}"
+        )
+        often.extend(h for (h,) in connection.exec_driver_sql(sql, (*batch, times)))
+    return often
