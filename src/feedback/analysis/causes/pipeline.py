@@ -24,7 +24,7 @@ from feedback.analysis.causes.taxonomy import CauseSpec
 # whether the graph links similarity profiles (discover.second_order) and the confidence an assignment needs.
 # Chosen on a 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md: the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02, "second_order": True},
+    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.01, "second_order": True},
     "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0, "second_order": False},
 }
 
