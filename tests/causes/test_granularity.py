@@ -104,7 +104,7 @@ def test_the_resolution_is_judged_on_a_sample_of_scan_size_texts() -> None:
 
 def test_the_silhouette_tolerance_is_the_engines_unless_given() -> None:
     assert CauseParams().discover_params("embeddings").tolerance == 0.0
-    assert CauseParams().discover_params("default").tolerance == 0.02
+    assert CauseParams().discover_params("default").tolerance == 0.01
     assert CauseParams(tolerance=0.05, scan_size=300).discover_params("embeddings").tolerance == 0.05
     assert CauseParams(scan_size=300).discover_params("default").scan_size == 300
 
