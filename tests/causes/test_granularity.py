@@ -12,6 +12,7 @@ from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import phrase_labels
 from feedback.analysis.causes.pipeline import CauseParams, run_batch
 from tests.causes.corpus import labelled
+from tests.causes.corpus import texts as corpus_texts
 
 
 def _blobs(groups: int, per_group: int, spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -104,9 +105,19 @@ def test_the_resolution_is_judged_on_a_sample_of_scan_size_texts() -> None:
 
 def test_the_silhouette_tolerance_is_the_engines_unless_given() -> None:
     assert CauseParams().discover_params("embeddings").tolerance == 0.0
-    assert CauseParams().discover_params("default").tolerance == 0.02
+    assert CauseParams().discover_params("default").tolerance == 0.01
     assert CauseParams(tolerance=0.05, scan_size=300).discover_params("embeddings").tolerance == 0.05
     assert CauseParams(scan_size=300).discover_params("default").scan_size == 300
+
+
+def test_on_a_few_dozen_texts_a_finer_split_must_beat_chance_to_be_chosen() -> None:
+    # 14 texts of one cause worded five ways and 8 of another: the silhouette of a split of the first by its
+    # wordings is a little higher, by less than its standard error on 22 texts, so the cause stays whole.
+    texts = corpus_texts("rude", 14) + corpus_texts("late", 8)
+    result = run_batch(texts, [], DefaultEngine(), CauseParams(min_size=5))
+    assert sorted(c.size for c in result.clusters) == [8, 14]
+    assert CauseParams().discover_params("default").standard_errors == 1
+    assert CauseParams(tolerance=0.01).discover_params("default").standard_errors == 0  # exactly as given
 
 
 def test_linking_similarity_profiles_recovers_groups_that_noisy_wordings_blur() -> None:

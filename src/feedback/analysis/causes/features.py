@@ -79,6 +79,14 @@ def terms(text: str) -> list[str]:
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
+def space_terms(text: str) -> list[str]:
+    """The default engine's word terms: ``terms``, and every pair of adjacent words as written, stop words
+    included ("not_receiv", "how_long", "can_i"), marked by "_": the little words that tell one request from
+    another ("has not arrived" / "has arrived", "how do I" / "why did I") count without counting alone."""
+    every = [stem(w) for w in TOKEN.findall(text.lower())]
+    return terms(text) + [f"{a}_{b}" for a, b in itertools.pairwise(every)]
+
+
 def phrase_tokens(text: str) -> list[str]:
     """Lowercase words for phrases, social noise removed and every negation spelled "not" (or "cannot"):
     "didn't" and "didnt" read "did not", "still isn't" reads "is still not".

@@ -20,13 +20,16 @@ from feedback.analysis.causes.features import canonicalize
 from feedback.analysis.causes.label import cluster_terms, phrase_labels, representatives
 from feedback.analysis.causes.taxonomy import CauseSpec
 
-# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution,
-# whether the graph links similarity profiles (discover.second_order) and the confidence an assignment needs.
+# Per engine: the neighbours of the discovery graph, the silhouette tolerance of the automatic resolution
+# (and in standard errors of the best silhouette, when more), whether the graph links similarity profiles
+# (discover.second_order) and the confidence an assignment needs.
 # Chosen on a 3,000-request part of BANKING77 (bench/eval_causes.py; docs/benchmarks.md: the rest).
 ENGINE_DEFAULTS: dict[str, dict[str, float]] = {
-    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.02, "second_order": True},
-    "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0, "second_order": False},
-}
+    "default": {"neighbours": 10, "assign_threshold": 0.12, "tolerance": 0.01, "standard_errors": 1,
+                "second_order": True},
+    "embeddings": {"neighbours": 10, "assign_threshold": 0.35, "tolerance": 0.0, "standard_errors": 0,
+                   "second_order": False},
+}  # fmt: skip
 
 
 # (what is being done, steps done, steps in all): a step may advance in fractions (texts encoded so far).
@@ -47,7 +50,7 @@ class CauseParams:
     neighbours: int | None = None  # None: the engine's default
     resolution: float | None = None  # None: chosen from the data per run
     resolution_range: tuple[float, float] = DiscoverParams.resolution_range
-    tolerance: float | None = None  # None: the engine's default
+    tolerance: float | None = None  # None: the engine's default (given: exactly this, no standard errors)
     scan_size: int = DiscoverParams.scan_size
     margin: float = DiscoverParams.margin
     member_similarity: float = DiscoverParams.member_similarity
@@ -62,6 +65,7 @@ class CauseParams:
             resolution=self.resolution,
             resolution_range=self.resolution_range,
             tolerance=defaults["tolerance"] if self.tolerance is None else self.tolerance,
+            standard_errors=defaults["standard_errors"] if self.tolerance is None else 0.0,
             scan_size=self.scan_size,
             margin=self.margin,
             member_similarity=self.member_similarity,
