@@ -107,3 +107,50 @@ def writer_thread_alive() -> bool:
     import threading
 
     return any(t.name == "response-writer" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_submission_waiting_on_a_locked_database_gets_503_and_its_retry_is_not_stored_twice(
+    tmp_path, sqlite_template
+) -> None:  # type: ignore[no-untyped-def]
+    """A request does not wait longer than the writer's timeout (a database that hangs): 503, then the
+    answer is stored once the database is free, and a retry with the same Idempotency-Key replays it."""
+    import asyncio
+    import shutil
+    import sqlite3
+
+    from sqlalchemy import func, select
+
+    from feedback.db import make_engine, make_sessionmaker
+    from feedback.errors import ServiceUnavailable
+    from feedback.models import Response, utcnow
+    from feedback.responses.submissions import Submission
+    from feedback.responses.writer import ResponseWriter
+
+    path = tmp_path / "feedback.db"
+    shutil.copy(sqlite_template, path)
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{path}"))
+    factories.survey(sessions)
+    writer = ResponseWriter(sessions, 5000, mode="thread", timeout_s=0.5)
+    writer.start()
+    submission = Submission(
+        answers={"nps": 4, "reason": "Billing"},
+        via="api",
+        submitted_at=utcnow(),
+        survey_slug="support-followup",
+        idempotency_key="retry-me",
+    )
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="took too long"):
+            asyncio.run(writer.submit(submission))
+        assert time.monotonic() - started < 0.5 + PROMPT
+        holder.execute("COMMIT")
+        replay = asyncio.run(writer.submit(submission))
+    finally:
+        holder.close()
+        writer.stop()
+    assert replay.replayed
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Response)) == 1
