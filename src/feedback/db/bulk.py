@@ -3,7 +3,8 @@
 SQLAlchemy's per-row parameter handling costs more than SQLite's own insert of a row, and PostgreSQL runs
 one INSERT per row where a COPY takes them all at once. The values are converted by the columns' own bind
 processors, so the stored rows are those an INSERT through SQLAlchemy stores. The rows go into the
-caller's transaction; a unique or foreign key violation is raised as SQLAlchemy's IntegrityError.
+caller's transaction; the driver's errors are raised as SQLAlchemy's (IntegrityError for a violation,
+OperationalError for a locked or unreachable database), as from any statement.
 Only for tables whose columns have no Python-side defaults: every value comes from the rows.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -46,7 +47,13 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
                     copy.write_row(value)
         else:
             cursor.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' * len(names))})", values)  # noqa: S608 (our names; values bound)
-    except dialect.loaded_dbapi.IntegrityError as exc:
-        raise IntegrityError(f"INSERT INTO {into}", None, exc) from exc
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, driver, cursor)
+        if lost:
+            connection.invalidate(exc)
+        base = dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(
+            f"INSERT INTO {into}", None, exc, base, connection_invalidated=lost
+        ) from exc
     finally:
         cursor.close()
