@@ -10,31 +10,47 @@ Only for tables whose columns have no Python-side defaults: every value comes fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.exc import DBAPIError
+
+Processors = list[tuple[int, Callable[[Any], Any]]]
+
+
+def bind_processors(dialect: Dialect, table: Table, names: Sequence[str]) -> Processors:
+    """How SQLAlchemy converts each of these columns' values for this database's driver (by position)."""
+    return [
+        (i, processor)
+        for i, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+
+
+def convert(values: list[list[Any]], processors: Processors) -> None:
+    """Convert rows of values (in place) as SQLAlchemy would before handing them to the driver."""
+    for value in values:
+        for i, processor in processors:
+            if value[i] is not None:
+                value[i] = processor(value[i])
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (each with the same keys: column names) into ``table``."""
     if not rows:
         return
-    dialect = connection.dialect
     names = list(rows[0])
-    processors = [
-        (i, processor)
-        for i, name in enumerate(names)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
-    values = []
-    for row in rows:
-        value = [row[name] for name in names]
-        for i, processor in processors:
-            if value[i] is not None:
-                value[i] = processor(value[i])
-        values.append(value)
+    values = [[row[name] for name in names] for row in rows]
+    convert(values, bind_processors(connection.dialect, table, names))
+    insert_values(connection, table, names, values)
+
+
+def insert_values(
+    connection: Connection, table: Table, names: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows of values already converted for the driver, in the order of ``names``."""
+    dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     into = f"{quote(table.name)} ({', '.join(quote(name) for name in names)})"
     driver = connection.connection.driver_connection

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple, TextIO, cast
 
-from sqlalchemy import Dialect, Table, func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.types import TypeEngine
 
+from feedback.db import bulk
 from feedback.departments.service import department_slugs
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
 from feedback.i18n import LANGUAGE_TAG
@@ -195,16 +195,9 @@ def _plain_row(
     return (email, customer_id, interaction_id, _language(language)), context
 
 
-def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How SQLAlchemy converts a value of this column type for this database's driver."""
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
 class _Inserter:
-    """Stores invitations in bulk through the driver: COPY on PostgreSQL, executemany on SQLite.
-
-    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the values are
-    converted here with the columns' own bind processors, so what is stored is the same."""
+    """Stores invitations in bulk through the driver (db/bulk.py: COPY on PostgreSQL, executemany on
+    SQLite), with the values converted as SQLAlchemy would."""
 
     COLUMNS = (
         "survey_id",
@@ -221,19 +214,18 @@ class _Inserter:
 
     def __init__(self, session: Session, survey_id: int) -> None:
         connection = session.connection()
+        self.connection = connection
         self.dialect = connection.dialect
         self.driver = connection.connection.driver_connection
         self.survey_id = survey_id
         table = _INVITATIONS
-        self.processors = [
+        self.processors = [  # created_at is the same for every row: see stored()
             (i, processor)
-            for i, name in enumerate(self.COLUMNS)
-            if name != "created_at"  # the same for every row: see stored()
-            and (processor := _processor(table.c[name].type, self.dialect)) is not None
+            for i, processor in bulk.bind_processors(self.dialect, table, self.COLUMNS)
+            if self.COLUMNS[i] != "created_at"
         ]
         quote = self.dialect.identifier_preparer.quote
         self.quote = quote
-        self.names = ", ".join(quote(name) for name in self.COLUMNS)
         self.table = quote(table.name)
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self.deferred: list[tuple[str, str]] = []  # (name, CREATE INDEX statement) of the dropped indexes
@@ -245,8 +237,9 @@ class _Inserter:
 
     def stored(self, name: str, value: Any) -> Any:
         """``value`` as the driver gets it for column ``name``."""
-        processor = _processor(_INVITATIONS.c[name].type, self.dialect)
-        return value if processor is None or value is None else processor(value)
+        row = [value]
+        bulk.convert([row], bulk.bind_processors(self.dialect, _INVITATIONS, [name]))
+        return row[0]
 
     def existing(self, keys: list[str]) -> set[str]:
         """Which of these dedup keys this survey already has."""
@@ -319,23 +312,8 @@ class _Inserter:
             self.defer_after = None
             self.defer_indexes()
         self.stored_rows += len(rows)
-        for row in rows:
-            for i, processor in self.processors:
-                if row[i] is not None:
-                    row[i] = processor(row[i])
-        assert self.driver is not None
-        cursor = self.driver.cursor()
-        try:
-            if self.dialect.name == "postgresql":
-                with cursor.copy(f"COPY {self.table} ({self.names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join([self.mark] * len(self.COLUMNS))
-                query = f"INSERT INTO {self.table} ({self.names}) VALUES ({marks})"  # noqa: S608 (values bound)
-                cursor.executemany(query, rows)
-        finally:
-            cursor.close()
+        bulk.convert(rows, self.processors)
+        bulk.insert_values(self.connection, _INVITATIONS, self.COLUMNS, rows)
 
 
 def import_invitations(
