@@ -5,7 +5,8 @@ recursive CTE; PostgreSQL: generate_series):
 
 - N responses over 2026 across 50 departments (NPS, CSAT, CES), a comment on 40% of them;
 - 10 causes per department (500), a weekly ledger row per cause for every week of 2026 (26,500 rows), and
-  the negative comments of the last five weeks assigned to their department's causes;
+  the negative comments of the last five weeks assigned to their department's causes; the rollups recounted
+  from those rows (as the response writer keeps them), which the headline numbers and the trend read;
 - each department: a Monday 08:00 schedule, two heads, a noise budget of 5.
 
 Then one scheduler run at Monday 2027-01-04 08:05 (``schedule.run_due``, what the digest job calls): 50
@@ -45,6 +46,7 @@ from feedback.config import Settings  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
 from feedback.departments.service import DepartmentSpec, upsert_department  # noqa: E402
 from feedback.digests import schedule  # noqa: E402
+from feedback.metrics import rollups  # noqa: E402
 from feedback.models import (  # noqa: E402
     Alert,
     AlertCooldown,
@@ -66,7 +68,10 @@ SETUP = """
 INSERT INTO surveys (id, slug, title, intro, thank_you, department_id, status, created_at, updated_at) VALUES
   (1, 'bench', 'Bench', '', '', 1, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
 INSERT INTO questions (id, survey_id, position, key, kind, prompt, required) VALUES
-  (1, 1, 0, 'comment', 'text', 'Anything else?', false);
+  (1, 1, 3, 'comment', 'text', 'Anything else?', false),
+  (2, 1, 0, 'nps', 'nps', 'Would you recommend us?', false),
+  (3, 1, 1, 'csat', 'csat', 'How satisfied are you?', false),
+  (4, 1, 2, 'ces', 'ces', 'How easy was it?', false);
 INSERT INTO analysis_runs (id, state, engine, started_at, finished_at, items_total, items_negative,
                            items_assigned, items_clustered, causes_seen, params)
 VALUES (1, 'complete', 'bench', '2027-01-04 06:00:00', '2027-01-04 06:10:00', 0, 0, 0, 0, 0, '{}')
@@ -206,6 +211,7 @@ def fill(url: str, rows: int) -> float:
         for statement in script.split(";"):
             if statement.strip():
                 connection.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+        rollups.rebuild(connection)  # what the writer keeps as it stores: the digests' numbers read them
     engine.dispose()
     return time.perf_counter() - started
 
