@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from feedback.db import make_engine
+from feedback.db import compared_on, make_engine
 from feedback.models import Base
 
 config = context.config
@@ -16,6 +16,7 @@ def run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite rebuilds tables to ALTER them
         compare_type=True,
+        include_object=compared_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,7 +7,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from feedback.db import alembic_config, current_revision, head_revision, make_engine, upgrade_database
+from feedback.db import (
+    alembic_config,
+    compared_on,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade_database,
+)
 from feedback.models import Base
 
 
@@ -15,7 +22,11 @@ def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     with engine.connect() as connection:
         diff = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_object": compared_on(connection.dialect.name)},
+            ),
+            Base.metadata,
         )
     engine.dispose()
     assert diff == [], f"models and migrations disagree; generate a migration: {diff}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from feedback.db import transaction
 from feedback.errors import (
@@ -117,6 +117,65 @@ def test_reused_idempotency_key_with_other_answers_is_rejected(sessions, setup) 
     assert isinstance(outcome, InvalidInput)
     assert outcome.errors[0].field == "Idempotency-Key"
     assert count(sessions) == 1
+
+
+def test_one_idempotency_key_sent_to_two_surveys_stores_one_response_in_each(sessions, setup) -> None:
+    factories.survey(sessions, slug="delivery-followup")
+    first, second = (
+        sub(survey_slug=slug, idempotency_key="k") for slug in ("support-followup", "delivery-followup")
+    )
+    [a] = store_batch(sessions, [first], SurveyCache(), 5000)
+    [b] = store_batch(sessions, [second], SurveyCache(), 5000)
+    [again] = store_batch(sessions, [second], SurveyCache(), 5000)
+    assert isinstance(a, Stored) and isinstance(b, Stored) and isinstance(again, Stored)
+    assert a.response_id != b.response_id and not b.replayed
+    assert (again.response_id, again.replayed) == (b.response_id, True)
+    assert count(sessions) == 2
+
+
+def test_a_retry_is_looked_up_by_its_key_not_by_reading_the_surveys_responses(sessions, setup) -> None:
+    """On a fresh table (no planner statistics yet) the look-up of a batch's keys reads those rows
+    only: PostgreSQL once read every response of the survey for each batch, so storing slowed as the
+    survey grew."""
+    for start in range(0, 3000, 500):
+        keys = [f"key-{i}" for i in range(start, start + 500)]
+        store_batch(
+            sessions,
+            [sub(survey_slug="support-followup", idempotency_key=k) for k in keys],
+            SurveyCache(),
+            5000,
+        )
+    looked_up: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if "idempotency_key IN" in statement:
+            looked_up.append((statement, parameters))
+
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", capture)
+    retries = [sub(survey_slug="support-followup", idempotency_key=f"key-{i}") for i in (3, 1501, 2999)]
+    assert all(o.replayed for o in store_batch(sessions, retries, SurveyCache(), 5000))  # type: ignore[union-attr]
+    event.remove(engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = looked_up
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        if engine.dialect.name == "postgresql":
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            plan = cursor.fetchone()[0][0]["Plan"]
+            nodes = [plan, *plan.get("Plans", [])]
+            assert all(n["Node Type"] != "Seq Scan" for n in nodes), plan
+            assert (
+                sum(
+                    n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0)
+                    for n in nodes
+                )
+                == 0
+            ), plan
+            assert plan["Actual Rows"] == 3
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            [detail] = [row[3] for row in cursor.fetchall()]
+            assert detail.startswith("SEARCH responses USING INDEX") and "idempotency_key=?" in detail, detail
 
 
 @pytest.mark.parametrize(

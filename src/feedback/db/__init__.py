@@ -95,6 +95,17 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+def compared_on(dialect: str) -> Any:
+    """Alembic's ``include_object``: leave out of a comparison what the models create only on another
+    database (``Index(...).ddl_if(dialect=...)``)."""
+
+    def include(item: Any, _name: str | None, _type: str, reflected: bool, _compare_to: Any) -> bool:
+        only_on = getattr(item, "_ddl_if", None)
+        return reflected or only_on is None or only_on.dialect in (None, dialect)
+
+    return include
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (safe to run again: it does nothing when current)."""
     from alembic import command

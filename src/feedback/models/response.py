@@ -28,6 +28,9 @@ class Response(InteractionContext, Base):
     __tablename__ = "responses"
     __table_args__ = (
         UniqueConstraint("survey_id", "idempotency_key"),
+        # PostgreSQL finds a retry by its key alone: without fresh statistics it would otherwise read
+        # the survey's responses through the index below. SQLite uses the unique constraint's index.
+        Index("ix_responses_idempotency_key", "idempotency_key").ddl_if(dialect="postgresql"),
         Index("ix_responses_submitted_at", "submitted_at"),
         Index("ix_responses_survey_id_submitted_at", "survey_id", "submitted_at"),
     )

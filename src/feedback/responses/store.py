@@ -75,10 +75,10 @@ _EARLIER = select(
     _RESPONSES.c.idempotency_key,
     _RESPONSES.c.request_hash,
     _RESPONSES.c.submitted_at,
-).where(
-    _RESPONSES.c.survey_id.in_(bindparam("surveys", expanding=True)),
-    _RESPONSES.c.idempotency_key.in_(bindparam("keys", expanding=True)),
-)
+).where(_RESPONSES.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+# Each database through its own index for the key (models/response.py): PostgreSQL's is the key
+# alone, SQLite's the unique constraint's, which needs the survey too.
+_EARLIER_IN_SURVEYS = _EARLIER.where(_RESPONSES.c.survey_id.in_(bindparam("surveys", expanding=True)))
 _MARK_ANSWERED = (
     update(_INVITATIONS).where(_INVITATIONS.c.id == bindparam("iid")).values(responded_at=bindparam("at"))
 )
@@ -286,8 +286,11 @@ def _look_up(session: Session, subs: Sequence[Submission], cache: SurveyCache) -
     idem_keys = {s.idempotency_key for s in subs if s.idempotency_key}
     earlier: dict[tuple[int, str], tuple[str | None, Stored]] = {}
     if idem_keys:
-        for row in connection.execute(_EARLIER, {"surveys": list(surveys), "keys": list(idem_keys)}):
-            slug = surveys[row.survey_id].slug if row.survey_id in surveys else ""
+        query = _EARLIER if connection.dialect.name == "postgresql" else _EARLIER_IN_SURVEYS
+        for row in connection.execute(query, {"keys": list(idem_keys), "surveys": list(surveys)}):
+            if row.survey_id not in surveys:  # the same key sent to another survey
+                continue
+            slug = surveys[row.survey_id].slug
             earlier[(row.survey_id, row.idempotency_key)] = (
                 row.request_hash,
                 Stored(row.id, slug, row.submitted_at, replayed=True),
