@@ -12,7 +12,8 @@ given the true number of problems. Items left out (unclustered, BERTopic's outli
 as one more group ("all"), and dropped ("covered", with the share covered). Stability: the same rows in
 another order, ARI between the two runs. Seconds: clustering only; the embedding methods share vectors cached
 in bench/results/embeddings (all-MiniLM-L6-v2, about 220 texts/s here), the default engine computes its own.
-Tuning used ``banking-tune`` only; the other sets are held out. Results: bench/results/eval_causes.jsonl.
+Tuning used ``banking-tune`` (and, for long texts, the ``-tune`` halves of cfpb and clothing); the other sets
+and halves are held out. Results: bench/results/eval_causes.jsonl.
 
 Assignment: CFPB narratives assigned to bench/cfpb_taxonomy.toml (built from issue and product names only);
 accuracy of the issue and of the product (merged names) as department, against always answering the most

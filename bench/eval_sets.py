@@ -7,7 +7,9 @@ Sets (from ../shared/data; labels are read here and by the scores only, never by
 - ``banking-small``: 1,000 held-out requests of 60 intents (a small input with many problems);
 - ``banking-few``: the held-out requests of 10 intents (few problems);
 - ``cfpb``: the 1,532 CFPB complaints with a narrative, labelled by their ``Issue`` (63 of them);
-- ``clothing``: the 2,370 clothing reviews rated 1-2 with text, labelled by the garment class (18).
+- ``clothing``: the 2,370 clothing reviews rated 1-2 with text, labelled by the garment class (18);
+- ``cfpb-tune`` / ``cfpb-heldout``, ``clothing-tune`` / ``clothing-heldout``: each set's rows split in two
+  halves by a fixed seed (long texts to tune on, and the half the tuning never saw).
 
 Embeddings (all-MiniLM-L6-v2 of the normalised text, what the engine embeds) are cached per set and model in
 bench/results/embeddings/ (gitignored), so tuning runs never embed twice.
@@ -33,6 +35,8 @@ DATA = next(
 )
 CACHE = HERE / "results" / "embeddings"
 SETS = ("banking-tune", "banking-heldout", "banking-small", "banking-few", "cfpb", "clothing")
+HALVES = ("cfpb-tune", "cfpb-heldout", "clothing-tune", "clothing-heldout")
+HALF_SEED = 14
 TUNE_SIZE = 3_000
 
 
@@ -51,7 +55,19 @@ def _banking() -> tuple[list[dict[str, str]], list[int], list[int]]:
     return rows, sorted(order[:TUNE_SIZE]), sorted(order[TUNE_SIZE:])
 
 
+def halve(data: EvalSet, part: str) -> EvalSet:
+    """The ``tune`` or ``heldout`` half of ``data``'s rows (a fixed seeded draw, rows in their order)."""
+    order = list(range(len(data.texts)))
+    random.Random(HALF_SEED).shuffle(order)
+    chosen = sorted(order[: len(order) // 2] if part == "tune" else order[len(order) // 2 :])
+    name = f"{data.name}-{part}"
+    return EvalSet(name, [data.texts[i] for i in chosen], [data.truth[i] for i in chosen])
+
+
 def load(name: str) -> EvalSet:
+    if name in HALVES:
+        whole, part = name.rsplit("-", 1)
+        return halve(load(whole), part)
     if name.startswith("banking"):
         rows, tune, heldout = _banking()
         if name == "banking-tune":
@@ -73,12 +89,14 @@ def load(name: str) -> EvalSet:
         with (DATA / "clothing_reviews" / "reviews.csv").open(newline="", encoding="utf-8") as src:
             found = [r for r in csv.DictReader(src) if r["Review Text"].strip() and int(r["Rating"]) <= 2]
         return EvalSet(name, [r["Review Text"] for r in found], [r["Class Name"] for r in found])
-    raise ValueError(f"unknown set {name!r} (choose from {', '.join(SETS)})")
+    raise ValueError(f"unknown set {name!r} (choose from {', '.join(SETS + HALVES)})")
 
 
 def vectors_of(data: EvalSet, model: str = "minilm") -> np.ndarray:
     """One cached vector per text of ``data`` (the BANKING77 sets share the tune and held-out caches)."""
     sources = ("banking-tune", "banking-heldout") if data.name.startswith("banking") else (data.name,)
+    if data.name in HALVES:
+        sources = (data.name.rsplit("-", 1)[0],)
     table: dict[str, np.ndarray] = {}
     for source in sources:
         table |= cached_vectors(source, load(source).texts, model, ENCODERS[model])
