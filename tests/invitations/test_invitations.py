@@ -327,7 +327,7 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
         "interaction_id": [None, "T-9"],
         "department": [None, "", "delivery", " support ", "nowhere"],
         "channel": [None, "", " phone ", "p" * 300],
-        "handle_time_s": [None, "", "300", "1:30", "-5", "abc", "12.5"],
+        "handle_time_s": [None, "", "300", " 300 ", "0042", "9999999", "10000001", "-5", "12.5", "\u0663"],
         "first_contact_resolved": [None, "", "yes", "No", "1", "maybe"],
         "expires_at": [None, "", "2030-01-01"],
         "language": [None, " pt ", "Portuguese"],
