@@ -124,6 +124,7 @@ class Result:
     load: float = 0.0  # the machine's 1-minute load average at the end
     main_us_per_row: float = 0.0  # service only: CPU of the reading and checking (main) thread per row
     store_us_per_row: float = 0.0  # service only: CPU of the other threads (storing) per row
+    server_us_per_row: float = 0.0  # PostgreSQL only: CPU of the server's processes per row
 
     @property
     def rows_per_s(self) -> float:
@@ -271,6 +272,22 @@ class Postgres:
             connection.execute(text(f"CREATE DATABASE {name}"))
         return f"{self.base}/{name}"
 
+    def cpu(self) -> float:
+        """CPU seconds the cluster's processes have used so far, those that ended (backends) included: the
+        postmaster's own, its children's, and what it was credited when it reaped the ended ones."""
+        postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if int(stat.parent.name) == postmaster:
+                ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
+            elif int(fields[1]) == postmaster:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.admin.dispose()
         self.cluster.stop()
@@ -295,12 +312,17 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bo
                         url = pg.database()
                     env = prepare(url, workdir)
                     rss = 0.0
+                    server = pg.cpu() if pg is not None and backend == "postgresql" else None
                     with Meter() as meter:
                         if path == "cli":
                             wall, reported, created, rss = via_cli(env, csv_path, workdir)
                         else:
                             seconds, created, main_cpu, store_cpu = via_service(url, csv_path, workdir)
                     cpu, other, load = meter.cpu / size * 1e6, meter.other, os.getloadavg()[0]
+                    if server is not None:
+                        assert pg is not None
+                        time.sleep(0.5)  # the backend's exit, for the postmaster to count it
+                        server = (pg.cpu() - server) / size * 1e6
                     if path == "cli":
                         results.append(
                             Result(backend, size, "cli (whole command)", wall, created, cpu, other, rss, load)
@@ -333,6 +355,9 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bo
                                 store_us_per_row=store_cpu / size * 1e6,
                             )
                         )
+                    if server is not None:
+                        for r in results[-2 if path == "cli" else -1 :]:
+                            r.server_us_per_row = server
                     for r in results[-2 if path == "cli" else -1 :]:
                         print(
                             f"{r.backend:<10} {r.rows:>9,} {r.path:<26} {r.seconds:>8.2f} s "
@@ -345,6 +370,7 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bo
                                 if r.main_us_per_row
                                 else ""
                             )
+                            + (f", server {r.server_us_per_row:.1f} us/row" if r.server_us_per_row else "")
                             + f", load {r.load:.2f})",
                             flush=True,
                         )
@@ -360,15 +386,17 @@ def bench(sizes: Sequence[int], postgres: bool, paths: Sequence[str], sqlite: bo
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| database | rows | measured through | seconds | rows/s | CPU µs/row | other cores | peak RSS MB "
-        "| load avg |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| database | rows | measured through | seconds | rows/s | CPU µs/row | main thread µs/row "
+        "| storing thread µs/row | PostgreSQL CPU µs/row | other cores | peak RSS MB | load avg |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb else ""
+        threads = f"{r.main_us_per_row:.1f} | {r.store_us_per_row:.1f}" if r.main_us_per_row else " | "
+        server = f"{r.server_us_per_row:.1f}" if r.server_us_per_row else ""
         lines.append(
             f"| {r.backend} | {r.rows:,} | {r.path} | {r.seconds:.2f} | {r.rows_per_s:,.0f} "
-            f"| {r.cpu_us_per_row:.0f} | {r.other_cpu:.2f} | {rss} | {r.load:.2f} |"
+            f"| {r.cpu_us_per_row:.0f} | {threads} | {server} | {r.other_cpu:.2f} | {rss} | {r.load:.2f} |"
         )
     return "\n".join(lines)
 

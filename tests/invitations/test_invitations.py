@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -21,7 +22,8 @@ from feedback.invitations.service import (
     open_invitation,
     read_csv_rows,
 )
-from feedback.models import Invitation, SurveyStatus, utcnow
+from feedback.metrics import rollups
+from feedback.models import Invitation, SurveyStatus, invitation_rollups, utcnow
 from feedback.models.context import CONTEXT_FIELDS
 from feedback.responses.context import parse_context
 from feedback.surveys.service import get_survey, set_status
@@ -100,6 +102,49 @@ def test_a_row_repeated_chunks_apart_in_one_file_is_invited_once(sessions, monke
         stored = session.scalars(select(Invitation.token_hash).order_by(Invitation.id)).all()
     assert stored == [hash_token(link.link.rsplit("/", 1)[1]) for link in links]
     assert len(set(stored)) == 5
+
+
+def test_rollups_of_a_chunked_import_with_repeats_and_a_reimport_equal_a_recount(
+    sessions, monkeypatch
+) -> None:
+    """The import sums its rollup counts over all its chunks and stores them once, at its end: the rows
+    repeated in the file and those of a re-import are not counted, as a recount from the rows shows."""
+    monkeypatch.setattr(service, "_CHUNK", 3)
+    factories.survey(sessions)
+    factories.department(sessions, "sales", "Sales")
+    header = "email,channel,department,product,team,region\n"
+    rows = [
+        f"c{n % 9}@example.com,{('phone', 'chat')[n % 2]},{('support', 'sales', '')[n % 3]},"
+        f"{('router', 'tv')[n % 5 // 3]},t{n % 4},{('EU', 'US', '')[n % 3]}\n"
+        for n in range(14)
+    ]
+    first, _ = run_import(sessions, header + "".join(rows))
+    again, _ = run_import(sessions, header + "".join([*rows[5:], "new@example.com,chat,sales,tv,t1,EU\n"]))
+    assert (first.created, first.duplicates, again.created, again.duplicates) == (9, 5, 1, 9)
+
+    def counted() -> list[Any]:
+        with sessions() as session:
+            return sorted(session.execute(select(invitation_rollups)).all(), key=repr)
+
+    kept = counted()
+    assert sum(row.invitations for row in kept if row.grain == "team") == 10  # a grain's days count each once
+    with transaction(sessions) as session:
+        rollups.rebuild(session.connection())
+    assert kept == counted()
+
+
+def test_a_link_token_colliding_with_a_stored_one_fails_the_import_and_stores_nothing(
+    sessions, monkeypatch
+) -> None:
+    """Only a repeated recipient is skipped as a duplicate; a repeated token hash (never expected of 24
+    random bytes) is refused by the database, and the whole import with it."""
+    factories.survey(sessions)
+    _, stored = run_import(sessions, emails(1))
+    token = stored[0].link.rsplit("/", 1)[1]
+    monkeypatch.setattr(service, "new_tokens", lambda count: iter([(token, hash_token(token))] * count))
+    with pytest.raises(IntegrityError):
+        run_import(sessions, emails(3, start=1))
+    assert invitations(sessions) == 1
 
 
 def test_a_bad_row_rejects_the_whole_file_with_line_numbers(sessions) -> None:
@@ -282,7 +327,7 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
         "interaction_id": [None, "T-9"],
         "department": [None, "", "delivery", " support ", "nowhere"],
         "channel": [None, "", " phone ", "p" * 300],
-        "handle_time_s": [None, "", "300", "1:30", "-5", "abc", "12.5"],
+        "handle_time_s": [None, "", "300", " 300 ", "0042", "9999999", "10000001", "-5", "12.5", "\u0663"],
         "first_contact_resolved": [None, "", "yes", "No", "1", "maybe"],
         "expires_at": [None, "", "2030-01-01"],
         "language": [None, " pt ", "Portuguese"],

@@ -10,7 +10,8 @@ Only for tables whose columns have no Python-side defaults: every value comes fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
@@ -51,25 +52,74 @@ def insert_values(
 ) -> None:
     """Insert rows of values already converted for the driver, in the order of ``names``."""
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    into = f"{quote(table.name)} ({', '.join(quote(name) for name in names)})"
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:
+    into = _into(dialect, table, names)
+    with _driver_cursor(connection, f"INSERT INTO {into}") as cursor:
         if dialect.name == "postgresql":
             with cursor.copy(f"COPY {into} FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
         else:
             cursor.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' * len(names))})", values)  # noqa: S608 (our names; values bound)
+
+
+def insert_new_values(
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    unique: Sequence[str],
+    returning: str,
+) -> list[Any]:
+    """PostgreSQL: insert the rows (values converted for the driver, in the order of ``names``) that do not
+    collide with a stored row on the ``unique`` columns (a unique constraint's); the ``returning`` column
+    of those inserted, in their order.
+
+    The rows are copied into a temporary table (no WAL, no index), then moved by one INSERT ... SELECT ...
+    ON CONFLICT DO NOTHING: the unique index is probed once per row by the insert itself, where a separate
+    look-up first would probe it again (and a look-up's plan, made with statistics that cannot count the
+    rows this transaction has just added, may read the whole table). A violation of another constraint
+    is raised as from insert_values()."""
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    staging = quote(f"bulk_{table.name}")
+    conflict = ", ".join(quote(name) for name in unique)
+    with _driver_cursor(connection, f"INSERT INTO {_into(dialect, table, names)}") as cursor:
+        # Dropped at the end of the transaction; created in it, so TRUNCATE empties it in place.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608 (our names)
+            f"SELECT {columns} FROM {quote(table.name)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        cursor.execute(
+            f"INSERT INTO {_into(dialect, table, names)} SELECT {columns} FROM {staging} "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(returning)}"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _into(dialect: Dialect, table: Table, names: Sequence[str]) -> str:
+    quote = dialect.identifier_preparer.quote
+    return f"{quote(table.name)} ({', '.join(quote(name) for name in names)})"
+
+
+@contextmanager
+def _driver_cursor(connection: Connection, statement: str) -> Iterator[Any]:
+    """A cursor of the connection's driver; its errors raised as SQLAlchemy's for ``statement``."""
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        yield cursor
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, driver, cursor)
         if lost:
             connection.invalidate(exc)
         base = dialect.loaded_dbapi.Error
-        raise DBAPIError.instance(
-            f"INSERT INTO {into}", None, exc, base, connection_invalidated=lost
-        ) from exc
+        raise DBAPIError.instance(statement, None, exc, base, connection_invalidated=lost) from exc
     finally:
         cursor.close()

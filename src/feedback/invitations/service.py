@@ -45,6 +45,7 @@ _CHUNK = 5000
 # indexes it does not read are dropped and re-created before the commit (see _Inserter.defer_indexes).
 DEFER_INDEXES_AFTER = 50_000
 _INVITATIONS = cast(Table, Invitation.__table__)
+_DEDUP = (("survey_id", "dedup_key"), "dedup_key")  # an invitation's unique dedup columns, and its key
 
 
 class NewLink(NamedTuple):
@@ -178,7 +179,11 @@ def _plain_row(
     context["department_id"] = default_department
     for spec in CONTEXT:
         value = get(spec.name)
-        if spec.kind != "text":
+        if spec.kind == "seconds" and (
+            type(value) is str and value.isascii() and value.isdigit() and len(value) < 8
+        ):
+            context[spec.name] = int(value)  # the usual case, without parse_field's checks for the others
+        elif spec.kind != "text":
             try:
                 context[spec.name] = parse_field(spec, value)
             except ValueError:
@@ -242,27 +247,19 @@ class _Inserter:
         return row[0]
 
     def existing(self, keys: list[str]) -> set[str]:
-        """Which of these dedup keys this survey already has."""
-        assert self.driver is not None
-        cursor = self.driver.cursor()
+        """SQLite: which of these dedup keys this survey already has."""
+        cursor = self.cursor()
         found: set[str] = set()
         try:
-            if self.dialect.name == "postgresql":
-                query = f"SELECT dedup_key FROM {self.table} WHERE survey_id = %s AND dedup_key = ANY(%s)"  # noqa: S608
-                # Never a prepared statement: its generic plan cannot hash the array, and a sequential scan
-                # (stale statistics right after a bulk load) then compares every row with every key.
-                cursor.execute(query, (self.survey_id, keys), prepare=False)
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ", ".join([self.mark] * len(part))
+                query = (
+                    f"SELECT dedup_key FROM {self.table} "  # noqa: S608 (our names; values bound)
+                    f"WHERE survey_id = {self.mark} AND dedup_key IN ({marks})"
+                )
+                cursor.execute(query, (self.survey_id, *part))
                 found.update(row[0] for row in cursor.fetchall())
-            else:
-                for start in range(0, len(keys), 500):
-                    part = keys[start : start + 500]
-                    marks = ", ".join([self.mark] * len(part))
-                    query = (
-                        f"SELECT dedup_key FROM {self.table} "  # noqa: S608 (our names; values bound)
-                        f"WHERE survey_id = {self.mark} AND dedup_key IN ({marks})"
-                    )
-                    cursor.execute(query, (self.survey_id, *part))
-                    found.update(row[0] for row in cursor.fetchall())
         finally:
             cursor.close()
         return found
@@ -306,6 +303,22 @@ class _Inserter:
     def cursor(self) -> Any:
         assert self.driver is not None
         return self.driver.cursor()
+
+    def insert_new(self, chunk: _Chunk) -> _Chunk:
+        """Store the chunk's invitations whose dedup key the survey does not have yet; those stored.
+
+        PostgreSQL finds them as it inserts (bulk.insert_new_values); SQLite looks them up first, as its
+        driver cannot return rows from a bulk insert."""
+        if self.dialect.name == "postgresql":
+            rows = [values for values, _ in chunk]
+            bulk.convert(rows, self.processors)
+            stored = set(bulk.insert_new_values(self.connection, _INVITATIONS, self.COLUMNS, rows, *_DEDUP))
+            return chunk if len(stored) == len(chunk) else [item for item in chunk if item[0][2] in stored]
+        existing = self.existing([values[2] for values, _ in chunk])
+        fresh = [(values, link) for values, link in chunk if values[2] not in existing]
+        if fresh:
+            self.insert([values for values, _ in fresh])
+        return fresh
 
     def insert(self, rows: list[list[Any]]) -> None:
         if self.defer_after is not None and not self.deferred and self.stored_rows >= self.defer_after:
@@ -351,17 +364,13 @@ def import_invitations(
     # own work (index updates, mostly) runs outside the interpreter lock, so the two overlap. Only one
     # thread uses the session at a time, and links are handed out here, in order.
     storing: list[tuple[int, Future[_Chunk]]] = []
+    daily: Counter[rollups.Key] = Counter()  # the rollups' counts of the rows stored, added to them once
 
     def store(chunk: _Chunk) -> _Chunk:
-        existing = inserter.existing([values[2] for values, _ in chunk])
-        fresh = [(values, link) for values, link in chunk if values[2] not in existing]
-        if fresh:
-            contexts = Counter(map(rollup_context, (values for values, _ in fresh)))
-            inserter.insert([values for values, _ in fresh])
-            rollups.add_invitation_combos(
-                session.connection(),
-                {(now, survey_id, *context): count for context, count in contexts.items()},
-            )
+        fresh = inserter.insert_new(chunk)
+        contexts = Counter(map(rollup_context, (values for values, _ in fresh)))
+        combos = {(now, survey_id, *context): count for context, count in contexts.items()}
+        rollups.invitation_days(combos, into=daily)
         return fresh
 
     def stored() -> None:
@@ -442,6 +451,7 @@ def import_invitations(
             if pending:
                 flush(storer)
             stored()
+            rollups.add_invitation_days(session.connection(), daily)
             inserter.restore_indexes()
         finally:
             for _, future in storing:  # an error above: let the storing thread finish with the session

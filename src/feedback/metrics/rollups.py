@@ -287,12 +287,19 @@ def add_invitations(connection: Connection, rows: Iterable[Mapping[str, Any]]) -
 def add_invitation_combos(connection: Connection, combos: Mapping[Key, int]) -> None:
     """Count new invitations already counted by context: (created_at, survey_id, *INVITATION_CONTEXT
     values) -> how many (a bulk import counts its rows so, without a mapping per row)."""
-    _upsert(connection, invitation_rollups, _counted(combos, "invitations"))
+    add_invitation_days(connection, invitation_days(combos))
+
+
+def add_invitation_days(connection: Connection, daily: Mapping[Key, int]) -> None:
+    """Count new invitations already summed per daily key by :func:`invitation_days` (a bulk import sums
+    all its chunks so and stores them once: a few thousand keys however many rows it has)."""
+    _upsert(connection, invitation_rollups, _invitation_deltas(daily, "invitations"))
 
 
 def add_answered(connection: Connection, invitations: Iterable[Mapping[str, Any]]) -> None:
     """Count invitations that just got their response (counted on the day they were sent)."""
-    _upsert(connection, invitation_rollups, _counted(_combos(invitations), "responded"))
+    daily = invitation_days(_combos(invitations))
+    _upsert(connection, invitation_rollups, _invitation_deltas(daily, "responded"))
 
 
 INVITATION_CONTEXT = ("department_id", "channel", *GRAINS)  # what an invitation's rollup keys hold
@@ -305,18 +312,24 @@ def _combos(rows: Iterable[Mapping[str, Any]]) -> Counter[Key]:
     )
 
 
-def _counted(combos: Mapping[Key, int], column: str) -> dict[Key, dict[str, float]]:
-    """Invitation rollup deltas adding the ``combos`` counts to ``column``, each context over the grains.
+def invitation_days(combos: Mapping[Key, int], into: Counter[Key] | None = None) -> Counter[Key]:
+    """Invitations counted by context (``combos``, as add_invitation_combos takes them) summed per daily
+    rollup key, added to ``into`` if given.
 
-    The combos are summed per daily key first: a key holds one grain's facet only, so the thousands of
-    contexts of an import's chunk share a few hundred keys, each then spread over its week and month."""
+    A key holds one grain's facet only, so the thousands of contexts of an import's chunk share a few
+    hundred keys, each spread over its week and month only when stored (_invitation_deltas)."""
     days: dict[datetime, date] = {}
-    daily: Counter[Key] = Counter()
+    daily: Counter[Key] = Counter() if into is None else into
     for (at, survey_id, department, channel, *facets), count in combos.items():  # INVITATION_CONTEXT's order
         day = days[at] if at in days else days.setdefault(at, _utc_day(at))
         department, channel = department or 0, channel or ""
         for grain, facet in zip(GRAINS, facets, strict=True):
             daily[(grain, day, survey_id, department, channel, facet or "")] += count
+    return daily
+
+
+def _invitation_deltas(daily: Mapping[Key, int], column: str) -> dict[Key, dict[str, float]]:
+    """Invitation rollup deltas adding the ``daily`` counts to ``column``, each daily key over its spans."""
     deltas: dict[Key, dict[str, float]] = defaultdict(lambda: {"invitations": 0, "responded": 0})
     for key, count in daily.items():
         for spread in _with_spans(key):
