@@ -16,7 +16,8 @@ class Invitation(InteractionContext, Base):
     __table_args__ = (UniqueConstraint("survey_id", "dedup_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    # No index of its own: the unique (survey_id, dedup_key) index serves the survey's look-ups.
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
     # SHA-256 of the link token; the token itself is shown once, at import.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Same recipient + interaction again is the same invitation (re-imports never duplicate).
