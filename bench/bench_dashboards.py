@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_metrics import fill, recount  # noqa: E402
 from feedback.accounts.users import create_user  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
+from feedback.metrics import rollups  # noqa: E402
 from feedback.models import Response, Role  # noqa: E402
 from feedback.surveys.service import load_survey, parse_survey_spec  # noqa: E402
 
@@ -111,23 +112,41 @@ FROM c, w
 """
 
 
+def add_extras(url: str, rows: int) -> None:
+    """N/20 mentions, 12 root causes with a year of weekly ledger rows."""
+    engine = make_engine(url)
+    extras = EXTRAS if url.startswith("sqlite") else EXTRAS_POSTGRES
+    with engine.begin() as connection:
+        for statement in extras.split(";"):
+            if statement.strip():
+                params = {"m": rows // 20, "start": 1_767_225_600, "span": 365 * 86_400}
+                connection.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+    engine.dispose()
+
+
 def prepare(url: str, rows: int, fresh: bool) -> float:
     """The benchmark database at ``url`` (built when ``fresh``), at the latest schema, with an admin login."""
     started = time.perf_counter()
     if fresh:
         fill(url, rows)
-        engine = make_engine(url)
-        extras = EXTRAS if url.startswith("sqlite") else EXTRAS_POSTGRES
-        with engine.begin() as connection:
-            for statement in extras.split(";"):
-                if statement.strip():
-                    params = {"m": rows // 20, "start": 1_767_225_600, "span": 365 * 86_400}
-                    connection.execute(
-                        text(statement), {k: v for k, v in params.items() if f":{k}" in statement}
-                    )
-        engine.dispose()
+        add_extras(url, rows)
         recount(url)
     upgrade_database(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        bare = connection.execute(text("SELECT count(*) FROM causes")).scalar() == 0
+        # Comments of a database filled before bench_metrics.py marked them: else the server's writer
+        # scores them all again in the background while the views are timed.
+        connection.execute(
+            text("UPDATE answers SET analyzer = 'bench' WHERE analyzer IS NULL AND text IS NOT NULL")
+        )
+    engine.dispose()
+    if bare:  # a metrics database of bench_metrics.py (e.g. a kept 10M file): add the rest, count mentions
+        add_extras(url, rows)
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            rollups.rebuild_mentions(connection)
+        engine.dispose()
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
         if session.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": EMAIL}).first() is None:
@@ -321,10 +340,29 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="a private PostgreSQL cluster instead of SQLite"
     )
+    parser.add_argument(
+        "--postgres-url",
+        help="a running PostgreSQL server (postgresql://user@host:port): its databases bench_N are reused "
+        "when they hold data, built otherwise",
+    )
     args = parser.parse_args()
     sizes = [int(r) for r in args.rows.split(",")]
     results = []
-    if args.postgres:
+    if args.postgres_url:
+        admin = make_engine(f"{args.postgres_url}/postgres", isolation_level="AUTOCOMMIT")
+        for n in sizes:
+            with admin.connect() as connection:
+                exists = connection.exec_driver_sql(
+                    f"SELECT 1 FROM pg_database WHERE datname = 'bench_{n}'"
+                ).first()
+                if not exists:
+                    connection.exec_driver_sql(f"CREATE DATABASE bench_{n}")
+            url = f"{args.postgres_url}/bench_{n}"
+            prepared = prepare(url, n, fresh=not exists)
+            results.append({**measure(url, n, args.views, args.workers), "prepare_s": prepared})
+            print(json.dumps(results[-1]), flush=True)
+        admin.dispose()
+    elif args.postgres:
         sys.path.insert(0, str(ROOT))
         from tests.pg_cluster import PgCluster
 
