@@ -9,13 +9,16 @@ uvicorn in its own process; an admin signs in through the login form, then:
   read and computed, figures are built, and the process pays its first-use costs); "cached" the median of the
   views after it; "after new data" the median of views each right after one more response was stored through
   the service (in this process: the server's cache sees the new data and recomputes, what a viewer meets on a
-  live system). "uncached" runs the same with FEEDBACK_DASHBOARD_CACHE_S=0 (every view computed).
+  live system), with the CPU time of the server's processes during each of those views (PostgreSQL's own
+  not included). "uncached" runs the same with FEEDBACK_DASHBOARD_CACHE_S=0 (every view computed).
 - browser: Chromium (Playwright) opens the page; the time from navigation start until dashboards.js has
   drawn every chart (window.__chartsDrawnAt), median of the views after the first (plotly.js from the
   browser's cache, as it is for anyone who opened a dashboard before).
 
     python bench/bench_dashboards.py --rows 100000,1000000 --keep /tmp/bench
     python bench/bench_dashboards.py --rows 1000000 --postgres     # on a private PostgreSQL cluster instead
+    python bench/bench_dashboards.py --rows 1000000 --postgres-url postgresql://postgres@127.0.0.1:PORT
+    python bench/bench_dashboards.py --rows 10000000 --keep DIR --no-uncached  # DIR/dashboards-10000000.db
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_metrics import fill, recount  # noqa: E402
 from feedback.accounts.users import create_user  # noqa: E402
 from feedback.db import make_engine, make_sessionmaker, transaction, upgrade_database  # noqa: E402
+from feedback.metrics import rollups  # noqa: E402
 from feedback.models import Response, Role  # noqa: E402
 from feedback.surveys.service import load_survey, parse_survey_spec  # noqa: E402
 
@@ -111,23 +115,41 @@ FROM c, w
 """
 
 
+def add_extras(url: str, rows: int) -> None:
+    """N/20 mentions, 12 root causes with a year of weekly ledger rows."""
+    engine = make_engine(url)
+    extras = EXTRAS if url.startswith("sqlite") else EXTRAS_POSTGRES
+    with engine.begin() as connection:
+        for statement in extras.split(";"):
+            if statement.strip():
+                params = {"m": rows // 20, "start": 1_767_225_600, "span": 365 * 86_400}
+                connection.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+    engine.dispose()
+
+
 def prepare(url: str, rows: int, fresh: bool) -> float:
     """The benchmark database at ``url`` (built when ``fresh``), at the latest schema, with an admin login."""
     started = time.perf_counter()
     if fresh:
         fill(url, rows)
-        engine = make_engine(url)
-        extras = EXTRAS if url.startswith("sqlite") else EXTRAS_POSTGRES
-        with engine.begin() as connection:
-            for statement in extras.split(";"):
-                if statement.strip():
-                    params = {"m": rows // 20, "start": 1_767_225_600, "span": 365 * 86_400}
-                    connection.execute(
-                        text(statement), {k: v for k, v in params.items() if f":{k}" in statement}
-                    )
-        engine.dispose()
+        add_extras(url, rows)
         recount(url)
     upgrade_database(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        bare = connection.execute(text("SELECT count(*) FROM causes")).scalar() == 0
+        # Comments of a database filled before bench_metrics.py marked them: else the server's writer
+        # scores them all again in the background while the views are timed.
+        connection.execute(
+            text("UPDATE answers SET analyzer = 'bench' WHERE analyzer IS NULL AND text IS NOT NULL")
+        )
+    engine.dispose()
+    if bare:  # a metrics database of bench_metrics.py (e.g. a kept 10M file): add the rest, count mentions
+        add_extras(url, rows)
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            rollups.rebuild_mentions(connection)
+        engine.dispose()
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:
         if session.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": EMAIL}).first() is None:
@@ -208,9 +230,29 @@ def server_times(base: str, views: int) -> list[float]:
         return times
 
 
-def after_new_data_times(url: str, base: str, views: int) -> list[float]:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+        ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    tree, grown = {pid}, True
+    while grown:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def after_new_data_times(url: str, base: str, views: int, server_pid: int) -> tuple[list[float], list[float]]:
     """Each view right after one more response was stored (through the service, as the API stores it),
-    later than every other, so that the page's data changed."""
+    later than every other, so that the page's data changed: wall time at the client, and the CPU time
+    the server's processes spent meanwhile (robust on a shared machine; PostgreSQL's own not included)."""
     from feedback.responses.store import Stored, SurveyCache, store_batch
     from feedback.responses.submissions import Submission
 
@@ -219,7 +261,7 @@ def after_new_data_times(url: str, base: str, views: int) -> list[float]:
     with sessions() as session:  # after every response, also those of an earlier run on a kept database
         newest = session.scalar(select(func.max(Response.submitted_at)))
     start = max(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), newest or datetime.min.replace(tzinfo=UTC))
-    times = []
+    times, cpus = [], []
     with httpx.Client(base_url=base, timeout=300, follow_redirects=True) as client:
         sign_in(client)
         for i in range(views):
@@ -233,12 +275,14 @@ def after_new_data_times(url: str, base: str, views: int) -> list[float]:
             )
             [stored] = store_batch(sessions, [new], SurveyCache(), 5000)
             assert isinstance(stored, Stored), stored
-            started = time.perf_counter()
+            time.sleep(0.2)  # the server's idle work (the writer's child, timers) out of the figure
+            cpu, started = tree_cpu(server_pid), time.perf_counter()
             answer = client.get(PAGE)
             times.append(time.perf_counter() - started)
+            cpus.append(tree_cpu(server_pid) - cpu)
             assert answer.status_code == 200 and "figure-data" in answer.text, answer.text[:500]
     engine.dispose()
-    return times
+    return times, cpus
 
 
 def browser_times(base: str, views: int) -> list[float]:
@@ -282,7 +326,7 @@ def parallel_views(base: str, clients: int, views: int) -> float:
     return clients * views / (time.perf_counter() - started)
 
 
-def measure(url: str, rows: int, views: int, workers: int = 1) -> dict[str, Any]:
+def measure(url: str, rows: int, views: int, workers: int = 1, uncached: bool = True) -> dict[str, Any]:
     backend = url.split(":", 1)[0].split("+")[0]
     label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}" if backend != "sqlite" else backend
     out: dict[str, Any] = {"backend": label, "rows": rows, "workers": workers}
@@ -290,13 +334,18 @@ def measure(url: str, rows: int, views: int, workers: int = 1) -> dict[str, Any]
     try:
         times = server_times(base, views + 1)
         out["cold_s"], out["cached_p50_s"] = times[0], statistics.median(times[1:])
-        out["after_new_data_s"] = after_new_data_times(url, base, views)
+        out["after_new_data_s"], cpus = after_new_data_times(url, base, views, server.pid)
         out["after_new_data_p50_s"] = statistics.median(out["after_new_data_s"])
+        out["after_new_data_server_cpu_p50_s"] = statistics.median(cpus)
         drawn = browser_times(base, views + 1)
         out["browser_drawn_p50_s"], out["browser_first_s"] = statistics.median(drawn[1:]), drawn[0]
     finally:
         server.terminate()
         server.wait(30)
+    out["load_average"] = os.getloadavg()[0]
+    if not uncached:
+        out["uncached_p50_s"] = float("nan")
+        return out
     server, base = start_server(url, cache_s=0, workers=workers)
     try:
         times = server_times(base, max(3, views // 3))
@@ -319,12 +368,36 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--workers", type=int, default=1, help="web worker processes of the server")
     parser.add_argument(
+        "--no-uncached", action="store_true", help="skip the views with the cache off (slow at 10M)"
+    )
+    parser.add_argument(
         "--postgres", action="store_true", help="a private PostgreSQL cluster instead of SQLite"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="a running PostgreSQL server (postgresql://user@host:port): its databases bench_N are reused "
+        "when they hold data, built otherwise",
     )
     args = parser.parse_args()
     sizes = [int(r) for r in args.rows.split(",")]
     results = []
-    if args.postgres:
+    if args.postgres_url:
+        admin = make_engine(f"{args.postgres_url}/postgres", isolation_level="AUTOCOMMIT")
+        for n in sizes:
+            with admin.connect() as connection:
+                exists = connection.exec_driver_sql(
+                    f"SELECT 1 FROM pg_database WHERE datname = 'bench_{n}'"
+                ).first()
+                if not exists:
+                    connection.exec_driver_sql(f"CREATE DATABASE bench_{n}")
+            url = f"{args.postgres_url}/bench_{n}"
+            prepared = prepare(url, n, fresh=not exists)
+            results.append(
+                {**measure(url, n, args.views, args.workers, not args.no_uncached), "prepare_s": prepared}
+            )
+            print(json.dumps(results[-1]), flush=True)
+        admin.dispose()
+    elif args.postgres:
         sys.path.insert(0, str(ROOT))
         from tests.pg_cluster import PgCluster
 
@@ -338,7 +411,9 @@ def main() -> None:
                     connection.exec_driver_sql(f"CREATE DATABASE bench_{n}")
                 url = f"{base}/bench_{n}"
                 prepared = prepare(url, n, fresh=True)
-                results.append({**measure(url, n, args.views, args.workers), "prepare_s": prepared})
+                results.append(
+                    {**measure(url, n, args.views, args.workers, not args.no_uncached), "prepare_s": prepared}
+                )
                 print(json.dumps(results[-1]), flush=True)
             admin.dispose()
         finally:
@@ -350,19 +425,25 @@ def main() -> None:
             path = workdir / f"dashboards-{n}.db"
             prepared = prepare(f"sqlite:///{path}", n, fresh=not path.exists())
             results.append(
-                {**measure(f"sqlite:///{path}", n, args.views, args.workers), "prepare_s": prepared}
+                {
+                    **measure(f"sqlite:///{path}", n, args.views, args.workers, not args.no_uncached),
+                    "prepare_s": prepared,
+                }
             )
             print(json.dumps(results[-1]), flush=True)
     print(
         "\n| backend | responses | server, cached (p50) | server, first view after new data (p50) "
-        "| server, first view after start | server, uncached (p50) "
+        "| server CPU, first view after new data (p50) | server, first view after start "
+        "| server, uncached (p50) "
         "| browser: navigation to all charts drawn (p50) | load average |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['backend']} | {r['rows']:,} | {r['cached_p50_s'] * 1000:.0f} ms "
-            f"| {r['after_new_data_p50_s'] * 1000:.0f} ms | {r['cold_s']:.2f} s "
+            f"| {r['after_new_data_p50_s'] * 1000:.0f} ms "
+            f"| {r['after_new_data_server_cpu_p50_s'] * 1000:.0f} ms "
+            f"| {r['cold_s']:.2f} s "
             f"| {r['uncached_p50_s']:.2f} s "
             f"| {r['browser_drawn_p50_s'] * 1000:.0f} ms | {r['load_average']:.1f} |"
         )

@@ -5,7 +5,8 @@ SELECT from a recursive CTE; PostgreSQL: generate_series), which is far faster t
 
 - N responses over one year (5 departments, 4 channels, 20 products, 12 teams, 300 agents, 4 contractors,
   6 regions; NPS, CSAT and CES on each; handle time, wait time and FCR), ids in insertion order;
-- a comment with a polarity on 40% of them (the ``answers`` table);
+- a comment with a polarity on 40% of them (the ``answers`` table; analyzer "bench", so that the app does not
+  score them again in the background);
 - N/2 invitations, 60% answered (for the response rate).
 
 The rows are written around the services, so the daily rollups are then recounted once (``recount_s``, what
@@ -71,8 +72,8 @@ SELECT printf('%012x', i) || lower(hex(randomblob(10))), 1, 'api',
        'contractor-' || ((b / 240) % 4), 'region-' || ((a / 462000) % 6), 30 + (b / 960) % 1200,
        (a / 5) % 600, ((b / 7) % 3) > 0, 1 + (a / 13) % 5
 FROM r;
-INSERT INTO answers (response_id, question_id, text, polarity)
-SELECT id, 1, 'a comment', (abs(random()) % 2001 - 1000) / 1000.0
+INSERT INTO answers (response_id, question_id, text, polarity, analyzer)
+SELECT id, 1, 'a comment', (abs(random()) % 2001 - 1000) / 1000.0, 'bench'
 FROM responses WHERE abs(random()) % 10 < 4;
 INSERT INTO invitations (id, survey_id, token_hash, dedup_key, created_at, responded_at, channel,
                          department_id)
@@ -96,8 +97,8 @@ SELECT md5(i::text)::uuid, 1, 'api', to_timestamp(:start + i::bigint * :span / :
        'region-' || floor(random() * 6)::int, 30 + floor(random() * 1201)::int,
        floor(random() * 601)::int, random() < 0.67, 1 + floor(random() * 5)::int
 FROM generate_series(0, :n - 1) AS i;
-INSERT INTO answers (response_id, question_id, text, polarity)
-SELECT id, 1, 'a comment', random() * 2 - 1 FROM responses WHERE random() < 0.4;
+INSERT INTO answers (response_id, question_id, text, polarity, analyzer)
+SELECT id, 1, 'a comment', random() * 2 - 1, 'bench' FROM responses WHERE random() < 0.4;
 INSERT INTO invitations (id, survey_id, token_hash, dedup_key, created_at, responded_at, channel,
                          department_id)
 SELECT i, 1, md5(i::text) || md5(i::text), md5(i::text) || md5(i::text),

@@ -6,8 +6,9 @@ import json
 from datetime import date
 
 import polars as pl
+import pytest
 
-from feedback.analysis.figures import breakdown_figure, to_embed, trend_figure
+from feedback.analysis.figures import SMALL, breakdown_figure, to_embed, trend_figure
 from feedback.analysis.metrics import Period
 from feedback.dashboards.cache import ResultCache
 from feedback.dashboards.tables import to_bytes
@@ -44,6 +45,46 @@ def test_a_trend_has_title_axes_interval_target_and_small_sample_marks() -> None
     assert figure["layout"]["yaxis"]["title"]["text"] == "NPS"
     assert names == ["NPS: 95% interval", "NPS", "NPS: target", "small sample (n &lt; 30)"]
     assert figure["data"][3]["x"] == ["2026-11-02"]
+
+
+def test_a_trend_of_one_period_spans_a_week_either_side_on_a_day_axis() -> None:
+    one = table([None]).drop("group").filter(pl.col("period") == date(2026, 11, 9))
+    layout = json.loads(trend_figure(one, ["nps"], "NPS", Period.WEEK).to_json())["layout"]
+    assert layout["xaxis"]["type"] == "date"
+    assert layout["xaxis"]["range"] == ["2026-11-02", "2026-11-16"]
+    assert layout["xaxis"]["title"]["text"] == "week starting"  # the axis's title beside its range
+
+
+def test_a_breakdown_ranks_reliable_groups_and_leaves_doubtful_ones_grey_at_the_bottom() -> None:
+    def row(
+        group: str | None, value: float, n: int, low: float, high: float, small: bool
+    ) -> dict[str, object]:
+        return {"group": group, "metric": "nps", "value": value, "n": n, "low": low, "high": high,
+                "small_sample": small, "target": None}  # fmt: skip
+
+    frame = pl.DataFrame(
+        [
+            row("best", 40.0, 100, 30.0, 50.0, False),
+            row("worst", 10.0, 100, 0.0, 20.0, False),
+            row("tiny", 90.0, 5, 0.0, 100.0, True),
+            row(None, 70.0, 50, 60.0, 80.0, False),
+        ]
+    )
+    figure = json.loads(breakdown_figure(frame, ["nps"], "group", "NPS by group").to_json())
+    layout = figure["layout"]
+    # Drawn bottom to top: doubtful groups by n, then reliable ones by value (the best at the top).
+    order = ["tiny", "(none)", "worst", "best"]
+    assert layout["yaxis"]["categoryarray"] == order
+    assert layout["yaxis"]["tickvals"] == order
+    assert [t.split(" (n=")[0] for t in layout["yaxis"]["ticktext"]] == order
+    assert layout["yaxis"]["ticktext"][0].endswith("(n=5*)")
+    assert layout["yaxis"]["title"]["text"] == "group"
+    # Only reliable groups set the range: 0 to 50 (best's high), padded by 6% each side; tiny's 100 does not.
+    assert layout["xaxis"]["range"] == pytest.approx([-3.0, 53.0])
+    assert "small samples" in layout["annotations"][0]["text"]
+    grey = {y for y, c in zip(figure["data"][0]["y"], figure["data"][0]["marker"]["color"], strict=True)
+            if c == SMALL}  # fmt: skip
+    assert grey == {"tiny", "(none)"}
 
 
 def test_text_in_figures_is_escaped_and_the_json_cannot_close_its_script_element() -> None:

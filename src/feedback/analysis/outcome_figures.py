@@ -16,21 +16,19 @@ def outcomes_figure(frame: pl.DataFrame, title: str) -> go.Figure:
         f"<b>{safe(r['group'])}</b><br>{r['value']:.2f} [{r['low']:.2f}, {r['high']:.2f}]<br>n {r['n']:,}"
         for r in bands.iter_rows(named=True)
     ]
-    figure = go.Figure(
-        go.Bar(
-            x=[safe(g) for g in bands["group"].to_list()],
-            y=values,
-            marker={"color": COLORS[0]},
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [h - v for h, v in zip(bands["high"].to_list(), values, strict=True)],
-                "arrayminus": [v - lo for v, lo in zip(values, bands["low"].to_list(), strict=True)],
-            },
-            hovertext=hover,
-            hoverinfo="text",
-            text=[f"n {n:,}" for n in bands["n"].to_list()],
-            textposition="auto",
-        )
+    bar = go.Bar(
+        x=[safe(g) for g in bands["group"].to_list()],
+        y=values,
+        marker={"color": COLORS[0]},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": [h - v for h, v in zip(bands["high"].to_list(), values, strict=True)],
+            "arrayminus": [v - lo for v, lo in zip(values, bands["low"].to_list(), strict=True)],
+        },
+        hovertext=hover,
+        hoverinfo="text",
+        text=[f"n {n:,}" for n in bands["n"].to_list()],
+        textposition="auto",
     )
-    return _layout(figure, title, "score band", "outcome (%, or mean amount)")
+    return go.Figure(data=[bar], layout=_layout(title, "score band", "outcome (%, or mean amount)"))

@@ -51,9 +51,12 @@ def filters_for(
     caller: Caller,
     params: Mapping[str, str | None],
     today: date | None = None,
+    known: Mapping[str, list[str]] | None = None,
 ) -> PageFilters:
+    """The page's filters from ``params``; channels and products spelled as stored (``known``: the
+    caller's ``known_values``, when the page has read them already)."""
     filters = parse_page_filters(params, spec.days, today, own_department(session, caller))
-    known = known_values(session, caller)
+    known = known_values(session, caller) if known is None else known
     filters = dataclasses.replace(
         filters,
         channel=_canonical(filters.channel, known["channel"]),

@@ -119,10 +119,10 @@ class DashboardPages(Controller):
         with transaction(ctx.sessions) as session:
             caller = logged_in(request, session)
             spec = open_dashboard(library, name, caller)
-            filters = filters_for(session, spec, caller, _params(request))
+            known = known_values(session, caller)
+            filters = filters_for(session, spec, caller, _params(request), known=known)
             result = dashboard_result(ctx, session, spec, filters, caller)
             departments = department_choices(session, caller)
-            known = known_values(session, caller)
         context: dict[str, Any] = {
             "title": spec.title,
             "dashboard": spec,

@@ -730,11 +730,12 @@ def read_counts(
     sums = [c.name for c in table.columns if c.name not in key]
     columns = [Column("at", "day", "time"), *dims]
     for name in sums:
-        kind = "DOUBLE PRECISION" if name in RESPONSE_SUMS else "BIGINT"
         alias = "rows" if name == _COUNT[source] else _ALIAS.get(name, name)
-        columns.append(
-            Column(alias, f"CAST(sum({name}) AS {kind})", "float" if name in RESPONSE_SUMS else "int")
-        )
+        if name in RESPONSE_SUMS:
+            columns.append(Column(alias, f"CAST(sum({name}) AS DOUBLE PRECISION)", "float"))
+        else:  # a row's count fits an INTEGER; their sum is a BIGINT (PostgreSQL sums BIGINTs as NUMERIC,
+            # and then sorts the groups rather than hashing them: 1.6-2x slower on a year's product split)
+            columns.append(Column(alias, f"sum(CAST({name} AS INTEGER))", "int"))
     query = Select(table.name, columns)
     if mentions:
         merged = _merged(days)
