@@ -58,6 +58,9 @@ MAX_SPAN = 8  # words of a phrase in all ("direct debit payment that I did not d
 ENABLERS = frozenset({
     "able", "allow", "allowed", "allowing", "let", "letting", "me", "to", "be", "been", "seem",
 })  # fmt: skip
+DETERMINERS = frozenset({"my", "the", "a", "an", "your", "our", "this", "that", "his", "her", "their"})
+QUESTION_WORDS = frozenset({"why", "how", "when", "where", "what", "which", "who"})
+ACTION_CUES = frozenset({"to", "i", "we", "me", "can", "could", "please"})  # a verb follows them
 CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
 DONE_VERBS = frozenset({"do", "done", "made"})  # stop words that end a phrase after a negation ("did not do")
 AUXILIARIES = frozenset({
@@ -70,8 +73,10 @@ SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the c
 SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
 SUBJECT_SHARE = 0.4  # a phrase said by this share of a cluster whose complaints vary is its subject ("dress")
 COMPLAINT_SHARE = 0.03  # a complaint said by this share of such a cluster may follow its subject
+COMPLAINT_WORDS = 4  # words that count in a complaint (a longer one is a form letter's)
 # A verdict on a product is no complaint about it ("did not work for me", "would not buy it again").
 VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
+LONG_TEXT = 30  # words a cluster's texts have on average when a topic of theirs is named with its complaints
 FAILURE_OF_TOPIC = 0.25  # a failure said of a topic by this share of its texts (or a fifth) takes its place
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
@@ -85,7 +90,8 @@ FAILURE_STEMS = frozenset(
         "duplicate", "extra", "error", "broken", "late", "delayed", "pending", "stuck", "blocked", "locked",
         "frozen", "cancelled", "charged", "refund", "hacked", "compromised", "unauthorized", "fraud",
         "incorrect", "expired", "unable", "problem", "issue", "slow", "rude", "crash", "damaged", "reverted",
-        "disappeared", "never", "not", "cannot", "too", "still", "without", "no",
+        "disappeared", "never", "not", "cannot", "too", "still", "without", "no", "theft", "fraudulent",
+        "inaccurate", "harassing", "harassment",
         # what reviews of a product complain of
         "runs", "tight", "loose", "short", "thin", "sheer", "cheap", "poor", "itchy",
         "scratchy", "shrank", "shrunk", "ripped", "torn", "faded", "unflattering", "return", "returned",
@@ -93,6 +99,7 @@ FAILURE_STEMS = frozenset(
 )  # fmt: skip
 CLAUSE_BREAK = re.compile(r"[,;:!?()]|\.(?!\d)")  # a phrase never runs across one
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
+Said = tuple[str, bool]  # a phrase's wording, and whether it is said as an action (a verb: "get a card")
 
 
 @dataclass(frozen=True)
@@ -199,20 +206,40 @@ def _key_word(word: str) -> str:
     return stem(word.lower()).replace("-", " ")
 
 
-def phrases_of(text: str) -> dict[str, str]:
+def phrases_of(text: str) -> dict[str, Said]:
     """The candidate phrases of one text, by key: 1-5 words, at least one content word, not right after a
     negation; a phrase starts with a content word, a negation or "too"/"still" and ends with a content word
     or, after one, a particle ("not showing up", "top up"), and never runs across a comma or a full stop.
     Its key is its stems without stop words
-    ("charged a fee" and "charges the fee" are one phrase)."""
-    found: dict[str, str] = {}
+    ("charged a fee" and "charges the fee" are one phrase); with its wording, whether it is said as an action
+    (its first word follows "to", "I", "me" or "can": "how do I link my card", "help me get a card")."""
+    found: dict[str, Said] = {}
     for clause in CLAUSE_BREAK.split(NOISE.sub(" ", text)):
         for key, wording in _clause_phrases(phrase_tokens(clause)).items():
             found.setdefault(key, wording)
     return found
 
 
-def _clause_phrases(words: list[str]) -> dict[str, str]:
+def _uninverted(words: list[str]) -> list[str]:
+    """A question's negation moved to the verb it denies: "why has not my payment gone through" (from
+    "why hasn't my payment gone through") reads "why has my payment not gone through", so it counts as
+    "payment not gone", not as "not my payment" (which is what "this is not my payment" says). The verb is
+    the last word of the run of words that count after the determiner; a run of one word is left alone."""
+    out = list(words)
+    for at in range(len(out) - 2):
+        inverted = out[at] in AUXILIARIES and out[at + 1] == "not" and out[at + 2] in DETERMINERS
+        if not inverted or not (at == 0 or out[at - 1] in QUESTION_WORDS):
+            continue
+        end = at + 3
+        while end < len(out) and not _naming_stop(out[end]) and out[end] not in NEGATIONS:
+            end += 1
+        if end - (at + 3) >= 2:
+            out[at + 1 : end] = [*out[at + 2 : end - 1], "not", out[end - 1]]
+    return out
+
+
+def _clause_phrases(words: list[str]) -> dict[str, Said]:
+    words = _uninverted(words)
     stop = [_naming_stop(w) for w in words]
     starts = [not s or w in NEGATIONS or w in INTENSIFIERS for w, s in zip(words, stop, strict=True)]
     content = [not s and w not in NEGATIONS for w, s in zip(words, stop, strict=True)]
@@ -226,7 +253,7 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
         not s or w in NEGATIONS or w in INTENSIFIERS or w in PARTICLES or d
         for w, s, d in zip(words, stop, done, strict=True)
     ]
-    found: dict[str, str] = {}
+    found: dict[str, Said] = {}
     for first in range(len(words)):
         if not starts[first] or (first and words[first - 1] in NEGATIONS):
             continue
@@ -239,10 +266,11 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
             if ends[end - 1] and any(content[first:end]):
                 span = range(first, end)
                 key = " ".join(_key_word(words[i]) for i in span if kept[i])
-                found.setdefault(key, _wording(words, first, end))
+                action = first > 0 and words[first - 1] in ACTION_CUES and content[first]
+                found.setdefault(key, (_wording(words, first, end), action))
     for first, word in enumerate(words):
         if word in ("not", "cannot"):
-            found.update(_negated_action(words, first))
+            found.update({k: (w, False) for k, w in _negated_action(words, first).items()})
     return found
 
 
@@ -293,20 +321,26 @@ def phrase_labels(
     totals: list[float] = []
     scales: list[float] = []
     written: dict[str, dict[str, float]] = {}  # phrase key -> its wordings in the clusters, by count
+    as_action: dict[str, float] = {}  # phrase key -> how often it is said as an action
+    long_texts: list[bool] = []  # per cluster: are its texts long (complaint narratives, reviews)?
     for cluster, members in read:
         counts: dict[str, float] = {}
         total = float(weights[members].sum()) if len(members) else 0.0
         scale = (float(weights[labels == cluster].sum()) / total) if total else 0.0  # sample -> cluster
         for i in members.tolist():
             weight = float(weights[i])
-            for key, wording in phrases_of(texts[i]).items():
+            for key, (wording, action) in phrases_of(texts[i]).items():
                 counts[key] = counts.get(key, 0.0) + weight
+                if action:
+                    as_action[key] = as_action.get(key, 0.0) + weight
                 if cluster >= 0:
                     by_wording = written.setdefault(key, {})
                     by_wording[wording] = by_wording.get(wording, 0.0) + weight
         for key, n in counts.items():
             everywhere[key] = everywhere.get(key, 0.0) + n * scale
         if cluster >= 0:
+            words = sum(len(texts[i].split()) for i in members.tolist())
+            long_texts.append(words >= LONG_TEXT * max(len(members), 1))
             in_class.append(counts)
             totals.append(total)
             scales.append(scale)
@@ -318,7 +352,11 @@ def phrase_labels(
         """The share of a phrase's use that falls in ``cluster``."""
         return lambda key: min(1.0, in_class[cluster].get(key, 0.0) * scales[cluster] / everywhere[key])
 
-    chosen = [_name(r, phrases, shown, concentration(c)) for c, r in enumerate(ranked)]
+    total_use = {k: sum(w.values()) for k, w in written.items()}
+    actions = {k for k, n in as_action.items() if k in total_use and n >= total_use[k] / 2}
+    chosen = [
+        _name(r, phrases, shown, concentration(c), actions, long_texts[c]) for c, r in enumerate(ranked)
+    ]
     return _distinct(chosen, ranked, shown)
 
 
@@ -385,7 +423,12 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _name(
-    ranked: list[Ranked], phrases: int, known: Container[str], concentration: Callable[[str], float]
+    ranked: list[Ranked],
+    phrases: int,
+    known: Container[str],
+    concentration: Callable[[str], float],
+    actions: Container[str] = frozenset(),
+    long_texts: bool = False,
 ) -> list[str]:
     """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
     in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
@@ -396,6 +439,7 @@ def _name(
     subject = _subject(ranked, known, concentration)
     if subject:
         return subject
+    complaints = ranked
     ranked = ranked[:NAME_FROM]
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
@@ -405,10 +449,15 @@ def _name(
         longer = [p for p in said_of_it if _states_failure(p)]
         if longer:  # "amount of cash" -> "wrong amount of cash"
             return [longer[0]]
+        acting = _action_on(name[0], ranked, floor, actions)
+        if acting:  # "visa card" -> "get a visa card", "different currency" -> "exchange currency"
+            name, used = [acting], set(acting.split())
         common = [p for p, _, sh in ranked[1:] if sh >= SECOND_PHRASE_SHARE and " " in p]
         failing = [p for p in common if _states_failure(p)]
         if failing and phrases > 1 and not used & set(failing[0].split()):
             return [*name, failing[0]]
+        if long_texts:  # "credit report: victim of identity theft / does not relate to any transaction"
+            return _with_complaints(name[0], complaints, known) or name
     bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
     # said by most: another failure joins only when most say it too ("no crew on board / flight delayed")
     whole = ranked[0][2] >= SAID_BY_MOST and not bare
@@ -421,6 +470,25 @@ def _name(
             name.append(phrase)
             used |= words
     return name
+
+
+def _action_on(topic: str, ranked: list[Ranked], floor: float, actions: Container[str]) -> str | None:
+    """What the texts of a topic ask to do with it: the phrase said as an action that ends on the topic's
+    last word ("get a visa card" for "visa card"), said by ``floor`` of the cluster if it holds the whole
+    topic, else by as many texts as the topic ("exchange currency" for "different currency"); the one
+    said most. None when there is none, or when the topic is itself said as an action."""
+    padded, head, share = f" {topic} ", topic.split(" ")[-1], ranked[0][2]
+    if topic in actions:
+        return None
+    acting = [
+        (sh, -i, p)
+        for i, (p, _, sh) in enumerate(ranked[1:])
+        if p in actions
+        and " " in p
+        and p.split(" ")[-1] == head
+        and (sh >= floor if padded in f" {p} " else sh >= share)
+    ]
+    return max(acting)[2] if acting else None
 
 
 def _subject(ranked: list[Ranked], known: Container[str], concentration: Callable[[str], float]) -> list[str]:
@@ -436,18 +504,24 @@ def _subject(ranked: list[Ranked], known: Container[str], concentration: Callabl
     named = ranked[0][0] != subject[0] and f" {subject[0]} " in f" {ranked[0][0]} "  # "phone was stolen"
     if common or named or _states_failure(subject[0]):
         return []
-    used = set(subject[0].split())
+    return _with_complaints(subject[0], ranked, known)
+
+
+def _with_complaints(subject: str, ranked: list[Ranked], known: Container[str]) -> list[str]:
+    """``subject`` and the two complaints said most of it, each by ``COMPLAINT_SHARE`` of the cluster and
+    sharing no word with it ("dress: runs small / too thin"); empty when none is."""
+    used = set(subject.split())
     complaints: list[str] = []
     for said, _, share in ranked:
-        phrase = f" {said} ".replace(f" {subject[0]} ", " ").strip()  # "dress runs small" -> "runs small"
+        phrase = f" {said} ".replace(f" {subject} ", " ").strip()  # "dress runs small" -> "runs small"
         words = set(phrase.split())
-        said_well = len(words) > 1 and share >= COMPLAINT_SHARE and not words <= VERDICTS
+        said_well = 1 < len(words) <= COMPLAINT_WORDS and share >= COMPLAINT_SHARE and not words <= VERDICTS
         if said_well and phrase in known and _states_failure(phrase) and not words & used:
             complaints.append(phrase)
             used |= words
             if len(complaints) == 2:
                 break
-    return [subject[0] + SUBJECT_MARK, *complaints] if complaints else []
+    return [subject + SUBJECT_MARK, *complaints] if complaints else []
 
 
 def _render(name: list[str], wording: dict[str, str]) -> str:
