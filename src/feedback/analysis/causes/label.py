@@ -225,6 +225,8 @@ def _uninverted(words: list[str]) -> list[str]:
     "why hasn't my payment gone through") reads "why has my payment not gone through", so it counts as
     "payment not gone", not as "not my payment" (which is what "this is not my payment" says). The verb is
     the last word of the run of words that count after the determiner; a run of one word is left alone."""
+    if "not" not in words:
+        return words
     out = list(words)
     for at in range(len(out) - 2):
         inverted = out[at] in AUXILIARIES and out[at + 1] == "not" and out[at + 2] in DETERMINERS
