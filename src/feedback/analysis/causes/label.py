@@ -17,7 +17,9 @@ phrase ("charged a fee", "charging the fee") shown in its most frequent wording.
 negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
 differ by a negation get different names; one failure put many ways counts as one ("cannot withdraw", "was
 not able to withdraw"). Reviews of one product with varied complaints are named by the product and the two
-complaints said most ("dress: runs small / too thin").
+complaints said most ("dress: runs small / too thin"), and so are long complaints whose topic names no failure
+("credit report: identity theft / ..."). A request keeps its verb ("get a visa card", not "visa card"), and a
+question's negation stays with its verb ("why hasn't my payment gone through" says "payment not gone").
 """
 
 from __future__ import annotations
