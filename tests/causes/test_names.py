@@ -211,3 +211,35 @@ def test_long_complaints_about_one_product_are_named_by_it_and_their_complaints(
     names = _named(loans, DECLINED)
     assert names[0].startswith("car loan: ")
     assert "late fee" in names[0]
+
+
+def test_one_failure_of_a_topic_said_in_many_wordings_takes_its_place() -> None:
+    lamp = [
+        "I ordered a lamp from you in May", "I ordered a lamp, can I change the colour",
+        "I ordered a lamp for my mother", "I ordered a lamp with a blue shade",
+        "the lamp has not arrived", "my lamp has not arrived and it is late",
+        "my lamp hasn't been delivered", "the lamp has not been delivered yet", "the lamp is missing",
+        "where is the lamp",
+    ]  # fmt: skip
+    names = _named(lamp, DECLINED)
+    assert names[0].startswith("lamp") and "not" in names[0]
+
+
+def test_a_forgotten_passcode_is_a_failure_however_it_is_said() -> None:
+    passcode = [
+        "I forgot my passcode", "I forgot the passcode, help", "I've forgotten my passcode",
+        "I have forgotten my passcode again", "I forget my passcode all the time",
+        "my passcode will not work", "the passcode won't work", "how to reset my passcode",
+    ]  # fmt: skip
+    names = _named(passcode, DECLINED)
+    assert "forg" in names[0] and "passcode" in names[0]
+
+
+def test_a_bare_negation_keeps_its_object_in_either_spelling() -> None:
+    unknown = [
+        "there is a payment I don't recognise", "a payment I don't recognize is on my statement",
+        "I do not recognize this", "I don't recognise it at all", "I don't recognize the shop",
+        "a strange payment that I don't recognise", "I do not recognise the amount", "not recognized",
+    ]  # fmt: skip
+    names = _named(unknown, DECLINED)
+    assert "payment" in names[0] and "not recogni" in names[0]

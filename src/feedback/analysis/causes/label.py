@@ -20,6 +20,9 @@ not able to withdraw"). Reviews of one product with varied complaints are named 
 complaints said most ("dress: runs small / too thin"), and so are long complaints whose topic names no failure
 ("credit report: identity theft / ..."). A request keeps its verb ("get a visa card", not "visa card"), and a
 question's negation stays with its verb ("why hasn't my payment gone through" says "payment not gone").
+One failure of a topic said in many wordings counts as one ("card not arrived", "card not come" for "order a
+card"), a bare negation keeps its object ("payment I do not recognize"), "-ise" and "-ize" are one spelling,
+and "forgot" is a word of failure.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ COMPLAINT_WORDS = 4  # words that count in a complaint (a longer one is a form l
 # A verdict on a product is no complaint about it ("did not work for me", "would not buy it again").
 VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
 LONG_TEXT = 30  # words a cluster's texts have on average when a topic of theirs is named with its complaints
+HEAD_SHARE = 0.1  # the wordings of a failure of a topic's head said together by this share take its place
+OBJECT_SHARE = 0.25  # a bare negation said with one object by this share of its texts says the object too
 FAILURE_OF_TOPIC = 0.25  # a failure said of a topic by this share of its texts (or a fifth) takes its place
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
@@ -93,12 +98,13 @@ FAILURE_STEMS = frozenset(
         "frozen", "cancelled", "charged", "refund", "hacked", "compromised", "unauthorized", "fraud",
         "incorrect", "expired", "unable", "problem", "issue", "slow", "rude", "crash", "damaged", "reverted",
         "disappeared", "never", "not", "cannot", "too", "still", "without", "no", "theft", "fraudulent",
-        "inaccurate", "harassing", "harassment",
+        "inaccurate", "harassing", "harassment", "forgot",
         # what reviews of a product complain of
         "runs", "tight", "loose", "short", "thin", "sheer", "cheap", "poor", "itchy",
         "scratchy", "shrank", "shrunk", "ripped", "torn", "faded", "unflattering", "return", "returned",
     )
 )  # fmt: skip
+FORMS_OF = {"forget": "forgot", "forgets": "forgot", "forgetting": "forgot", "forgotten": "forgot"}
 CLAUSE_BREAK = re.compile(r"[,;:!?()]|\.(?!\d)")  # a phrase never runs across one
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
 Said = tuple[str, bool]  # a phrase's wording, and whether it is said as an action (a verb: "get a card")
@@ -204,8 +210,15 @@ def _naming_stop(word: str) -> bool:
 
 
 def _key_word(word: str) -> str:
-    """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up")."""
-    return stem(word.lower()).replace("-", " ")
+    """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up"), one
+    spelling of "-ise"/"-ize" ("recognised" and "recognized" are one word) and of "forget"."""
+    lowered = word.lower()
+    return _spelled(stem(FORMS_OF.get(lowered, lowered))).replace("-", " ")
+
+
+def _spelled(key: str) -> str:
+    """A stem's British "-is" spelled "-iz" in each word of ``key`` ("recognis" -> "recogniz")."""
+    return " ".join(w[:-2] + "iz" if len(w) >= 6 and w.endswith("is") else w for w in key.split(" "))
 
 
 def phrases_of(text: str) -> dict[str, Said]:
@@ -348,7 +361,10 @@ def phrase_labels(
             in_class.append(counts)
             totals.append(total)
             scales.append(scale)
-    keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
+    keys = [
+        frozenset(map(_spelled, key_terms[c])) if c < len(key_terms) else frozenset()
+        for c in range(n_classes)
+    ]
     ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
     shown = {k: min(w.items(), key=lambda kv: (-kv[1], kv[0]))[0] for k, w in written.items()}
 
@@ -453,6 +469,10 @@ def _name(
         longer = [p for p in said_of_it if _states_failure(p)]
         if longer:  # "amount of cash" -> "wrong amount of cash"
             return [longer[0]]
+        topical = long_texts or ranked[0][2] >= SAID_BY_MOST  # a topic most say is named by it
+        of_head = None if topical else _failure_of_head(name[0], complaints, floor, actions)
+        if of_head:  # "order a card" -> "card has not arrived" (also "card still not here", "card not come")
+            return [of_head]
         acting = _action_on(name[0], ranked, floor, actions)
         if acting:  # "visa card" -> "get a visa card", "different currency" -> "exchange currency"
             name, used = [acting], set(acting.split())
@@ -473,7 +493,52 @@ def _name(
         if enough and (len(words) > 1 or bare) and not used & words:
             name.append(phrase)
             used |= words
-    return name
+    said_of = _object_of(name[0], complaints, ranked[0][2]) if bare and len(name) == 1 else None
+    return [said_of] if said_of else name  # "do not recognize" -> "payment I do not recognize"
+
+
+def _failure_of_head(
+    topic: str, ranked: list[Ranked], floor: float, actions: Container[str] = frozenset()
+) -> str | None:
+    """One failure said of a topic's head (its last word) in many wordings that share a word of failure and
+    together reach ``floor`` of the cluster and ``HEAD_SHARE`` of it ("card not arrived", "card not come",
+    "card still not here" for "order a card"): the wording said most. Nested phrases count once; a request
+    ("revert a transaction") is no failure."""
+    head = topic.split(" ")[-1]
+    counted: list[tuple[str, float]] = []
+    for phrase, _, share in ranked:
+        words = set(phrase.split(" "))
+        said = head in words and words - {head} - NEGATIONS and _states_failure(phrase)
+        if said and phrase not in actions and not any(_nested(words, p) for p, _ in counted):
+            counted.append((phrase, share))
+    if not counted:
+        return None
+    best = max(counted, key=lambda ps: ps[1])[0]
+    failure = set(best.split(" ")) & FAILURE_STEMS
+    same = [share for phrase, share in counted if failure & set(phrase.split(" "))]
+    return best if len(same) >= 2 and sum(same) >= max(floor, HEAD_SHARE) else None
+
+
+def _nested(words: set[str], phrase: str) -> bool:
+    other = set(phrase.split(" "))
+    return words <= other or other <= words
+
+
+def _object_of(negation: str, ranked: list[Ranked], share: float) -> str | None:
+    """What a bare negation denies ("payment" for "do not recognize"): the word said with it in most of the
+    phrases holding it and one more word, together by ``OBJECT_SHARE`` of the negation's texts; the phrase
+    with that word said most ("payment I do not recognize"). None when there is none."""
+    padded, size = f" {negation} ", len(negation.split(" ")) + 1
+    by_word: dict[str, list[tuple[float, str]]] = {}
+    for phrase, _, said in ranked:
+        words = phrase.split(" ")
+        if len(words) == size and padded in f" {phrase} ":
+            extra = (set(words) - set(negation.split(" "))).pop()
+            by_word.setdefault(extra, []).append((said, phrase))
+    if not by_word:
+        return None
+    best = max(by_word.values(), key=lambda said: (sum(s for s, _ in said), max(said)))
+    return max(best)[1] if sum(s for s, _ in best) >= OBJECT_SHARE * share else None
 
 
 def _action_on(topic: str, ranked: list[Ranked], floor: float, actions: Container[str]) -> str | None:
