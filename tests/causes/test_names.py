@@ -243,3 +243,13 @@ def test_a_bare_negation_keeps_its_object_in_either_spelling() -> None:
     ]  # fmt: skip
     names = _named(unknown, DECLINED)
     assert "payment" in names[0] and "not recogni" in names[0]
+
+
+def test_the_negation_of_a_question_follows_its_pronoun() -> None:
+    refund = [
+        "why didn't I get the refund", "why didn't I get my refund for the shoes",
+        "why didn't I get the refund yet", "why didn't I get a refund from the shop",
+        "why haven't I got the refund", "where is my refund",
+    ]  # fmt: skip
+    names = _named(refund, DECLINED)
+    assert "not I" not in names[0] and "not get" in names[0]

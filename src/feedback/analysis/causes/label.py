@@ -64,6 +64,7 @@ ENABLERS = frozenset({
     "able", "allow", "allowed", "allowing", "let", "letting", "me", "to", "be", "been", "seem",
 })  # fmt: skip
 DETERMINERS = frozenset({"my", "the", "a", "an", "your", "our", "this", "that", "his", "her", "their"})
+PRONOUNS = frozenset({"i", "we", "you", "they", "he", "she", "it"})  # subjects of an inverted question
 QUESTION_WORDS = frozenset({"why", "how", "when", "where", "what", "which", "who"})
 ACTION_CUES = frozenset({"to", "i", "we", "me", "can", "could", "please"})  # a verb follows them
 CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
@@ -239,13 +240,17 @@ def _uninverted(words: list[str]) -> list[str]:
     """A question's negation moved to the verb it denies: "why has not my payment gone through" (from
     "why hasn't my payment gone through") reads "why has my payment not gone through", so it counts as
     "payment not gone", not as "not my payment" (which is what "this is not my payment" says). The verb is
-    the last word of the run of words that count after the determiner; a run of one word is left alone."""
+    the last word of the run of words that count after the determiner; a run of one word is left alone.
+    After a pronoun the negation goes right after it ("why did not I get" -> "why did I not get")."""
     if "not" not in words:
         return words
     out = list(words)
     for at in range(len(out) - 2):
-        inverted = out[at] in AUXILIARIES and out[at + 1] == "not" and out[at + 2] in DETERMINERS
+        inverted = out[at] in AUXILIARIES and out[at + 1] == "not" and out[at + 2] in DETERMINERS | PRONOUNS
         if not inverted or not (at == 0 or out[at - 1] in QUESTION_WORDS):
+            continue
+        if out[at + 2] in PRONOUNS:  # "why did not I get" -> "why did I not get"
+            out[at + 1], out[at + 2] = out[at + 2], "not"
             continue
         end = at + 3
         while end < len(out) and not _naming_stop(out[end]) and out[end] not in NEGATIONS:
