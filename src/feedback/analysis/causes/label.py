@@ -537,9 +537,9 @@ def _object_of(negation: str, ranked: list[Ranked], share: float) -> str | None:
     by_word: dict[str, list[tuple[float, str]]] = {}
     for phrase, _, said in ranked:
         words = phrase.split(" ")
-        if len(words) == size and padded in f" {phrase} ":
-            extra = (set(words) - set(negation.split(" "))).pop()
-            by_word.setdefault(extra, []).append((said, phrase))
+        extra = [w for w in words if w not in negation.split(" ")]
+        if len(words) == size and padded in f" {phrase} " and len(extra) == 1:
+            by_word.setdefault(extra[0], []).append((said, phrase))
     if not by_word:
         return None
     best = max(by_word.values(), key=lambda said: (sum(s for s, _ in said), max(said)))
