@@ -214,12 +214,17 @@ def _key_word(word: str) -> str:
     """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up"), one
     spelling of "-ise"/"-ize" ("recognised" and "recognized" are one word) and of "forget"."""
     lowered = word.lower()
-    return _spelled(stem(FORMS_OF.get(lowered, lowered))).replace("-", " ")
+    return _spelled_word(stem(FORMS_OF.get(lowered, lowered))).replace("-", " ")
+
+
+def _spelled_word(stemmed: str) -> str:
+    """A stem's British "-is" spelled "-iz" ("recognis" -> "recogniz")."""
+    return stemmed[:-2] + "iz" if len(stemmed) >= 6 and stemmed.endswith("is") else stemmed
 
 
 def _spelled(key: str) -> str:
-    """A stem's British "-is" spelled "-iz" in each word of ``key`` ("recognis" -> "recogniz")."""
-    return " ".join(w[:-2] + "iz" if len(w) >= 6 and w.endswith("is") else w for w in key.split(" "))
+    """Each word of ``key`` spelled as ``_spelled_word`` does."""
+    return " ".join(map(_spelled_word, key.split(" ")))
 
 
 def phrases_of(text: str) -> dict[str, Said]:
