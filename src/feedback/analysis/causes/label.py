@@ -17,7 +17,12 @@ phrase ("charged a fee", "charging the fee") shown in its most frequent wording.
 negation is not counted ("not received my card" does not count as "received my card"), so two clusters that
 differ by a negation get different names; one failure put many ways counts as one ("cannot withdraw", "was
 not able to withdraw"). Reviews of one product with varied complaints are named by the product and the two
-complaints said most ("dress: runs small / too thin").
+complaints said most ("dress: runs small / too thin"), and so are long complaints whose topic names no failure
+("credit report: identity theft / ..."). A request keeps its verb ("get a visa card", not "visa card"), and a
+question's negation stays with its verb ("why hasn't my payment gone through" says "payment not gone").
+One failure of a topic said in many wordings counts as one ("card not arrived", "card not come" for "order a
+card"), a bare negation keeps its object ("payment I do not recognize"), "-ise" and "-ize" are one spelling,
+and "forgot" is a word of failure.
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ MAX_SPAN = 8  # words of a phrase in all ("direct debit payment that I did not d
 ENABLERS = frozenset({
     "able", "allow", "allowed", "allowing", "let", "letting", "me", "to", "be", "been", "seem",
 })  # fmt: skip
+DETERMINERS = frozenset({"my", "the", "a", "an", "your", "our", "this", "that", "his", "her", "their"})
+PRONOUNS = frozenset({"i", "we", "you", "they", "he", "she", "it"})  # subjects of an inverted question
+QUESTION_WORDS = frozenset({"why", "how", "when", "where", "what", "which", "who"})
+ACTION_CUES = frozenset({"to", "i", "we", "me", "can", "could", "please"})  # a verb follows them
 CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
 DONE_VERBS = frozenset({"do", "done", "made"})  # stop words that end a phrase after a negation ("did not do")
 AUXILIARIES = frozenset({
@@ -70,8 +79,12 @@ SECOND_PHRASE_SHARE = 0.2  # else a second phrase joins when this share of the c
 SINGLE_WORD = 0.1  # a lone word names a cluster only when no phrase of two words or more repeats in it
 SUBJECT_SHARE = 0.4  # a phrase said by this share of a cluster whose complaints vary is its subject ("dress")
 COMPLAINT_SHARE = 0.03  # a complaint said by this share of such a cluster may follow its subject
+COMPLAINT_WORDS = 4  # words that count in a complaint (a longer one is a form letter's)
 # A verdict on a product is no complaint about it ("did not work for me", "would not buy it again").
 VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
+LONG_TEXT = 30  # words a cluster's texts have on average when a topic of theirs is named with its complaints
+HEAD_SHARE = 0.1  # the wordings of a failure of a topic's head said together by this share take its place
+OBJECT_SHARE = 0.25  # a bare negation said with one object by this share of its texts says the object too
 FAILURE_OF_TOPIC = 0.25  # a failure said of a topic by this share of its texts (or a fifth) takes its place
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
@@ -85,14 +98,17 @@ FAILURE_STEMS = frozenset(
         "duplicate", "extra", "error", "broken", "late", "delayed", "pending", "stuck", "blocked", "locked",
         "frozen", "cancelled", "charged", "refund", "hacked", "compromised", "unauthorized", "fraud",
         "incorrect", "expired", "unable", "problem", "issue", "slow", "rude", "crash", "damaged", "reverted",
-        "disappeared", "never", "not", "cannot", "too", "still", "without", "no",
+        "disappeared", "never", "not", "cannot", "too", "still", "without", "no", "theft", "fraudulent",
+        "inaccurate", "harassing", "harassment", "forgot",
         # what reviews of a product complain of
         "runs", "tight", "loose", "short", "thin", "sheer", "cheap", "poor", "itchy",
         "scratchy", "shrank", "shrunk", "ripped", "torn", "faded", "unflattering", "return", "returned",
     )
 )  # fmt: skip
+FORMS_OF = {"forget": "forgot", "forgets": "forgot", "forgetting": "forgot", "forgotten": "forgot"}
 CLAUSE_BREAK = re.compile(r"[,;:!?()]|\.(?!\d)")  # a phrase never runs across one
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
+Said = tuple[str, bool]  # a phrase's wording, and whether it is said as an action (a verb: "get a card")
 
 
 @dataclass(frozen=True)
@@ -195,24 +211,62 @@ def _naming_stop(word: str) -> bool:
 
 
 def _key_word(word: str) -> str:
-    """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up")."""
-    return stem(word.lower()).replace("-", " ")
+    """A word as it counts in a phrase's key: its stem, hyphens as spaces ("top-ups" -> "top up"), one
+    spelling of "-ise"/"-ize" ("recognised" and "recognized" are one word) and of "forget"."""
+    lowered = word.lower()
+    return _spelled_word(stem(FORMS_OF.get(lowered, lowered))).replace("-", " ")
 
 
-def phrases_of(text: str) -> dict[str, str]:
+def _spelled_word(stemmed: str) -> str:
+    """A stem's British "-is" spelled "-iz" ("recognis" -> "recogniz")."""
+    return stemmed[:-2] + "iz" if len(stemmed) >= 6 and stemmed.endswith("is") else stemmed
+
+
+def _spelled(key: str) -> str:
+    """Each word of ``key`` spelled as ``_spelled_word`` does."""
+    return " ".join(map(_spelled_word, key.split(" ")))
+
+
+def phrases_of(text: str) -> dict[str, Said]:
     """The candidate phrases of one text, by key: 1-5 words, at least one content word, not right after a
     negation; a phrase starts with a content word, a negation or "too"/"still" and ends with a content word
     or, after one, a particle ("not showing up", "top up"), and never runs across a comma or a full stop.
     Its key is its stems without stop words
-    ("charged a fee" and "charges the fee" are one phrase)."""
-    found: dict[str, str] = {}
+    ("charged a fee" and "charges the fee" are one phrase); with its wording, whether it is said as an action
+    (its first word follows "to", "I", "me" or "can": "how do I link my card", "help me get a card")."""
+    found: dict[str, Said] = {}
     for clause in CLAUSE_BREAK.split(NOISE.sub(" ", text)):
         for key, wording in _clause_phrases(phrase_tokens(clause)).items():
             found.setdefault(key, wording)
     return found
 
 
-def _clause_phrases(words: list[str]) -> dict[str, str]:
+def _uninverted(words: list[str]) -> list[str]:
+    """A question's negation moved to the verb it denies: "why has not my payment gone through" (from
+    "why hasn't my payment gone through") reads "why has my payment not gone through", so it counts as
+    "payment not gone", not as "not my payment" (which is what "this is not my payment" says). The verb is
+    the last word of the run of words that count after the determiner; a run of one word is left alone.
+    After a pronoun the negation goes right after it ("why did not I get" -> "why did I not get")."""
+    if "not" not in words:
+        return words
+    out = list(words)
+    for at in range(len(out) - 2):
+        inverted = out[at] in AUXILIARIES and out[at + 1] == "not" and out[at + 2] in DETERMINERS | PRONOUNS
+        if not inverted or not (at == 0 or out[at - 1] in QUESTION_WORDS):
+            continue
+        if out[at + 2] in PRONOUNS:  # "why did not I get" -> "why did I not get"
+            out[at + 1], out[at + 2] = out[at + 2], "not"
+            continue
+        end = at + 3
+        while end < len(out) and not _naming_stop(out[end]) and out[end] not in NEGATIONS:
+            end += 1
+        if end - (at + 3) >= 2:
+            out[at + 1 : end] = [*out[at + 2 : end - 1], "not", out[end - 1]]
+    return out
+
+
+def _clause_phrases(words: list[str]) -> dict[str, Said]:
+    words = _uninverted(words)
     stop = [_naming_stop(w) for w in words]
     starts = [not s or w in NEGATIONS or w in INTENSIFIERS for w, s in zip(words, stop, strict=True)]
     content = [not s and w not in NEGATIONS for w, s in zip(words, stop, strict=True)]
@@ -226,7 +280,7 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
         not s or w in NEGATIONS or w in INTENSIFIERS or w in PARTICLES or d
         for w, s, d in zip(words, stop, done, strict=True)
     ]
-    found: dict[str, str] = {}
+    found: dict[str, Said] = {}
     for first in range(len(words)):
         if not starts[first] or (first and words[first - 1] in NEGATIONS):
             continue
@@ -239,10 +293,11 @@ def _clause_phrases(words: list[str]) -> dict[str, str]:
             if ends[end - 1] and any(content[first:end]):
                 span = range(first, end)
                 key = " ".join(_key_word(words[i]) for i in span if kept[i])
-                found.setdefault(key, _wording(words, first, end))
+                action = first > 0 and words[first - 1] in ACTION_CUES and content[first]
+                found.setdefault(key, (_wording(words, first, end), action))
     for first, word in enumerate(words):
         if word in ("not", "cannot"):
-            found.update(_negated_action(words, first))
+            found.update({k: (w, False) for k, w in _negated_action(words, first).items()})
     return found
 
 
@@ -293,24 +348,33 @@ def phrase_labels(
     totals: list[float] = []
     scales: list[float] = []
     written: dict[str, dict[str, float]] = {}  # phrase key -> its wordings in the clusters, by count
+    as_action: dict[str, float] = {}  # phrase key -> how often it is said as an action
+    long_texts: list[bool] = []  # per cluster: are its texts long (complaint narratives, reviews)?
     for cluster, members in read:
         counts: dict[str, float] = {}
         total = float(weights[members].sum()) if len(members) else 0.0
         scale = (float(weights[labels == cluster].sum()) / total) if total else 0.0  # sample -> cluster
         for i in members.tolist():
             weight = float(weights[i])
-            for key, wording in phrases_of(texts[i]).items():
+            for key, (wording, action) in phrases_of(texts[i]).items():
                 counts[key] = counts.get(key, 0.0) + weight
+                if action:
+                    as_action[key] = as_action.get(key, 0.0) + weight
                 if cluster >= 0:
                     by_wording = written.setdefault(key, {})
                     by_wording[wording] = by_wording.get(wording, 0.0) + weight
         for key, n in counts.items():
             everywhere[key] = everywhere.get(key, 0.0) + n * scale
         if cluster >= 0:
+            words = sum(len(texts[i].split()) for i in members.tolist())
+            long_texts.append(words >= LONG_TEXT * max(len(members), 1))
             in_class.append(counts)
             totals.append(total)
             scales.append(scale)
-    keys = [frozenset(key_terms[c]) if c < len(key_terms) else frozenset() for c in range(n_classes)]
+    keys = [
+        frozenset(map(_spelled, key_terms[c])) if c < len(key_terms) else frozenset()
+        for c in range(n_classes)
+    ]
     ranked = [_rank(in_class[c], totals[c], scales[c], everywhere, keys[c]) for c in range(n_classes)]
     shown = {k: min(w.items(), key=lambda kv: (-kv[1], kv[0]))[0] for k, w in written.items()}
 
@@ -318,7 +382,11 @@ def phrase_labels(
         """The share of a phrase's use that falls in ``cluster``."""
         return lambda key: min(1.0, in_class[cluster].get(key, 0.0) * scales[cluster] / everywhere[key])
 
-    chosen = [_name(r, phrases, shown, concentration(c)) for c, r in enumerate(ranked)]
+    total_use = {k: sum(w.values()) for k, w in written.items()}
+    actions = {k for k, n in as_action.items() if k in total_use and n >= total_use[k] / 2}
+    chosen = [
+        _name(r, phrases, shown, concentration(c), actions, long_texts[c]) for c, r in enumerate(ranked)
+    ]
     return _distinct(chosen, ranked, shown)
 
 
@@ -385,7 +453,12 @@ def _without_fragments(scored: list[Ranked]) -> list[Ranked]:
 
 
 def _name(
-    ranked: list[Ranked], phrases: int, known: Container[str], concentration: Callable[[str], float]
+    ranked: list[Ranked],
+    phrases: int,
+    known: Container[str],
+    concentration: Callable[[str], float],
+    actions: Container[str] = frozenset(),
+    long_texts: bool = False,
 ) -> list[str]:
     """The best phrase; when it names no failure, the best that does and is said by a fifth of the texts,
     in its place when it contains it ("wrong amount of cash"), else beside it ("contactless payments / not
@@ -396,6 +469,7 @@ def _name(
     subject = _subject(ranked, known, concentration)
     if subject:
         return subject
+    complaints = ranked
     ranked = ranked[:NAME_FROM]
     name = [ranked[0][0]]
     used = set(ranked[0][0].split())
@@ -405,10 +479,19 @@ def _name(
         longer = [p for p in said_of_it if _states_failure(p)]
         if longer:  # "amount of cash" -> "wrong amount of cash"
             return [longer[0]]
+        topical = long_texts or ranked[0][2] >= SAID_BY_MOST  # a topic most say is named by it
+        of_head = None if topical else _failure_of_head(name[0], complaints, floor, actions)
+        if of_head:  # "order a card" -> "card has not arrived" (also "card still not here", "card not come")
+            return [of_head]
+        acting = _action_on(name[0], ranked, floor, actions)
+        if acting:  # "visa card" -> "get a visa card", "different currency" -> "exchange currency"
+            name, used = [acting], set(acting.split())
         common = [p for p, _, sh in ranked[1:] if sh >= SECOND_PHRASE_SHARE and " " in p]
         failing = [p for p in common if _states_failure(p)]
         if failing and phrases > 1 and not used & set(failing[0].split()):
             return [*name, failing[0]]
+        if long_texts:  # "credit report: victim of identity theft / does not relate to any transaction"
+            return _with_complaints(name[0], complaints, known) or name
     bare = len(used) <= 2 and name[0].split(" ")[0] in NEGATIONS  # "not working": working what?
     # said by most: another failure joins only when most say it too ("no crew on board / flight delayed")
     whole = ranked[0][2] >= SAID_BY_MOST and not bare
@@ -420,7 +503,71 @@ def _name(
         if enough and (len(words) > 1 or bare) and not used & words:
             name.append(phrase)
             used |= words
-    return name
+    said_of = _object_of(name[0], complaints, ranked[0][2]) if bare and len(name) == 1 else None
+    return [said_of] if said_of else name  # "do not recognize" -> "payment I do not recognize"
+
+
+def _failure_of_head(
+    topic: str, ranked: list[Ranked], floor: float, actions: Container[str] = frozenset()
+) -> str | None:
+    """One failure said of a topic's head (its last word) in many wordings that share a word of failure and
+    together reach ``floor`` of the cluster and ``HEAD_SHARE`` of it ("card not arrived", "card not come",
+    "card still not here" for "order a card"): the wording said most. Nested phrases count once; a request
+    ("revert a transaction") is no failure."""
+    head = topic.split(" ")[-1]
+    counted: list[tuple[str, float]] = []
+    for phrase, _, share in ranked:
+        words = set(phrase.split(" "))
+        said = head in words and words - {head} - NEGATIONS and _states_failure(phrase)
+        if said and phrase not in actions and not any(_nested(words, p) for p, _ in counted):
+            counted.append((phrase, share))
+    if not counted:
+        return None
+    best = max(counted, key=lambda ps: ps[1])[0]
+    failure = set(best.split(" ")) & FAILURE_STEMS
+    same = [share for phrase, share in counted if failure & set(phrase.split(" "))]
+    return best if len(same) >= 2 and sum(same) >= max(floor, HEAD_SHARE) else None
+
+
+def _nested(words: set[str], phrase: str) -> bool:
+    other = set(phrase.split(" "))
+    return words <= other or other <= words
+
+
+def _object_of(negation: str, ranked: list[Ranked], share: float) -> str | None:
+    """What a bare negation denies ("payment" for "do not recognize"): the word said with it in most of the
+    phrases holding it and one more word, together by ``OBJECT_SHARE`` of the negation's texts; the phrase
+    with that word said most ("payment I do not recognize"). None when there is none."""
+    padded, size = f" {negation} ", len(negation.split(" ")) + 1
+    by_word: dict[str, list[tuple[float, str]]] = {}
+    for phrase, _, said in ranked:
+        words = phrase.split(" ")
+        extra = [w for w in words if w not in negation.split(" ")]
+        if len(words) == size and padded in f" {phrase} " and len(extra) == 1:
+            by_word.setdefault(extra[0], []).append((said, phrase))
+    if not by_word:
+        return None
+    best = max(by_word.values(), key=lambda said: (sum(s for s, _ in said), max(said)))
+    return max(best)[1] if sum(s for s, _ in best) >= OBJECT_SHARE * share else None
+
+
+def _action_on(topic: str, ranked: list[Ranked], floor: float, actions: Container[str]) -> str | None:
+    """What the texts of a topic ask to do with it: the phrase said as an action that ends on the topic's
+    last word ("get a visa card" for "visa card"), said by ``floor`` of the cluster if it holds the whole
+    topic, else by as many texts as the topic ("exchange currency" for "different currency"); the one
+    said most. None when there is none, or when the topic is itself said as an action."""
+    padded, head, share = f" {topic} ", topic.split(" ")[-1], ranked[0][2]
+    if topic in actions:
+        return None
+    acting = [
+        (sh, -i, p)
+        for i, (p, _, sh) in enumerate(ranked[1:])
+        if p in actions
+        and " " in p
+        and p.split(" ")[-1] == head
+        and (sh >= floor if padded in f" {p} " else sh >= share)
+    ]
+    return max(acting)[2] if acting else None
 
 
 def _subject(ranked: list[Ranked], known: Container[str], concentration: Callable[[str], float]) -> list[str]:
@@ -436,18 +583,24 @@ def _subject(ranked: list[Ranked], known: Container[str], concentration: Callabl
     named = ranked[0][0] != subject[0] and f" {subject[0]} " in f" {ranked[0][0]} "  # "phone was stolen"
     if common or named or _states_failure(subject[0]):
         return []
-    used = set(subject[0].split())
+    return _with_complaints(subject[0], ranked, known)
+
+
+def _with_complaints(subject: str, ranked: list[Ranked], known: Container[str]) -> list[str]:
+    """``subject`` and the two complaints said most of it, each by ``COMPLAINT_SHARE`` of the cluster and
+    sharing no word with it ("dress: runs small / too thin"); empty when none is."""
+    used = set(subject.split())
     complaints: list[str] = []
     for said, _, share in ranked:
-        phrase = f" {said} ".replace(f" {subject[0]} ", " ").strip()  # "dress runs small" -> "runs small"
+        phrase = f" {said} ".replace(f" {subject} ", " ").strip()  # "dress runs small" -> "runs small"
         words = set(phrase.split())
-        said_well = len(words) > 1 and share >= COMPLAINT_SHARE and not words <= VERDICTS
+        said_well = 1 < len(words) <= COMPLAINT_WORDS and share >= COMPLAINT_SHARE and not words <= VERDICTS
         if said_well and phrase in known and _states_failure(phrase) and not words & used:
             complaints.append(phrase)
             used |= words
             if len(complaints) == 2:
                 break
-    return [subject[0] + SUBJECT_MARK, *complaints] if complaints else []
+    return [subject + SUBJECT_MARK, *complaints] if complaints else []
 
 
 def _render(name: list[str], wording: dict[str, str]) -> str:
