@@ -20,7 +20,6 @@ from feedback.responses.store import Stored, SurveyCache, store_batch
 from feedback.responses.submissions import Submission
 from feedback.surveys.service import set_status
 from tests import factories
-from tests.conftest import BACKENDS
 
 
 def sub(**kw: object) -> Submission:
@@ -177,20 +176,6 @@ def test_a_retry_is_looked_up_by_its_key_not_by_reading_the_surveys_responses(se
             cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
             [detail] = [row[3] for row in cursor.fetchall()]
             assert detail.startswith("SEARCH responses USING INDEX") and "idempotency_key=?" in detail, detail
-
-
-@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
-def test_statements_are_planned_for_the_table_as_it_is_now(sessions, setup) -> None:
-    """PostgreSQL (SQLite keeps no plan made for a table's size): a plan prepared while the table was
-    small (psycopg prepares a statement run five times) kept reading it whole as it grew; no statement
-    of the write path may keep one."""
-    for i in range(12):
-        store_batch(
-            sessions, [sub(survey_slug="support-followup", idempotency_key=f"k{i}")], SurveyCache(), 5000
-        )
-    with sessions.kw["bind"].connect() as connection:
-        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-    assert prepared == []
 
 
 @pytest.mark.parametrize(

@@ -64,10 +64,7 @@ def make_engine(
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(synchronous))
         return engine
-    # connect_timeout: an unreachable server fails, never hangs. prepare_threshold None: each statement is
-    # planned for the table as it is now; a plan psycopg prepared once a table was small (a new database,
-    # a new survey) went on reading it whole as it grew (sequential scans for key look-ups).
-    kwargs.setdefault("connect_args", {"connect_timeout": 10, "prepare_threshold": None})
+    kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
     if not durable:
         kwargs["connect_args"] = {**kwargs["connect_args"], "options": "-c synchronous_commit=off"}
     kwargs.setdefault("pool_size", 10)
