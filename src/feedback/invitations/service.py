@@ -179,11 +179,7 @@ def _plain_row(
     context["department_id"] = default_department
     for spec in CONTEXT:
         value = get(spec.name)
-        if spec.kind == "seconds" and (
-            type(value) is str and value.isascii() and value.isdigit() and len(value) < 8
-        ):
-            context[spec.name] = int(value)  # the usual case, without parse_field's checks for the others
-        elif spec.kind != "text":
+        if spec.kind != "text":
             try:
                 context[spec.name] = parse_field(spec, value)
             except ValueError:

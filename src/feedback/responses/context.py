@@ -38,6 +38,8 @@ def parse_bool(value: Any) -> bool | None:
 
 def parse_seconds(value: Any) -> int | None:
     """A non-negative whole number of seconds from an int or its text; None if blank."""
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) < 8:
+        return int(value)  # the usual case (a CSV cell of digits), before the checks for the others
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
