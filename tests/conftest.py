@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,18 @@ def postgres_template(postgres_server: str) -> str:
     return postgres_server
 
 
+@contextmanager
+def _postgres_database(server: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(server)
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+    yield f"{server}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database on each backend."""
@@ -79,15 +92,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
-    server: str = request.getfixturevalue("postgres_template")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine(server)
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
-    yield f"{server}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with _postgres_database(request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A fresh, migrated, empty PostgreSQL database, for what only PostgreSQL does."""
+    with _postgres_database(postgres_template) as url:
+        yield url
 
 
 @pytest.fixture

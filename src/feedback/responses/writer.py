@@ -314,11 +314,11 @@ def _child_main(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the server stops us
     signal.signal(signal.SIGTERM, on_term)
-    engine = make_engine(url, sqlite_synchronous_level=sqlite_synchronous)
+    engine = make_engine(url, sqlite_synchronous_level=sqlite_synchronous, keyed=True)
     factory = make_sessionmaker(engine)
     # A scoring lost in a crash is done again (its comments stay unscored), so its commits need not wait
     # for the disk: one fsync per batch of submissions instead of two.
-    scoring_engine = make_engine(url, durable=False)
+    scoring_engine = make_engine(url, durable=False, keyed=True)
     cache = SurveyCache()
     checkpoints = _Checkpointer(engine, scoring_engine) if engine.dialect.name == "sqlite" else None
     freeze_startup_heap()  # the modules, the lexicon, the engine: no full collection walks them
