@@ -373,7 +373,7 @@ def phrase_labels(
         for i in members.tolist():
             weight = float(weights[i])
             said = phrases_of(texts[i])
-            denying += weight if any(_denial(key) for key in said) else 0.0
+            denying += weight if any(("not" in k or "never" in k) and _denial(k) for k in said) else 0.0
             for key, (wording, action) in said.items():
                 counts[key] = counts.get(key, 0.0) + weight
                 if action:
