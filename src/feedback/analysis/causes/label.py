@@ -22,13 +22,17 @@ complaints said most ("dress: runs small / too thin"), and so are long complaint
 question's negation stays with its verb ("why hasn't my payment gone through" says "payment not gone").
 One failure of a topic said in many wordings counts as one ("card not arrived", "card not come" for "order a
 card"), a bare negation keeps its object ("payment I do not recognize"), "-ise" and "-ize" are one spelling,
-and "forgot" is a word of failure.
+and "forgot" is a word of failure. A cluster most of whose texts deny something ("has not shown up", "isn't
+listed") gets the denial said most, with the name's topic when said with it ("refund is not showing up in my
+statement"), after it when said of another noun ("deposited a cheque / balance has not changed"); a question's
+negation crosses a relative clause to its verb ("why hasn't the transaction I did arrived"), and a modifier
+most of the cluster says is never swapped for a verb ("friends top up my account").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +69,7 @@ ENABLERS = frozenset({
 })  # fmt: skip
 DETERMINERS = frozenset({"my", "the", "a", "an", "your", "our", "this", "that", "his", "her", "their"})
 PRONOUNS = frozenset({"i", "we", "you", "they", "he", "she", "it"})  # subjects of an inverted question
+RELATIVES = PRONOUNS | {"that", "which", "who"}  # a relative clause starts with one ("the card you sent")
 QUESTION_WORDS = frozenset({"why", "how", "when", "where", "what", "which", "who"})
 ACTION_CUES = frozenset({"to", "i", "we", "me", "can", "could", "please"})  # a verb follows them
 CONJUNCTIONS = frozenset({"and", "or", "but", "because", "so", "if", "when", "although", "though", "while"})
@@ -85,6 +90,8 @@ VERDICTS = frozenset({"not", "cannot", "never", "work", "buy", "keep"})
 LONG_TEXT = 30  # words a cluster's texts have on average when a topic of theirs is named with its complaints
 HEAD_SHARE = 0.1  # the wordings of a failure of a topic's head said together by this share take its place
 OBJECT_SHARE = 0.25  # a bare negation said with one object by this share of its texts says the object too
+DENIED_BY_MOST = 0.5  # a cluster this share of whose texts deny something is named by the denial
+DENIALS = frozenset({"not", "cannot", "never"})  # the negations that deny an action ("not shown")
 FAILURE_OF_TOPIC = 0.25  # a failure said of a topic by this share of its texts (or a fifth) takes its place
 KEPT_PHRASES = 40  # ranked per cluster (complaints that follow a subject are looked for among them)
 NAME_FROM = 12  # the best phrases a name is otherwise made of
@@ -105,6 +112,7 @@ FAILURE_STEMS = frozenset(
         "scratchy", "shrank", "shrunk", "ripped", "torn", "faded", "unflattering", "return", "returned",
     )
 )  # fmt: skip
+REQUESTED = frozenset(map(stem, ("refund", "return", "returned")))  # failures asked for ("request a refund")
 FORMS_OF = {"forget": "forgot", "forgets": "forgot", "forgetting": "forgot", "forgotten": "forgot"}
 CLAUSE_BREAK = re.compile(r"[,;:!?()]|\.(?!\d)")  # a phrase never runs across one
 Ranked = tuple[str, float, float]  # phrase, score, share of the cluster's texts that say it
@@ -246,7 +254,9 @@ def _uninverted(words: list[str]) -> list[str]:
     "why hasn't my payment gone through") reads "why has my payment not gone through", so it counts as
     "payment not gone", not as "not my payment" (which is what "this is not my payment" says). The verb is
     the last word of the run of words that count after the determiner; a run of one word is left alone.
-    After a pronoun the negation goes right after it ("why did not I get" -> "why did I not get")."""
+    After a pronoun the negation goes right after it ("why did not I get" -> "why did I not get"); after a
+    noun and a relative clause, before the clause's last word that counts ("why has not the transaction I did
+    to my friend arrived" -> "... my friend not arrived")."""
     if "not" not in words:
         return words
     out = list(words)
@@ -262,6 +272,10 @@ def _uninverted(words: list[str]) -> list[str]:
             end += 1
         if end - (at + 3) >= 2:
             out[at + 1 : end] = [*out[at + 2 : end - 1], "not", out[end - 1]]
+        elif end < len(out) and out[end] in RELATIVES:  # "why has not the card you sent arrived"
+            said = [i for i in range(end + 1, len(out)) if not _naming_stop(out[i])]
+            if said and out[said[-1]] not in NEGATIONS:
+                out[at + 1 : said[-1]] = [*out[at + 2 : said[-1]], "not"]
     return out
 
 
@@ -350,13 +364,17 @@ def phrase_labels(
     written: dict[str, dict[str, float]] = {}  # phrase key -> its wordings in the clusters, by count
     as_action: dict[str, float] = {}  # phrase key -> how often it is said as an action
     long_texts: list[bool] = []  # per cluster: are its texts long (complaint narratives, reviews)?
+    denied: list[float] = []  # per cluster: the share of its texts that deny something ("has not arrived")
     for cluster, members in read:
         counts: dict[str, float] = {}
+        denying = 0.0
         total = float(weights[members].sum()) if len(members) else 0.0
         scale = (float(weights[labels == cluster].sum()) / total) if total else 0.0  # sample -> cluster
         for i in members.tolist():
             weight = float(weights[i])
-            for key, (wording, action) in phrases_of(texts[i]).items():
+            said = phrases_of(texts[i])
+            denying += weight if any(("not" in k or "never" in k) and _denial(k) for k in said) else 0.0
+            for key, (wording, action) in said.items():
                 counts[key] = counts.get(key, 0.0) + weight
                 if action:
                     as_action[key] = as_action.get(key, 0.0) + weight
@@ -368,6 +386,7 @@ def phrase_labels(
         if cluster >= 0:
             words = sum(len(texts[i].split()) for i in members.tolist())
             long_texts.append(words >= LONG_TEXT * max(len(members), 1))
+            denied.append(denying / total if total else 0.0)
             in_class.append(counts)
             totals.append(total)
             scales.append(scale)
@@ -385,7 +404,10 @@ def phrase_labels(
     total_use = {k: sum(w.values()) for k, w in written.items()}
     actions = {k for k, n in as_action.items() if k in total_use and n >= total_use[k] / 2}
     chosen = [
-        _name(r, phrases, shown, concentration(c), actions, long_texts[c]) for c, r in enumerate(ranked)
+        _denied(name, ranked[c], shown) if denied[c] >= DENIED_BY_MOST and not long_texts[c] else name
+        for c, name in enumerate(
+            _name(r, phrases, shown, concentration(c), actions, long_texts[c]) for c, r in enumerate(ranked)
+        )
     ]
     return _distinct(chosen, ranked, shown)
 
@@ -483,7 +505,8 @@ def _name(
         of_head = None if topical else _failure_of_head(name[0], complaints, floor, actions)
         if of_head:  # "order a card" -> "card has not arrived" (also "card still not here", "card not come")
             return [of_head]
-        acting = _action_on(name[0], ranked, floor, actions)
+        said_by = {p: sh for p, _, sh in complaints}
+        acting = _action_on(name[0], ranked, floor, actions, said_by)
         if acting:  # "visa card" -> "get a visa card", "different currency" -> "exchange currency"
             name, used = [acting], set(acting.split())
         common = [p for p, _, sh in ranked[1:] if sh >= SECOND_PHRASE_SHARE and " " in p]
@@ -505,6 +528,50 @@ def _name(
             used |= words
     said_of = _object_of(name[0], complaints, ranked[0][2]) if bare and len(name) == 1 else None
     return [said_of] if said_of else name  # "do not recognize" -> "payment I do not recognize"
+
+
+def _denial(key: str) -> str | None:
+    """The denial a phrase key says: "not" and the word its first negation denies ("not show" in "refund not
+    show up statement", "not withdraw" in "cannot withdraw" and "atm not let withdraw"); None when none."""
+    words = [w for w in key.split(" ") if w not in ENABLERS]  # "not able withdraw" -> "not withdraw"
+    for at, word in enumerate(words[:-1]):
+        if word in DENIALS and words[at + 1] not in NEGATIONS:
+            denied = "do" if words[at + 1] in DONE_VERBS | {"make", "did"} else words[at + 1]
+            return f"not {denied}"  # "cannot withdraw" -> "not withdraw", "did not make" -> "not do"
+    return None
+
+
+def _denied(name: list[str], ranked: list[Ranked], known: Container[str]) -> list[str]:
+    """A name that denies nothing and names no failure (but one asked for: "refund"), for a cluster most of
+    whose texts deny something: the denial said by
+    most texts ("not show"), with the words of the name's topic it is said with ("refund in my statement" ->
+    "refund is not showing up in my statement"), or after the topic when it is said of another noun
+    ("deposited a cheque / balance has not changed"); of its phrases, the one whose words most texts say."""
+    failing = any(w in FAILURE_STEMS - REQUESTED for p in name for w in p.split(" "))  # "transfer failed"
+    if not name or failing or name[0].endswith(SUBJECT_MARK) or any(_denial(p) for p in name):
+        return name
+    denials: dict[str, list[tuple[str, float]]] = {}  # denial -> its phrases, nested ones once
+    for phrase, _, share in ranked:
+        denial, words = _denial(phrase), set(phrase.split(" "))
+        if denial and not any(_nested(words, p) for p, _ in denials.get(denial, [])):
+            denials.setdefault(denial, []).append((phrase, share))
+    if not denials:
+        return name
+    denial = min(denials, key=lambda d: (-sum(s for _, s in denials[d]), d))
+    most = max(share for phrase, _, share in ranked if _denial(phrase) == denial)
+    said_by = {p: share for p, _, share in ranked}
+    said = [  # by how much of the cluster says its words ("parcel", "tracking page"), then by its own share
+        (sum(said_by.get(w, 0.0) for w in set(p.split(" ")) - DENIALS), share, p)
+        for p, _, share in ranked
+        if _denial(p) == denial and p in known and share >= OBJECT_SHARE * most
+    ]
+    if not said:
+        return name
+    best = max(said)[2]
+    if set(name[0].split(" ")) & set(best.split(" ")):
+        return [best]
+    objects = [(share, p) for _, share, p in said if len(p.split(" ")) > 2 and share >= EXTEND_SHARE * most]
+    return [name[0], max(objects)[1] if objects else best]  # "balance has not changed", "have not received"
 
 
 def _failure_of_head(
@@ -551,21 +618,28 @@ def _object_of(negation: str, ranked: list[Ranked], share: float) -> str | None:
     return max(best)[1] if sum(s for s, _ in best) >= OBJECT_SHARE * share else None
 
 
-def _action_on(topic: str, ranked: list[Ranked], floor: float, actions: Container[str]) -> str | None:
+def _action_on(
+    topic: str, ranked: list[Ranked], floor: float, actions: Container[str], said_by: Mapping[str, float]
+) -> str | None:
     """What the texts of a topic ask to do with it: the phrase said as an action that ends on the topic's
     last word ("get a visa card" for "visa card"), said by ``floor`` of the cluster if it holds the whole
     topic, else by as many texts as the topic ("exchange currency" for "different currency"); the one
-    said most. None when there is none, or when the topic is itself said as an action."""
+    said most. None when there is none, or when the topic is itself said as an action. A modifier said by
+    most of the cluster (in a phrase of ``said_by``, the cluster's share by phrase) is never swapped:
+    "friends top up my account" keeps its friends."""
     padded, head, share = f" {topic} ", topic.split(" ")[-1], ranked[0][2]
     if topic in actions:
         return None
+    kept = any(  # no modifier swapped
+        sh > SAID_BY_MOST for p, sh in said_by.items() for w in topic.split(" ")[:-1] if w in p.split(" ")
+    )
     acting = [
         (sh, -i, p)
         for i, (p, _, sh) in enumerate(ranked[1:])
         if p in actions
         and " " in p
         and p.split(" ")[-1] == head
-        and (sh >= floor if padded in f" {p} " else sh >= share)
+        and (sh >= floor if padded in f" {p} " else sh >= share and not kept)
     ]
     return max(acting)[2] if acting else None
 
