@@ -31,18 +31,6 @@ def test_sqlite_synchronous_from_the_environment(tmp_path: Path, monkeypatch: py
         make_engine(url)
 
 
-def test_only_an_engine_asked_not_to_be_durable_commits_before_the_disk_has_it(database_url: str) -> None:
-    """The response writer's scorer commits this way (a scoring lost in a crash is done again); every
-    other engine, the one that stores responses included, waits for the disk."""
-    sqlite = database_url.startswith("sqlite")
-    query = text("PRAGMA synchronous" if sqlite else "SHOW synchronous_commit")
-    for durable, expected in ((True, 2 if sqlite else "on"), (False, 1 if sqlite else "off")):
-        engine = make_engine(database_url, durable=durable)
-        with engine.connect() as connection:
-            assert connection.execute(query).scalar() == expected
-        engine.dispose()
-
-
 def test_writer_mode_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'x.db'}"))
     monkeypatch.setenv("FEEDBACK_WRITER", "thread")

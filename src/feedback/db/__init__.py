@@ -55,31 +55,24 @@ def make_engine(
     url: str,
     *,
     sqlite_synchronous_level: str | None = None,
-    durable: bool = True,
     keyed: bool = False,
     **kwargs: Any,
 ) -> Engine:
     """An engine with the pragmas and pool settings this project relies on (SQLite's synchronous level:
-    ``sqlite_synchronous_level``, else the setting). ``durable`` False: a commit returns before it is on
-    disk (SQLite NORMAL in WAL mode, PostgreSQL ``synchronous_commit=off``): a crash of the machine may
-    lose the last commits, whole, never half of one; only for work that is done again when lost.
-    ``keyed``: every read of these connections finds rows by an indexed key (the response writer's). On
-    PostgreSQL the planner is then told not to scan a whole table where an index finds the rows, nor to
-    compile plans: a table too young to have statistics, or grown since its last ANALYZE, looks small to
-    it, and a plan prepared then (the foreign-key checks' too) would keep scanning it as it grows."""
+    ``sqlite_synchronous_level``, else the setting). ``keyed``: every read of these connections finds
+    rows by an indexed key (the response writer's). On PostgreSQL the planner is then told not to scan a
+    whole table where an index finds the rows, nor to compile plans: a table too young to have
+    statistics, or grown since its last ANALYZE, looks small to it, and a plan prepared then (the
+    foreign-key checks' too) would keep scanning it as it grows."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        synchronous = sqlite_synchronous(sqlite_synchronous_level if durable else "NORMAL")
+        synchronous = sqlite_synchronous(sqlite_synchronous_level)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(synchronous))
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
-    options = [
-        *([] if durable else ["-c synchronous_commit=off"]),
-        *(["-c enable_seqscan=off", "-c jit=off"] if keyed else []),
-    ]
-    if options:
-        kwargs["connect_args"] = {**kwargs["connect_args"], "options": " ".join(options)}
+    if keyed:
+        kwargs["connect_args"] = {**kwargs["connect_args"], "options": "-c enable_seqscan=off -c jit=off"}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -53,7 +53,7 @@ class Response(InteractionContext, Base):
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
 
-# A comment stored before its sentiment was scored (the response writer scores after the commit; see
+# A comment stored without its sentiment (left by an earlier writer, which scored after its commit; see
 # responses/scoring.py): the scorer finds them through this small index instead of reading every answer.
 UNSCORED = "analyzer IS NULL AND text IS NOT NULL"
 

@@ -1,14 +1,15 @@
-"""Sentiment of comments stored without it: the response writer answers a submission once its rows are
-committed, and scores its comments afterwards, when no request waits (and at least every second).
+"""Sentiment of comments stored without it, scored exactly once.
 
-Exactly once, also across a crash: a comment is filled in by an UPDATE that matches it only while it is
-unscored and still holds the text that was scored, and its response's rollups move from the polarity
-they counted to the new one in the same transaction; the responses are locked first (PostgreSQL; on
-SQLite the first UPDATE takes the database's write lock), so two scorers never count one response
-twice. A crash between a submission's commit and its scoring leaves its comments unscored, with rollups
-that count it without them (as ``feedback metrics rebuild`` would); the next scorer finds them through
-``ix_answers_unscored``. Partial responses are scored when they are stored (completing one replaces its
-answers), so only complete responses are scored here.
+The response writer scores comments as it stores them. Comments found unscored later were left by an
+earlier version of the writer, which answered first and scored after the commit (a crash between the
+two left them so, with rollups counting their responses without them, as ``feedback metrics rebuild``
+would). The writer looks for them through ``ix_answers_unscored`` when it starts and scores them when no
+request waits. Exactly once, also across a crash or two writers: a comment is filled in by an UPDATE
+that matches it only while it is unscored and still holds the text that was scored, and its response's
+rollups move from the polarity they counted to the new one in the same transaction; the responses are
+locked first (PostgreSQL; on SQLite the first UPDATE takes the database's write lock), so two scorers
+never count one response twice. Only complete responses are scored here: a partial one is scored when
+it is stored, and completing it replaces its answers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple, cast
 
@@ -146,32 +147,17 @@ def _means(polarities: dict[uuid.UUID, list[float]]) -> dict[uuid.UUID, float]:
 
 
 class CommentScorer:
-    """When the writer scores: whenever it is idle, and under a load that never lets it be idle, a few
-    comments at least every ``every_s`` seconds. The comments the writer just stored are handed to it
-    (no query finds them); the database is searched at the start, for what a stopped writer left
-    unscored, and after an error or when more were handed over than it keeps. Errors are logged and
-    tried again later: the comments stay unscored until then, never half counted."""
+    """The writer's search for comments left unscored: at its start and after an error, run when no
+    request waits (and, under a load that never lets it be idle, a few at least every ``every_s``
+    seconds) until none is left. Errors are logged and tried again later: the comments stay unscored
+    until then, never half counted."""
 
-    def __init__(
-        self, factory: sessionmaker[Session], cutoffs: Cutoffs, every_s: float = 1.0, keep: int = 100_000
-    ) -> None:
+    def __init__(self, factory: sessionmaker[Session], cutoffs: Cutoffs, every_s: float = 1.0) -> None:
         self._factory = factory
         self._cutoffs = cutoffs
         self._every_s = every_s
-        self._keep = keep
         self._last = time.monotonic()
-        self._handed: deque[Unscored] = deque()
-        self._search = True  # at the start: comments a stopped writer left unscored
         self.pending = True
-
-    def stored(self, comments: Sequence[Unscored] = ()) -> None:
-        """A batch was committed with these comments unscored."""
-        if len(self._handed) + len(comments) > self._keep:  # too many to keep: the database has them
-            self._handed.clear()
-            self._search = True
-        else:
-            self._handed.extend(comments)
-        self.pending = self._search or bool(self._handed)
 
     def overdue(self) -> bool:
         return self.pending and time.monotonic() - self._last >= self._every_s
@@ -179,16 +165,9 @@ class CommentScorer:
     def run(self, limit: int = 256) -> int:
         self._last = time.monotonic()
         try:
-            if self._handed:
-                chunk = [self._handed.popleft() for _ in range(min(limit, len(self._handed)))]
-                done = score_comments(self._factory, self._cutoffs, chunk)
-            else:
-                done, self._search = score_unscored(self._factory, self._cutoffs, limit)
-        except Exception:  # a locked or unreachable database: the comments wait for the next batch
+            done, self.pending = score_unscored(self._factory, self._cutoffs, limit)
+        except Exception:  # a locked or unreachable database: searched again when the writer is next idle
             log.exception("scoring the sentiment of stored comments failed")
-            self._handed.clear()
-            self._search = True
             self.pending = False
             return 0
-        self.pending = self._search or bool(self._handed)
         return done

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -39,7 +39,6 @@ from feedback.metrics import rollups
 from feedback.models import Answer, Invitation, Response, Survey, SurveyStatus
 from feedback.models.context import CONTEXT_FIELDS
 from feedback.responses.context import parse_context
-from feedback.responses.scoring import Unscored
 from feedback.responses.submissions import Submission, SurveyDef, validate_answers
 from feedback.tokens import hash_token
 
@@ -141,30 +140,21 @@ class SurveyCache:
 
 
 def store_batch(
-    factory: sessionmaker[Session],
-    submissions: Sequence[Submission],
-    cache: SurveyCache,
-    max_text_chars: int,
-    score_later: Callable[[list[Unscored]], None] | None = None,
+    factory: sessionmaker[Session], submissions: Sequence[Submission], cache: SurveyCache, max_text_chars: int
 ) -> list[Outcome]:
-    """Store what is valid in one transaction; every submission gets its own outcome. With ``score_later``
-    a complete response's comments are stored unscored and handed to it once committed, for
-    responses/scoring.py to score (the response writer: the request need not wait for it)."""
+    """Store what is valid in one transaction, comments scored for sentiment; every submission gets its
+    own outcome."""
 
     def again(batch: Sequence[Submission]) -> list[Outcome]:
-        unscored: list[Unscored] | None = [] if score_later else None
         with factory.begin() as session:
-            outcomes = _store(session, batch, cache, max_text_chars, unscored)
-        if score_later and unscored:
-            score_later(unscored)
-        return outcomes
+            return _store(session, batch, cache, max_text_chars)
 
     try:
         return again(submissions)
     except IntegrityError:
         # Another process stored a conflicting row between our checks and our insert.
         if len(submissions) > 1:
-            return [store_batch(factory, [s], cache, max_text_chars, score_later)[0] for s in submissions]
+            return [store_batch(factory, [s], cache, max_text_chars)[0] for s in submissions]
         try:
             return again(submissions)
         except IntegrityError:
@@ -224,15 +214,9 @@ class _Rows:
 
 
 def _store(
-    session: Session,
-    subs: Sequence[Submission],
-    cache: SurveyCache,
-    max_text_chars: int,
-    unscored: list[Unscored] | None = None,
+    session: Session, subs: Sequence[Submission], cache: SurveyCache, max_text_chars: int
 ) -> list[Outcome]:
-    """Check each submission in order against the batch's lookups, then write every accepted one. Comments
-    are scored now, or (``unscored`` a list) those of complete responses are stored unscored and listed
-    there."""
+    """Check each submission in order against the batch's lookups, then write every accepted one."""
     lookup = _look_up(session, subs, cache)
     rows = _Rows([], [], [], [])
     used_invitations: set[int] = set()
@@ -246,19 +230,13 @@ def _store(
         if isinstance(checked, Stored):  # a replay of an earlier request
             outcomes.append(checked)
             continue
-        stored = _add_rows(rows, sub, checked, unscored is None or sub.partial)
+        stored = _add_rows(rows, sub, checked)
         if checked.invitation is not None:
             used_invitations.add(checked.invitation.id)
         if sub.idempotency_key:
             lookup.earlier[(checked.survey.id, sub.idempotency_key)] = (checked.request_hash, stored)
         outcomes.append(stored)
     _write(session, rows, cache.cutoffs)
-    if unscored is not None:
-        unscored += [
-            Unscored(a["response_id"], a["question_id"], a["text"])
-            for a in rows.answers
-            if a["text"] and a["analyzer"] is None
-        ]
     return outcomes
 
 
@@ -337,9 +315,9 @@ def _check(
     return _Accepted(survey, invitation, clean, context, request_hash)
 
 
-def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted, score_comments: bool) -> Stored:
+def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted) -> Stored:
     """The response's row (scores and context copied onto it), its answers' rows (comments scored for
-    sentiment unless ``score_comments`` is False) and its invitation marked answered."""
+    sentiment) and its invitation marked answered."""
     survey, invitation, context = accepted.survey, accepted.invitation, accepted.context
     partial_id = None  # the invitation's partial response, completed or updated in place
     if invitation is not None:
@@ -365,7 +343,7 @@ def _add_rows(rows: _Rows, sub: Submission, accepted: _Accepted, score_comments:
             "subjectivity": None,
             "analyzer": None,
         }
-        if answer.text and score_comments:
+        if answer.text:
             sentiment = score_text(answer.text)
             answer_row.update(
                 polarity=sentiment.polarity, subjectivity=sentiment.subjectivity, analyzer=ANALYZER

@@ -6,9 +6,9 @@ share one transaction and one fsync, which is what lifts a write path above ~1,0
 Where the batches are stored:
 
 - ``process`` (the default for a database on disk or on a server): a child process of its own runs
-  ``store_batch`` (checks, inserts, commit) and scores the comments' sentiment after the commit
-  (responses/scoring.py: when no request waits), so that work runs on another core than the web
-  server's event loop instead of competing with it for one interpreter lock. Submissions go to it
+  ``store_batch`` (checks, sentiment, inserts, commit), so that work runs on another core than the web
+  server's event loop instead of competing with it for one interpreter lock; when no request waits it
+  scores what an earlier version left unscored (responses/scoring.py). Submissions go to it
   through a pipe and outcomes come back the same way; a request is answered only after the child has
   committed its row. Should the child die, the requests it held get ServiceUnavailable (a retry with
   the same Idempotency-Key is safe: either the first attempt was committed and is replayed, or it was
@@ -125,7 +125,7 @@ class ResponseWriter:
             if self.mode == "process" and url
             else None
         )
-        # Comments are scored after the commit (responses/scoring.py): here, or by the child process.
+        # Comments an earlier version left unscored (responses/scoring.py): here, or in the child process.
         self._scorer = CommentScorer(factory, self._cache.cutoffs) if self._child is None else None
         self._lock = threading.Lock()
         self._started = self._stopping = False
@@ -202,7 +202,7 @@ class ResponseWriter:
                 scorer = self._scorer
                 try:
                     first = self._queue.get(timeout=0.001 if scorer and scorer.pending else 1.0)
-                except queue.Empty:  # no request waits: score the comments stored earlier
+                except queue.Empty:  # no request waits: score what was left unscored
                     if scorer is not None:
                         scorer.run()
                     continue
@@ -229,8 +229,7 @@ class ResponseWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         def store(submissions: Sequence[Submission]) -> list[Outcome]:
-            score_later = self._scorer.stored if self._scorer else None
-            return store_batch(self._factory, submissions, self._cache, self._max_text_chars, score_later)
+            return store_batch(self._factory, submissions, self._cache, self._max_text_chars)
 
         _settle([waiter for _, waiter in batch], _store_safely(store, [s for s, _ in batch]))
 
@@ -316,21 +315,18 @@ def _child_main(
     signal.signal(signal.SIGTERM, on_term)
     engine = make_engine(url, sqlite_synchronous_level=sqlite_synchronous, keyed=True)
     factory = make_sessionmaker(engine)
-    # A scoring lost in a crash is done again (its comments stay unscored), so its commits need not wait
-    # for the disk: one fsync per batch of submissions instead of two.
-    scoring_engine = make_engine(url, durable=False, keyed=True)
     cache = SurveyCache()
-    checkpoints = _Checkpointer(engine, scoring_engine) if engine.dialect.name == "sqlite" else None
+    checkpoints = _Checkpointer(engine) if engine.dialect.name == "sqlite" else None
     freeze_startup_heap()  # the modules, the lexicon, the engine: no full collection walks them
 
-    scorer = CommentScorer(make_sessionmaker(scoring_engine), cache.cutoffs)
+    scorer = CommentScorer(factory, cache.cutoffs)
 
     def store(submissions: Sequence[Submission]) -> list[Outcome]:
-        return store_batch(factory, submissions, cache, max_text_chars, score_later=scorer.stored)
+        return store_batch(factory, submissions, cache, max_text_chars)
 
     try:
         while not stop:
-            if not requests.poll(0 if scorer.pending else 1.0):  # no request waits: score stored comments
+            if not requests.poll(0 if scorer.pending else 1.0):  # no request waits: score what was left
                 busy = True
                 scorer.run()
                 busy = False
@@ -360,7 +356,6 @@ def _child_main(
         if checkpoints is not None:
             checkpoints.stop()
         engine.dispose()
-        scoring_engine.dispose()
 
 
 class _Checkpointer:
@@ -368,13 +363,12 @@ class _Checkpointer:
 
     By default the connection whose commit makes the log pass 1,000 pages does that copy (and its
     fsync) before its commit returns: every few batches, a batch of requests waited for it. Here the
-    writer's connections never do; a PASSIVE checkpoint every 100 ms, which never blocks the writer,
+    writer's connection never does; a PASSIVE checkpoint every 100 ms, which never blocks the writer,
     keeps the log short. Other connections (the web process, the command line) keep the default.
     """
 
-    def __init__(self, engine: Engine, *others: Engine, every: float = 0.1) -> None:
-        for writer in (engine, *others):
-            event.listen(writer, "connect", self._no_autocheckpoint)
+    def __init__(self, engine: Engine, every: float = 0.1) -> None:
+        event.listen(engine, "connect", self._no_autocheckpoint)
         self._engine = engine
         self._every = every
         self._stopping = threading.Event()
