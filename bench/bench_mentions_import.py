@@ -2,14 +2,16 @@
 
 For each size (10k, 100k, 1M rows by default) a synthetic CSV of social-media posts is generated (made-up
 words, handles, links, hashtags, reposts, a share of copies posted by several accounts; nothing from
-shared/data), then `feedback mentions import` runs in a child process on a fresh SQLite database in a
-temporary directory, as an admin would run it: the file is streamed, prepared by worker processes (all
-cores) and committed in chunks. The child reports its wall time and peak resident memory (its own and
-its workers', from getrusage), and the stored rows are counted afterwards: every row must be there once.
+shared/data), then `feedback mentions import` runs in a child process on a fresh database (SQLite in a
+temporary directory; with --postgres also a private PostgreSQL cluster, fsync on), as an admin would run
+it: the file is streamed, prepared by worker processes (all cores) and committed in chunks. The child
+reports its wall time and peak resident memory (its own and its workers', from getrusage), and the stored
+rows are counted afterwards: every row must be there once.
 
     python bench/bench_mentions_import.py                        # 10k, 100k, 1M rows
     python bench/bench_mentions_import.py --sizes 10000 100000 --repeat 3 --json out.json
-    python bench/bench_mentions_import.py --database-url postgresql://...   # an empty, migrated database
+    python bench/bench_mentions_import.py --postgres --sizes 100000 1000000  # SQLite, then PostgreSQL
+    python bench/bench_mentions_import.py --database-url postgresql://...   # an empty database of yours
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ finally:
 
 @dataclass
 class Run:
+    backend: str
     rows: int
     file_mib: float
     seconds: float
@@ -207,13 +210,11 @@ def run_import(
     if done.returncode != 0:
         raise SystemExit(f"import failed:\n{done.stdout}\n{done.stderr}")
     figures = json.loads(done.stderr.strip().splitlines()[-1])
-    stored = rows
-    if database_url is None:
-        with sqlite3.connect(workdir / "bench.db") as db:
-            stored = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
-        if stored != rows:
-            raise SystemExit(f"{stored} rows stored for {rows} in the file")
+    stored = _stored(url)
+    if stored != rows:
+        raise SystemExit(f"{stored} rows stored for {rows} in the file")
     return Run(
+        "sqlite" if url.startswith("sqlite") else "postgresql",
         rows,
         csv_path.stat().st_size / 2**20,
         figures["seconds"],
@@ -226,6 +227,20 @@ def run_import(
     )
 
 
+def _stored(url: str) -> int:
+    """Mentions in the database: every row of the file must be there once."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            return int(db.execute("SELECT count(*) FROM mentions").fetchone()[0])
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"postgresql+psycopg://{url.split('://', 1)[1]}")
+    with engine.connect() as connection:
+        count = int(connection.scalar(text("SELECT count(*) FROM mentions")) or 0)
+    engine.dispose()
+    return count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,33 +250,44 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, help="import worker processes (default: the importer's choice)"
     )
-    parser.add_argument("--database-url", help="an empty, migrated database (default: a fresh SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="also on a private PostgreSQL cluster")
+    parser.add_argument("--database-url", help="an empty database (default: a fresh SQLite file)")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-mentions-"))
     results: list[Run] = []
+    pg = None
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_invitations import Postgres  # a private cluster on 127.0.0.1 (tests/pg_cluster.py)
+
+        pg = Postgres()
     try:
         for rows in args.sizes:
             csv_path = workdir / f"mentions-{rows}.csv"
             write_csv(csv_path, rows)
-            runs = [
-                run_import(csv_path, rows, args.database_url, workdir, args.workers)
-                for _ in range(args.repeat)
-            ]
-            best = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]  # the median run
-            results.append(best)
-            print(
-                f"{rows:>9,} rows ({best.file_mib:6.1f} MiB): {best.seconds:7.1f} s, "
-                f"{best.rows_per_s:>8,.0f} rows/s (runs: {', '.join(f'{r.rows_per_s:,.0f}' for r in runs)}), "
-                f"peak RSS main {best.rss_main_mib:5.0f} MiB, worker {best.rss_worker_mib:5.0f} MiB, "
-                f"CPU {best.cpu_s:6.1f} s (main {best.cpu_main_s:.1f}, "
-                f"workers {best.cpu_s - best.cpu_main_s:.1f}), "
-                f"stored {best.stored:,}",
-                flush=True,
-            )
+            databases = [lambda: args.database_url] + ([pg.database] if pg is not None else [])
+            for database in databases:
+                runs = [
+                    run_import(csv_path, rows, database(), workdir, args.workers) for _ in range(args.repeat)
+                ]
+                best = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]  # the median run
+                results.append(best)
+                print(
+                    f"{best.backend:<10} {rows:>9,} rows ({best.file_mib:6.1f} MiB): {best.seconds:7.1f} s, "
+                    f"{best.rows_per_s:>8,.0f} rows/s "
+                    f"(runs: {', '.join(f'{r.rows_per_s:,.0f}' for r in runs)}), "
+                    f"peak RSS main {best.rss_main_mib:5.0f} MiB, worker {best.rss_worker_mib:5.0f} MiB, "
+                    f"CPU {best.cpu_s:6.1f} s (main {best.cpu_main_s:.1f}, "
+                    f"workers {best.cpu_s - best.cpu_main_s:.1f}), "
+                    f"stored {best.stored:,}",
+                    flush=True,
+                )
             csv_path.unlink()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if pg is not None:
+            pg.stop()
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
     _ = (resource, statistics)

@@ -204,12 +204,13 @@ def invitation_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
 
 
 def mention_stages(sizes: Sequence[int], postgres: bool, quick: bool) -> list[Stage]:
+    extra = ("--postgres",) if postgres else ()
     return [
         Stage(
             "mentions",
             f"mention import, {size_label(n)} rows",
-            (_script("bench_mentions_import.py"), "--sizes", str(n)),
-            _timeout(150, 420, n),
+            (_script("bench_mentions_import.py"), "--sizes", str(n), *extra),
+            _timeout(150, 420, n, postgres),
             n,
         )
         for n in sizes
@@ -217,10 +218,18 @@ def mention_stages(sizes: Sequence[int], postgres: bool, quick: bool) -> list[St
 
 
 def mention_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
-    runs = sorted((r for _, outcome in done for r in outcome.data), key=lambda r: r["rows"])
-    rss = {r["rows"]: r["rss_main_mib"] + r["rss_worker_mib"] for r in runs}
+    runs = sorted(
+        (r for _, outcome in done for r in outcome.data),
+        key=lambda r: (r.get("backend", "sqlite"), r["rows"]),
+    )
     rows = []
     for r in runs:
+        backend = r.get("backend", "sqlite")
+        rss = {
+            x["rows"]: x["rss_main_mib"] + x["rss_worker_mib"]
+            for x in runs
+            if x.get("backend", "sqlite") == backend
+        }
         result = (
             f"{r['rows_per_s']:,.0f} rows/s ({r['seconds']:.1f} s, sentiment included); peak RSS "
             f"{r['rss_main_mib']:.0f} MiB main + {r['rss_worker_mib']:.0f} MiB largest worker"
@@ -232,7 +241,7 @@ def mention_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
         rows.append(
             Row(
                 "",
-                "sqlite",
+                backend,
                 size_label(r["rows"]),
                 "rows/s, peak memory",
                 result,

@@ -16,8 +16,17 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 from bench_invitations import Result  # noqa: E402
+from bench_mentions_import import Run  # noqa: E402
 from bench_submissions import WrkResult  # noqa: E402
-from run_plan import BENCHMARKS, MILLION, Stage, invitation_rows, rows_for, submission_rows  # noqa: E402
+from run_plan import (  # noqa: E402
+    BENCHMARKS,
+    MILLION,
+    Stage,
+    invitation_rows,
+    mention_rows,
+    rows_for,
+    submission_rows,
+)
 from run_report import BEGIN, END, replace_section  # noqa: E402
 from run_stages import FAILED, OK, TIMED_OUT, Outcome  # noqa: E402
 
@@ -133,6 +142,26 @@ def test_invitations_are_judged_on_the_rate_the_command_reports_and_on_every_row
     assert (
         invitation_rows([(stage, Outcome(OK, 1, "", results(60_000, 99_999)))])[0].verdict == "check failed"
     )
+
+
+def test_mention_imports_are_judged_per_database_on_rate_and_flat_memory() -> None:
+    def run(backend: str, rows: int, per_s: float, rss: float) -> dict:
+        return asdict(Run(backend, rows, 1.0, rows / per_s, per_s, rss, 100.0, 1.0, 1.0, rows))
+
+    stage = Stage("mentions", "mentions", (), 1, MILLION)
+    runs = [
+        run("sqlite", 100_000, 21_000, 200),
+        run("postgresql", 100_000, 16_000, 100),
+        run("sqlite", MILLION, 24_000, 250),  # 350 <= 1.5 x 300: flat
+        run("postgresql", MILLION, 25_000, 260),  # 360 > 1.5 x 200: grew with the file
+    ]
+    rows = mention_rows([(stage, Outcome(OK, 1, "", runs))])
+    assert [(r.backend, r.size, r.verdict) for r in rows] == [
+        ("postgresql", "100k", "—"),
+        ("postgresql", "1M", "missed"),
+        ("sqlite", "100k", "—"),
+        ("sqlite", "1M", "met"),
+    ]
 
 
 def test_stages_that_did_not_succeed_get_a_row_saying_so() -> None:
