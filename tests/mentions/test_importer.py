@@ -277,6 +277,35 @@ def test_a_chunk_prepared_in_pieces_by_workers_is_one_transaction(
     assert report.stored == 1000 and set(rows_by_id(sessions)) == {str(i) for i in range(1000)}
 
 
+def test_a_chunk_that_fails_to_store_stops_the_import_and_no_later_chunk_is_stored(
+    sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers prepare the next pieces meanwhile; nothing of them is stored once a chunk has failed."""
+    from feedback.config import Settings
+    from feedback.mentions import importer
+    from feedback.mentions.rules import IngestOptions
+
+    real_store = importer.store_mentions
+    calls: list[int] = []
+
+    def store_failing_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "store_mentions", store_failing_the_second)
+    data = synthetic_csv(tmp_path / "posts.csv", 1500)
+    mapping = dict(pair.split("=") for pair in POSTS_MAP[1::2])
+    stream, records = importer.open_records(data, "csv", mapping)
+    with stream, pytest.raises(RuntimeError, match="went away"):
+        importer.import_mentions(
+            sessions, records, IngestOptions.from_settings(Settings()), "twitter", chunk_size=300, workers=2
+        )
+    assert calls == [0, 1]  # nothing was stored after the failing chunk
+    assert set(rows_by_id(sessions)) == {str(i) for i in range(300)}
+
+
 def test_the_importing_process_leaves_sentiment_to_its_workers(
     database_url: str, sessions, tmp_path: Path
 ) -> None:
