@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from feedback.analysis.matching import Matcher, Rule
 from feedback.analysis.metrics import Period
 from feedback.analysis.noise import NoiseRules
-from feedback.db import frames, transaction
+from feedback.db import transaction
 from feedback.mentions.rules import IngestOptions
 from feedback.mentions.webhook import receive_batch
-from feedback.metrics import rollups
+from feedback.metrics import rollups, service
 from feedback.metrics.service import MetricsQuery, compute_many, compute_metrics
 from feedback.models import invitation_rollups, mention_rollups, response_rollups
 from feedback.models.rollup import GRAINS, SPANS, span_grain
@@ -416,22 +416,27 @@ def test_weeks_and_months_of_another_time_zone_read_whole_utc_days_from_the_roll
     assert read_days == [] and counted.height > 0
 
 
-def test_the_hours_at_the_ends_of_another_time_zones_periods_are_read_through_the_pooled_connection(
+def test_the_hours_at_the_ends_of_another_time_zones_periods_are_read_in_one_query_per_table(
     sessions: sessionmaker[Session], busy: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each is at most a day's rows: ADBC, or SQLite's Arrow reader, would cost a connection of their own
-    per read (27 ms on PostgreSQL; a year of weeks in Berlin read 214 of them, 12 s for 10k responses)."""
-    bulk_reads: list[str] = []
+    """A period of another time zone is counted from whole UTC days in the rollups and the hours at its
+    ends from the rows: two slivers a week of Berlin. Read one query each, a year of weeks cost 214 reads
+    (12 s for 10k responses on PostgreSQL, a connection each; a scan of the invitations each on SQLite)."""
+    reads: list[tuple[str, int]] = []
+    read_rows = service.read_rows
 
-    def bulk(*args: Any) -> None:
-        bulk_reads.append(str(args[-1]))
+    def spy(*args: Any, **kwargs: Any) -> pl.DataFrame:
+        reads.append((args[1], len(kwargs.get("windows", ()))))
+        return read_rows(*args, **kwargs)
 
-    monkeypatch.setattr(frames, "_adbc_batches", bulk)
-    monkeypatch.setattr(frames, "_sqlite_arrow", bulk)
+    monkeypatch.setattr(service, "read_rows", spy)
     with sessions() as session:
         for query in TZ_QUERIES:
+            reads.clear()
             assert compute_metrics(session, query).table.height > 0
-    assert bulk_reads == []
+            tables = [table for table, _ in reads]
+            assert len(tables) == len(set(tables)), reads  # one read per table
+            assert any(windows > 2 for _, windows in reads), reads  # each holding many slivers
 
 
 def test_dissatisfied_counts_serve_only_the_cut_offs_they_were_counted_by(

@@ -85,6 +85,11 @@ class Select:
     def where_time(self, column: str, op: str, value: datetime) -> Select:
         return self.where(f"{column} {op} ?", _UTC_TIME(value))
 
+    def where_windows(self, column: str, windows: Sequence[tuple[datetime, datetime]]) -> Select:
+        """``column`` in one of the [start, end) ``windows``."""
+        ranges = " OR ".join(f"({column} >= ? AND {column} < ?)" for _ in windows)
+        return self.where(ranges, *(_UTC_TIME(t) for window in windows for t in window))
+
     def render(self, dialect: str) -> tuple[str, list[Any]]:
         """SQL text and parameters for ``dialect`` ("sqlite" or "postgresql")."""
         parts = [_render_column(c, dialect) for c in self.columns]
