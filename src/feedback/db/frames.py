@@ -14,7 +14,6 @@ read as epoch seconds (``unixepoch``) and become UTC datetimes.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -219,13 +218,6 @@ def _stream(connection: Any, sql: str) -> Iterator[pl.DataFrame]:
             cursor.close()
 
 
-def _uuid_bytes(values: Sequence[Any]) -> Sequence[Any]:
-    """PostgreSQL's uuid keys as the 16 bytes ADBC reads them as (psycopg gives uuid.UUID objects)."""
-    if not values or not isinstance(values[0], uuid.UUID):
-        return values
-    return [v.bytes if v is not None else None for v in values]
-
-
 def _dbapi_batches(
     engine: Engine, sql: str, params: list[Any], columns: Sequence[Column]
 ) -> Iterator[pl.DataFrame]:
@@ -241,12 +233,7 @@ def _dbapi_batches(
             values = list(zip(*rows, strict=True))  # one tuple per column
             yield pl.DataFrame(
                 [
-                    pl.Series(
-                        c.name,
-                        _uuid_bytes(v) if c.kind == "key" else v,
-                        dtype=_RAW_TYPES[c.kind],
-                        strict=False,
-                    )
+                    pl.Series(c.name, v, dtype=_RAW_TYPES[c.kind], strict=False)
                     for c, v in zip(columns, values, strict=True)
                 ]
             )
