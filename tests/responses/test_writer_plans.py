@@ -1,9 +1,5 @@
-"""PostgreSQL plans a young table as a small one: the response writer must still find rows by their keys.
-
-A new database (or a table grown since its last ANALYZE) has no statistics, so PostgreSQL guesses that
-each of a batch's keys matches 0.5% of the rows and reads the whole table instead of the index; a plan
-prepared then (the foreign-key checks' too) keeps doing so as the table grows. SQLite has no such guess.
-"""
+"""PostgreSQL plans a young table as a small one: the response writer must still find rows by their keys
+(tests/pg_plans.py). A plan prepared then, the foreign-key checks' too, would keep reading whole tables."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import asyncio
 import time
 
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import text, update
 
 from feedback.db import make_engine, make_sessionmaker, transaction
 from feedback.metrics import rollups
@@ -21,33 +17,13 @@ from feedback.responses.submissions import Submission
 from feedback.responses.writer import ResponseWriter
 from tests import factories
 from tests.conftest import BACKENDS
+from tests.pg_plans import flush_statistics, table_stats
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in BACKENDS, reason="PostgreSQL's planner only (FEEDBACK_TEST_BACKENDS)"
 )
 
 TABLES = ("responses", "answers")
-
-
-def _table_stats(engine: Engine, column: str) -> dict[str, int]:
-    with engine.connect() as connection:  # a new transaction: a fresh snapshot of the statistics
-        rows = connection.execute(
-            text(f"SELECT relname, {column} FROM pg_stat_user_tables WHERE relname = ANY(:names)"),
-            {"names": list(TABLES)},
-        )
-        return {name: int(value or 0) for name, value in rows}
-
-
-def _flush_statistics(engine: Engine) -> None:
-    """Close every connection: a backend's last statistics are flushed when it exits."""
-    engine.dispose()
-    others = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
-    with engine.connect() as connection:
-        while connection.scalar(others):
-            connection.rollback()
-            time.sleep(0.05)
 
 
 def _submission(i: int) -> Submission:
@@ -70,8 +46,8 @@ def test_the_writer_process_never_reads_a_whole_table_of_responses_or_answers(po
     with transaction(sessions) as session:
         session.execute(update(Answer).values(polarity=None, subjectivity=None, analyzer=None))
         rollups.rebuild(session.connection())
-    _flush_statistics(engine)
-    scans_before = _table_stats(engine, "seq_scan")
+    flush_statistics(engine)
+    scans_before = table_stats(engine, "seq_scan", TABLES)
     writer = ResponseWriter(sessions, 5000, mode="process")
     assert writer.mode == "process"
     writer.start()
@@ -93,9 +69,9 @@ def test_the_writer_process_never_reads_a_whole_table_of_responses_or_answers(po
     finally:
         writer.stop()
         watcher.dispose()
-    _flush_statistics(engine)  # the writer's child has exited too
-    scans = _table_stats(engine, "seq_scan")
-    assert all(n > 0 for n in _table_stats(engine, "idx_scan").values())  # its reads were counted
+    flush_statistics(engine)  # the writer's child has exited too
+    scans = table_stats(engine, "seq_scan", TABLES)
+    assert all(n > 0 for n in table_stats(engine, "idx_scan", TABLES).values())  # its reads were counted
     with engine.connect() as connection:
         scored = connection.scalar(text("SELECT count(*) FROM answers WHERE analyzer IS NOT NULL"))
     assert scored == total + left

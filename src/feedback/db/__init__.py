@@ -51,6 +51,9 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
+KEYED_SETTINGS = ("enable_seqscan=off", "jit=off")
+
+
 def make_engine(
     url: str,
     *,
@@ -72,7 +75,7 @@ def make_engine(
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
     if keyed:
-        kwargs["connect_args"] = {**kwargs["connect_args"], "options": "-c enable_seqscan=off -c jit=off"}
+        kwargs["connect_args"] = {**kwargs["connect_args"], "options": f"-c {' -c '.join(KEYED_SETTINGS)}"}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -87,6 +90,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory.begin() as session:
         yield session
+
+
+def read_by_keys(session: Session) -> None:
+    """The rest of this transaction reads rows by indexed keys only: on PostgreSQL, as on a ``keyed``
+    engine's connections (see make_engine), for callers sharing an ordinary engine (the bulk imports)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        for setting in KEYED_SETTINGS:
+            name, value = setting.split("=")
+            connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
 
 
 def alembic_config(url: str) -> Any:

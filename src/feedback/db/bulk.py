@@ -68,11 +68,11 @@ def insert_new_values(
     names: Sequence[str],
     values: Sequence[Sequence[Any]],
     unique: Sequence[str],
-    returning: str,
+    returning: str | tuple[str, ...],
 ) -> list[Any]:
     """PostgreSQL: insert the rows (values converted for the driver, in the order of ``names``) that do not
     collide with a stored row on the ``unique`` columns (a unique constraint's); the ``returning`` column
-    of those inserted, in their order.
+    of those inserted (a tuple of columns: tuples of their values), in their order.
 
     The rows are copied into a temporary table (no WAL, no index), then moved by one INSERT ... SELECT ...
     ON CONFLICT DO NOTHING: the unique index is probed once per row by the insert itself, where a separate
@@ -84,6 +84,7 @@ def insert_new_values(
     columns = ", ".join(quote(name) for name in names)
     staging = quote(f"bulk_{table.name}")
     conflict = ", ".join(quote(name) for name in unique)
+    returned = ", ".join(quote(name) for name in ((returning,) if isinstance(returning, str) else returning))
     with _driver_cursor(connection, f"INSERT INTO {_into(dialect, table, names)}") as cursor:
         # Dropped at the end of the transaction; created in it, so TRUNCATE empties it in place.
         cursor.execute(
@@ -96,9 +97,10 @@ def insert_new_values(
                 copy.write_row(value)
         cursor.execute(
             f"INSERT INTO {_into(dialect, table, names)} SELECT {columns} FROM {staging} "  # noqa: S608
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(returning)}"
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returned}"
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+        return [row[0] for row in rows] if isinstance(returning, str) else rows
 
 
 def _into(dialect: Dialect, table: Table, names: Sequence[str]) -> str:

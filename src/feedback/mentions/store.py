@@ -1,9 +1,9 @@
 """The one way mentions get stored: insert if absent, so (source, source_id) exists once whatever the way in.
 
-``INSERT ... ON CONFLICT (source, source_id) DO NOTHING``, executed for a whole batch at once on SQLite
-and PostgreSQL alike: a mention stored before, by this or any other way in, or by a concurrent process,
-is left as it was. After each batch, words now posted by enough distinct accounts are flagged
-``copypasta`` on every copy. The daily mention rollups (metrics/rollups.py) change in the same
+``INSERT ... ON CONFLICT (source, source_id) DO NOTHING`` for a whole batch at once (on PostgreSQL from a
+COPY into a temporary table, db/bulk.py): a mention stored before, by this or any other way in, or by a
+concurrent process, is left as it was. After each batch, words now posted by enough distinct accounts are
+flagged ``copypasta`` on every copy. The daily mention rollups (metrics/rollups.py) change in the same
 transaction: the new mentions are counted, those just flagged as noise no longer are.
 
 Rows come prepared as tuples (prepare.COLUMNS) and go to the driver's executemany directly: the bulk
@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 from feedback.analysis.matching import Matcher
+from feedback.db import bulk, read_by_keys
 from feedback.departments.service import department_slugs
 from feedback.errors import FieldError, InvalidInput
 from feedback.mentions.prepare import AT, COLUMNS, Row, stored_time
@@ -29,6 +30,7 @@ from feedback.metrics import rollups
 from feedback.models import Mention
 
 MENTIONS = cast(Table, Mention.__table__)
+_KEY = ("source", "source_id")  # a mention's unique key
 _HASHES_PER_STATEMENT = 8192  # bound parameters per statement stay far below SQLite's limit
 if set(COLUMNS) != {c.name for c in MENTIONS.columns} - {"id"}:  # pragma: no cover - caught by any test
     raise RuntimeError("prepare.COLUMNS and the mentions table disagree")
@@ -92,17 +94,23 @@ def _insert_sql(session: Session) -> str:
 
 def store_mentions(session: Session, rows: Sequence[Row], copypasta_accounts: int) -> Stored:
     """Insert the prepared ``rows`` that are not stored yet; the rest count as duplicates."""
+    read_by_keys(session)  # a table grown since PostgreSQL last analysed it must not be read whole
+    connection = session.connection()
     source, source_id = AT["source"], AT["source_id"]
     unique: dict[tuple[str, str], Row] = {}
     for row in rows:
         unique.setdefault((row[source], row[source_id]), row)
-    for key in _stored_already(session, list(unique)):
-        del unique[key]
-    if not unique:
+    if connection.dialect.name == "postgresql":  # one COPY; the insert itself finds the stored ones
+        stored = bulk.insert_new_values(connection, MENTIONS, COLUMNS, list(unique.values()), _KEY, _KEY)
+        fresh = [unique[key] for key in stored]
+        inserted = len(fresh)
+    else:  # SQLite's driver cannot return rows from a bulk insert: look them up first
+        for key in _stored_already(session, list(unique)):
+            del unique[key]
+        fresh = list(unique.values())
+        inserted = int(connection.exec_driver_sql(_insert_sql(session), fresh).rowcount) if fresh else 0
+    if not fresh:
         return Stored(0, len(rows))
-    fresh = list(unique.values())
-    result = session.connection().exec_driver_sql(_insert_sql(session), fresh)
-    inserted = int(result.rowcount)
     author, noise, text_hash = AT["author"], AT["noise"], AT["text_hash"]
     hashes = {row[text_hash] for row in fresh if row[noise] is None and row[author]}
     flagged = flag_copypasta(session, hashes, copypasta_accounts)
