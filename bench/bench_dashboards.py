@@ -401,7 +401,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from tests.pg_cluster import PgCluster
 
-        cluster = PgCluster()
+        cluster = PgCluster(durable=True)
         base = cluster.start()
         try:
             admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")

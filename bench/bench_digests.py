@@ -305,7 +305,7 @@ def main() -> None:
     if args.postgres:
         from tests.pg_cluster import PgCluster
 
-        cluster = PgCluster()
+        cluster = PgCluster(durable=True)
         base = cluster.start()
         try:
             admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")

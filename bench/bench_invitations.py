@@ -242,25 +242,21 @@ def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int, fl
 
 
 class Postgres:
-    """A private cluster from tests/pg_cluster.py, with fsync and full-page writes back on (tests turn
-    them off) so that a commit is as durable as on a production server."""
+    """A private cluster from tests/pg_cluster.py, durable: fsync and full-page writes on (tests turn them
+    off), so that a commit costs what it costs on a production server."""
 
     def __init__(self) -> None:
         sys.path.insert(0, str(REPO))
         from tests.pg_cluster import PgCluster
 
-        self.cluster = PgCluster()
+        self.cluster = PgCluster(durable=True)
         self.base = self.cluster.start()
         self.count = 0
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import create_engine
 
         admin = create_engine(
             f"postgresql+psycopg://{self.base.split('://', 1)[1]}/postgres", isolation_level="AUTOCOMMIT"
         )
-        with admin.connect() as connection:
-            connection.execute(text("ALTER SYSTEM SET fsync = on"))
-            connection.execute(text("ALTER SYSTEM SET full_page_writes = on"))
-            connection.execute(text("SELECT pg_reload_conf()"))
         self.admin = admin
 
     def database(self) -> str:

@@ -677,7 +677,7 @@ def bench(options: Options) -> list[WrkResult]:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from tests.pg_cluster import PgCluster
 
-        cluster = PgCluster()
+        cluster = PgCluster(durable=True)
         url = f"{cluster.start()}/postgres"
     server = Server(workdir, options.server_env, url, options.workers)
     backend = "postgresql" if options.postgres else "sqlite"

@@ -29,7 +29,11 @@ def _run(*args: str) -> None:
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    """``durable``: fsync and full-page writes on, as on a production server (benchmarks); tests turn
+    both off, since a crash of the test machine loses nothing they need."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(
                 f"PostgreSQL server binaries not found in {PG_BIN}; install Debian's postgresql "
@@ -58,10 +62,9 @@ class PgCluster:
 
     def resume(self) -> None:
         """Start the server (again, after :meth:`halt`) on the same port and data."""
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-            "-c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200"
+        if not self.durable:  # set on the command line, which no configuration file overrides
+            options += " -c fsync=off -c full_page_writes=off"
         _run(
             str(PG_BIN / "pg_ctl"),
             "-D",
