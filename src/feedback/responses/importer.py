@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from feedback.db import read_by_keys
 from feedback.departments.service import department_slugs
 from feedback.errors import FieldError, Gone, InvalidInput
 from feedback.mentions.prepare import parse_time
@@ -112,6 +113,7 @@ def _storer(
     cache = SurveyCache()
 
     def store(session: Session, rows: list[ImportedRow]) -> tuple[int, int, list[FieldError]]:
+        read_by_keys(session)  # tables grown since PostgreSQL last analysed them must not be read whole
         keys = {_dedup_key(r.source_id): r for r in rows}
         known = set(
             session.scalars(
