@@ -8,10 +8,13 @@
 ``compare`` clusters each labelled set of bench/eval_sets.py with the labels hidden and compares the clusters
 with the labels, for the project's two engines (resolution chosen from the data, k never given), BERTopic
 with the same embeddings (its defaults: UMAP + HDBSCAN, min_topic_size 10; the ``eval`` extra) and k-means
-given the true number of problems. Items left out (unclustered, BERTopic's outliers) are counted two ways:
-as one more group ("all"), and dropped ("covered", with the share covered). Stability: the same rows in
-another order, ARI between the two runs. Seconds: clustering only; the embedding methods share vectors cached
-in bench/results/embeddings (all-MiniLM-L6-v2, about 220 texts/s here), the default engine computes its own.
+given the true number of problems. These two peers change with the rows' order: each runs ``--peer-runs``
+times (5) on reordered rows, and the table shows the mean and standard deviation. Items left out
+(unclustered, BERTopic's outliers) are counted two ways: as one more group ("all"), and dropped ("covered",
+with the share covered). Stability: the same rows in another order, ARI between the two runs (a peer: the
+mean ARI of its first run with each other run). Seconds: clustering only, per run; the embedding methods share
+vectors cached in bench/results/embeddings (all-MiniLM-L6-v2, about 220 texts/s here), the default engine
+computes its own.
 Tuning used ``banking-tune`` (and, for long texts, the ``-tune`` halves of cfpb and clothing); the other sets
 and halves are held out. Results: bench/results/eval_causes.jsonl.
 
@@ -111,7 +114,25 @@ def kmeans_true_k(k: int) -> Clusterer:
     return run
 
 
-def evaluate(data: EvalSet, method: str, params: CauseParams, stability: bool) -> dict[str, object]:
+STOCHASTIC = ("bertopic", "kmeans")  # their result changes with the rows' order (UMAP, k-means' seeds)
+
+
+def _reordered(data: EvalSet, vectors: np.ndarray, clusterer: Clusterer, seed: int) -> np.ndarray:
+    """The clusters of the rows shuffled by ``seed``, given back in the rows' own order."""
+    order = list(range(len(data.texts)))
+    random.Random(seed).shuffle(order)
+    labels = clusterer([data.texts[i] for i in order], vectors[order])
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = labels
+    return back
+
+
+def evaluate(
+    data: EvalSet, method: str, params: CauseParams, stability: bool, peer_runs: int = 1
+) -> dict[str, object]:
+    """One run of ``method`` on ``data``; a stochastic peer (STOCHASTIC) runs ``peer_runs`` times on
+    reorderings of the rows, and its figures are the runs' means (NMI and ARI with their standard
+    deviations): one lucky or unlucky run says little of a method whose result changes from run to run."""
     vectors = vectors_of(data) if method != "default" else np.zeros((len(data.texts), 0))
     clusterer: Clusterer = {
         "default": project("default", params),
@@ -119,32 +140,40 @@ def evaluate(data: EvalSet, method: str, params: CauseParams, stability: bool) -
         "bertopic": bertopic,
         "kmeans": kmeans_true_k(len(set(data.truth))),
     }[method]
+    runs = peer_runs if method in STOCHASTIC else 1
     started = time.perf_counter()
-    labels = clusterer(list(data.texts), vectors)
-    seconds = time.perf_counter() - started
+    labels = [clusterer(list(data.texts), vectors)]
+    labels += [_reordered(data, vectors, clusterer, 100 + run) for run in range(1, runs)]
+    seconds = (time.perf_counter() - started) / runs
+    figures = [scores(data.truth, run) for run in labels]
     record: dict[str, object] = {
         "set": data.name, "method": method, "texts": len(data.texts), "problems": len(set(data.truth)),
-        **scores(data.truth, labels), "seconds": round(seconds, 1),
+        **{k: round(float(np.mean([f[k] for f in figures])), 4) for k in figures[0]},
+        "seconds": round(seconds, 1),
     }  # fmt: skip
-    if stability:
-        order = list(range(len(data.texts)))
-        random.Random(1).shuffle(order)
-        again = clusterer([data.texts[i] for i in order], vectors[order])
-        back = np.empty(len(order), dtype=np.int64)
-        back[order] = again
-        record["stability_ari"] = round(adjusted_rand_score(labels, back), 4)
+    if runs > 1:
+        record["clusters"] = round(float(record["clusters"]), 1)  # type: ignore[arg-type]
+        record["runs"] = runs
+        for key in ("nmi", "ari"):
+            record[f"{key}_sd"] = round(float(np.std([f[key] for f in figures], ddof=1)), 4)
+        record["stability_ari"] = round(
+            float(np.mean([adjusted_rand_score(labels[0], other) for other in labels[1:]])), 4
+        )
+    elif stability:
+        again = _reordered(data, vectors, clusterer, 1)
+        record["stability_ari"] = round(adjusted_rand_score(labels[0], again), 4)
     return record
 
 
 def compare(
-    sets: list[str], methods: list[str], params: CauseParams, stability: bool
+    sets: list[str], methods: list[str], params: CauseParams, stability: bool, peer_runs: int = 1
 ) -> list[dict[str, object]]:
     out = []
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name in sets:
         data = load(name)
         for method in methods:
-            record = evaluate(data, method, params, stability)
+            record = evaluate(data, method, params, stability, peer_runs)
             if method in ("default", "embeddings"):
                 record["params"] = {k: v for k, v in params.__dict__.items() if v is not None}
             print(json.dumps(record), flush=True)
@@ -160,9 +189,16 @@ def table(records: list[dict[str, object]]) -> str:
             "| stability ARI | seconds |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     lines = [head]
     for r in records:
+        method, nmi, ari = r["method"], f"{r['nmi']:.3f}", f"{r['ari']:.3f}"
+        if "runs" in r:  # a stochastic peer: the mean of its runs, and their spread
+            method, nmi, ari = (
+                f"{method}, mean of {r['runs']} runs",
+                f"{nmi} ± {r['nmi_sd']:.3f}",
+                f"{ari} ± {r['ari_sd']:.3f}",
+            )
         lines.append(
-            f"| {r['set']} ({r['texts']:,}, {r['problems']}) | {r['method']} | {r['clusters']} "
-            f"| {float(r['coverage']):.1%} | {r['nmi']:.3f} | {r['ari']:.3f} | {r['nmi_covered']:.3f} "
+            f"| {r['set']} ({r['texts']:,}, {r['problems']}) | {method} | {r['clusters']} "
+            f"| {float(r['coverage']):.1%} | {nmi} | {ari} | {r['nmi_covered']:.3f} "
             f"| {r['ari_covered']:.3f} | {r.get('stability_ari', '')} | {r['seconds']} |"
         )
     return "\n".join(lines)
@@ -274,6 +310,9 @@ def main() -> None:
     parser.add_argument("--min-size", type=int, default=5)
     parser.add_argument("--no-stability", action="store_true")
     parser.add_argument(
+        "--peer-runs", type=int, default=5, help="runs of BERTopic and k-means on reordered rows (mean, sd)"
+    )
+    parser.add_argument(
         "--second-order", type=int, choices=[0, 1], default=None, help="1: link similarity profiles"
     )
     args = parser.parse_args()
@@ -283,7 +322,7 @@ def main() -> None:
             tolerance=args.tolerance, scan_size=args.scan_size, margin=args.margin,
             second_order=None if args.second_order is None else bool(args.second_order),
         )  # fmt: skip
-        compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability)
+        compare(args.sets.split(","), args.methods.split(","), params, not args.no_stability, args.peer_runs)
     elif args.what == "names":
         names()
     else:
