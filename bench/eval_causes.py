@@ -148,11 +148,11 @@ def evaluate(
     figures = [scores(data.truth, run) for run in labels]
     record: dict[str, object] = {
         "set": data.name, "method": method, "texts": len(data.texts), "problems": len(set(data.truth)),
-        **{k: round(float(np.mean([f[k] for f in figures])), 4) for k in figures[0]},
+        **(figures[0] if runs == 1 else {k: round(float(np.mean([f[k] for f in figures])), 4) for k in figures[0]}),
         "seconds": round(seconds, 1),
     }  # fmt: skip
     if runs > 1:
-        record["clusters"] = round(float(record["clusters"]), 1)  # type: ignore[arg-type]
+        record["clusters"] = round(float(record["clusters"]), 1)  # type: ignore[arg-type]  # a mean
         record["runs"] = runs
         for key in ("nmi", "ari"):
             record[f"{key}_sd"] = round(float(np.std([f[key] for f in figures], ddof=1)), 4)
