@@ -146,9 +146,10 @@ def evaluate(
     labels += [_reordered(data, vectors, clusterer, 100 + run) for run in range(1, runs)]
     seconds = (time.perf_counter() - started) / runs
     figures = [scores(data.truth, run) for run in labels]
+    mean = {k: round(float(np.mean([f[k] for f in figures])), 4) for k in figures[0]}
     record: dict[str, object] = {
         "set": data.name, "method": method, "texts": len(data.texts), "problems": len(set(data.truth)),
-        **(figures[0] if runs == 1 else {k: round(float(np.mean([f[k] for f in figures])), 4) for k in figures[0]}),
+        **(figures[0] if runs == 1 else mean),
         "seconds": round(seconds, 1),
     }  # fmt: skip
     if runs > 1:
