@@ -31,6 +31,7 @@ from feedback.models import Mention
 
 MENTIONS = cast(Table, Mention.__table__)
 _KEY = ("source", "source_id")  # a mention's unique key
+_COPY_FROM = 50  # rows: from this many, PostgreSQL takes a batch by COPY into a temporary table (db/bulk.py)
 _HASHES_PER_STATEMENT = 8192  # bound parameters per statement stay far below SQLite's limit
 if set(COLUMNS) != {c.name for c in MENTIONS.columns} - {"id"}:  # pragma: no cover - caught by any test
     raise RuntimeError("prepare.COLUMNS and the mentions table disagree")
@@ -100,11 +101,13 @@ def store_mentions(session: Session, rows: Sequence[Row], copypasta_accounts: in
     unique: dict[tuple[str, str], Row] = {}
     for row in rows:
         unique.setdefault((row[source], row[source_id]), row)
-    if connection.dialect.name == "postgresql":  # one COPY; the insert itself finds the stored ones
+    if (
+        connection.dialect.name == "postgresql" and len(unique) >= _COPY_FROM
+    ):  # the insert finds the stored ones
         stored = bulk.insert_new_values(connection, MENTIONS, COLUMNS, list(unique.values()), _KEY, _KEY)
         fresh = [unique[key] for key in stored]
         inserted = len(fresh)
-    else:  # SQLite's driver cannot return rows from a bulk insert: look them up first
+    else:  # a few rows, or SQLite (its driver cannot return rows from a bulk insert): look them up first
         for key in _stored_already(session, list(unique)):
             del unique[key]
         fresh = list(unique.values())
