@@ -51,7 +51,7 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
-KEYED_SETTINGS = ("enable_seqscan=off", "jit=off")
+KEYED_SETTINGS = {"enable_seqscan": "off", "jit": "off"}  # PostgreSQL, for reads by indexed keys only
 
 
 def make_engine(
@@ -75,7 +75,8 @@ def make_engine(
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 10})  # an unreachable server: fail, never hang
     if keyed:
-        kwargs["connect_args"] = {**kwargs["connect_args"], "options": f"-c {' -c '.join(KEYED_SETTINGS)}"}
+        options = " ".join(f"-c {name}={value}" for name, value in KEYED_SETTINGS.items())
+        kwargs["connect_args"] = {**kwargs["connect_args"], "options": options}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -96,10 +97,9 @@ def read_by_keys(session: Session) -> None:
     """The rest of this transaction reads rows by indexed keys only: on PostgreSQL, as on a ``keyed``
     engine's connections (see make_engine), for callers sharing an ordinary engine (the bulk imports)."""
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        for setting in KEYED_SETTINGS:
-            name, value = setting.split("=")
-            connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
+    if connection.dialect.name == "postgresql":  # one round trip; set_config(..., true) is SET LOCAL
+        calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in KEYED_SETTINGS.items())
+        connection.exec_driver_sql(f"SELECT {calls}")
 
 
 def alembic_config(url: str) -> Any:

@@ -101,9 +101,7 @@ def store_mentions(session: Session, rows: Sequence[Row], copypasta_accounts: in
     unique: dict[tuple[str, str], Row] = {}
     for row in rows:
         unique.setdefault((row[source], row[source_id]), row)
-    if (
-        connection.dialect.name == "postgresql" and len(unique) >= _COPY_FROM
-    ):  # the insert finds the stored ones
+    if connection.dialect.name == "postgresql" and len(unique) >= _COPY_FROM:  # the insert finds duplicates
         stored = bulk.insert_new_values(connection, MENTIONS, COLUMNS, list(unique.values()), _KEY, _KEY)
         fresh = [unique[key] for key in stored]
         inserted = len(fresh)
