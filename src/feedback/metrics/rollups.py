@@ -104,15 +104,6 @@ def span_end(start: date, span: str) -> date:
     )
 
 
-def _keys(day: date, row: Mapping[str, Any]) -> list[Key]:
-    """The row's key in each grain: its day's, its week's and its month's."""
-    department, channel, survey = row.get("department_id") or 0, row.get("channel") or "", row["survey_id"]
-    keys = []
-    for grain in GRAINS:
-        keys += _with_spans((grain, day, survey, department, channel, row.get(grain) or ""))
-    return keys
-
-
 def _with_spans(key: Key) -> list[Key]:
     """A daily key (ROLLUP_KEY's values), then the keys of its week's and its month's rows."""
     grain, day, *rest = key
@@ -152,14 +143,34 @@ def _change(row: Mapping[str, Any], mean: float | None, sign: int, cutoffs: Cuto
     return change
 
 
-def _spread(
-    deltas: dict[Key, dict[str, float]], row: Mapping[str, Any], changed: list[tuple[str, float]]
-) -> None:
-    """Add one response's changed counts to its rollup row in every grain."""
-    for key in _keys(_utc_day(row["submitted_at"]), row):
-        delta = deltas[key]
-        for name, value in changed:
-            delta[name] += value
+def _context(row: Mapping[str, Any]) -> Key:
+    """What a response's rollup keys are made of: its UTC day, survey, department, channel and facets."""
+    department, channel = row.get("department_id") or 0, row.get("channel") or ""
+    facets = (row.get(grain) or "" for grain in GRAINS)
+    return (_utc_day(row["submitted_at"]), row["survey_id"], department, channel, *facets)
+
+
+def _add(totals: dict[Key, dict[str, float]], row: Mapping[str, Any], change: Mapping[str, float]) -> None:
+    """Add one response's change to the sum of its context's (a batch of responses has few contexts)."""
+    total = totals[_context(row)]
+    for name, value in change.items():
+        if value:
+            total[name] += value
+
+
+def _spread(totals: Mapping[Key, Mapping[str, float]]) -> dict[Key, dict[str, float]]:
+    """Each context's summed change added to its rollup row in every grain, and their weeks' and months'."""
+    deltas = _no_deltas()
+    for (day, survey, department, channel, *facets), total in totals.items():
+        changed = [(name, value) for name, value in total.items() if value]
+        if not changed:  # a rescore that moved nothing
+            continue
+        for grain, facet in zip(GRAINS, facets, strict=True):
+            for key in _with_spans((grain, day, survey, department, channel, facet)):
+                delta = deltas[key]
+                for name, value in changed:
+                    delta[name] += value
+    return deltas
 
 
 def _no_deltas() -> dict[Key, dict[str, float]]:
@@ -176,11 +187,10 @@ def response_deltas(
     polarity, by its id. ``sign=-1``: what removing them takes away. Dissatisfied by ``cutoffs`` (default:
     the settings')."""
     cutoffs = cutoffs or get_settings().cutoffs
-    deltas = _no_deltas()
+    totals = _no_deltas()
     for row in rows:
-        change = _change(row, polarity.get(row["id"]), sign, cutoffs)
-        _spread(deltas, row, [(name, value) for name, value in change.items() if value])
-    return deltas
+        _add(totals, row, _change(row, polarity.get(row["id"]), sign, cutoffs))
+    return _spread(totals)
 
 
 def add_responses(
@@ -218,14 +228,12 @@ def rescore_responses(
     """Count responses whose mean comment polarity changed from ``before`` to ``after`` (by id; a response
     absent from one had no scored comment then): their comments were scored after they were stored."""
     cutoffs = cutoffs or get_settings().cutoffs
-    deltas = _no_deltas()
+    totals = _no_deltas()
     for row in rows:  # only what the polarity changes: comments, their sums, judged, dissatisfied
         removed = _change(row, before.get(row["id"]), -1, cutoffs)
         added = _change(row, after.get(row["id"]), 1, cutoffs)
-        changed = [(name, value + removed[name]) for name, value in added.items() if value + removed[name]]
-        if changed:
-            _spread(deltas, row, changed)
-    _upsert(connection, response_rollups, deltas)
+        _add(totals, row, {name: value + removed[name] for name, value in added.items()})
+    _upsert(connection, response_rollups, _spread(totals))
 
 
 def _fingerprint(cutoffs: Cutoffs) -> str:
