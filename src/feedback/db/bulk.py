@@ -10,6 +10,7 @@ Only for tables whose columns have no Python-side defaults: every value comes fr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,7 +22,13 @@ Processors = list[tuple[int, Callable[[Any], Any]]]
 
 
 def bind_processors(dialect: Dialect, table: Table, names: Sequence[str]) -> Processors:
-    """How SQLAlchemy converts each of these columns' values for this database's driver (by position)."""
+    """How SQLAlchemy converts each of these columns' values for this database's driver (by position).
+    Not to be changed: the list is shared by every caller with the same arguments."""
+    return _bind_processors(dialect, table, tuple(names))
+
+
+@functools.lru_cache(maxsize=256)  # asked for by every batch; finding them cost ~75 µs a table
+def _bind_processors(dialect: Dialect, table: Table, names: tuple[str, ...]) -> Processors:
     return [
         (i, processor)
         for i, name in enumerate(names)
