@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cfpb_products import department_slug
@@ -61,6 +61,8 @@ def scores(truth: Sequence[str], labels: np.ndarray) -> dict[str, float]:
         "coverage": round(float(covered.mean()), 4),
         "nmi": round(normalized_mutual_info_score(truth, labels), 4),
         "ari": round(adjusted_rand_score(truth, labels), 4),
+        # NMI corrected for chance: NMI rises with the number of clusters, even for random ones
+        "ami": round(adjusted_mutual_info_score(truth, labels), 4),
         "nmi_covered": round(normalized_mutual_info_score(truth_arr[covered], labels[covered]), 4),
         "ari_covered": round(adjusted_rand_score(truth_arr[covered], labels[covered]), 4),
     }
@@ -155,7 +157,7 @@ def evaluate(
     if runs > 1:
         record["clusters"] = round(float(record["clusters"]), 1)  # type: ignore[arg-type]  # a mean
         record["runs"] = runs
-        for key in ("nmi", "ari"):
+        for key in ("nmi", "ari", "ami"):
             record[f"{key}_sd"] = round(float(np.std([f[key] for f in figures], ddof=1)), 4)
         record["stability_ari"] = round(
             float(np.mean([adjusted_rand_score(labels[0], other) for other in labels[1:]])), 4
@@ -186,20 +188,22 @@ def compare(
 
 
 def table(records: list[dict[str, object]]) -> str:
-    head = ("| set (texts, problems) | method | clusters | coverage | NMI | ARI | NMI covered | ARI covered "
-            "| stability ARI | seconds |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    head = ("| set (texts, problems) | method | clusters | coverage | NMI | ARI | AMI | NMI covered "
+            "| ARI covered | stability ARI | seconds |\n|---|---|" + "---:|" * 9)  # fmt: skip
     lines = [head]
     for r in records:
         method, nmi, ari = r["method"], f"{r['nmi']:.3f}", f"{r['ari']:.3f}"
+        ami = f"{r['ami']:.3f}" if "ami" in r else ""  # records before AMI was measured have none
         if "runs" in r:  # a stochastic peer: the mean of its runs, and their spread
             method, nmi, ari = (
                 f"{method}, mean of {r['runs']} runs",
                 f"{nmi} ± {r['nmi_sd']:.3f}",
                 f"{ari} ± {r['ari_sd']:.3f}",
             )
+            ami = f"{ami} ± {r['ami_sd']:.3f}" if "ami_sd" in r else ami
         lines.append(
             f"| {r['set']} ({r['texts']:,}, {r['problems']}) | {method} | {r['clusters']} "
-            f"| {float(r['coverage']):.1%} | {nmi} | {ari} | {r['nmi_covered']:.3f} "
+            f"| {float(r['coverage']):.1%} | {nmi} | {ari} | {ami} | {r['nmi_covered']:.3f} "
             f"| {r['ari_covered']:.3f} | {r.get('stability_ari', '')} | {r['seconds']} |"
         )
     return "\n".join(lines)
