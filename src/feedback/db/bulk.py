@@ -55,18 +55,29 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
 
 
 def insert_values(
-    connection: Connection, table: Table, names: Sequence[str], values: Sequence[Sequence[Any]]
-) -> None:
-    """Insert rows of values already converted for the driver, in the order of ``names``."""
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    skip_stored: Sequence[str] = (),
+) -> int:
+    """Insert rows of values already converted for the driver, in the order of ``names``; how many.
+    SQLite: ``skip_stored`` (a unique constraint's columns) skips the rows that collide with a stored row
+    on them, and they are not counted (PostgreSQL: insert_new_values)."""
     dialect = connection.dialect
     into = _into(dialect, table, names)
     with _driver_cursor(connection, f"INSERT INTO {into}") as cursor:
         if dialect.name == "postgresql":
+            if skip_stored:
+                raise ValueError("PostgreSQL skips stored rows through insert_new_values")
             with cursor.copy(f"COPY {into} FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
-        else:
-            cursor.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' * len(names))})", values)  # noqa: S608 (our names; values bound)
+            return len(values)
+        quote = dialect.identifier_preparer.quote
+        skip = f" ON CONFLICT ({', '.join(map(quote, skip_stored))}) DO NOTHING" if skip_stored else ""
+        cursor.executemany(f"INSERT INTO {into} VALUES ({', '.join('?' * len(names))}){skip}", values)  # noqa: S608 (our names; values bound)
+        return int(cursor.rowcount)  # the sum over the rows, for an executemany
 
 
 def insert_new_values(

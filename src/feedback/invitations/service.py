@@ -242,20 +242,20 @@ class _Inserter:
         bulk.convert([row], bulk.bind_processors(self.dialect, _INVITATIONS, [name]))
         return row[0]
 
-    def existing(self, keys: list[str]) -> set[str]:
-        """SQLite: which of these dedup keys this survey already has."""
+    def token_hashes(self, keys: list[str]) -> dict[str, str]:
+        """SQLite: the stored token hash of each of these dedup keys that this survey has."""
         cursor = self.cursor()
-        found: set[str] = set()
+        found: dict[str, str] = {}
         try:
             for start in range(0, len(keys), 500):
                 part = keys[start : start + 500]
                 marks = ", ".join([self.mark] * len(part))
                 query = (
-                    f"SELECT dedup_key FROM {self.table} "  # noqa: S608 (our names; values bound)
+                    f"SELECT dedup_key, token_hash FROM {self.table} "  # noqa: S608 (our names; values bound)
                     f"WHERE survey_id = {self.mark} AND dedup_key IN ({marks})"
                 )
                 cursor.execute(query, (self.survey_id, *part))
-                found.update(row[0] for row in cursor.fetchall())
+                found.update(cursor.fetchall())
         finally:
             cursor.close()
         return found
@@ -303,26 +303,25 @@ class _Inserter:
     def insert_new(self, chunk: _Chunk) -> _Chunk:
         """Store the chunk's invitations whose dedup key the survey does not have yet; those stored.
 
-        PostgreSQL finds them as it inserts (bulk.insert_new_values); SQLite looks them up first, as its
-        driver cannot return rows from a bulk insert."""
+        Both find them as they insert: PostgreSQL returns them (bulk.insert_new_values); SQLite's driver
+        cannot, but counts them, and only when it stored fewer than the chunk (a re-import) are they
+        looked up: those whose stored token hash is the one made now."""
         if self.dialect.name == "postgresql":
             rows = [values for values, _ in chunk]
             bulk.convert(rows, self.processors)
             stored = set(bulk.insert_new_values(self.connection, _INVITATIONS, self.COLUMNS, rows, *_DEDUP))
             return chunk if len(stored) == len(chunk) else [item for item in chunk if item[0][2] in stored]
-        existing = self.existing([values[2] for values, _ in chunk])
-        fresh = [(values, link) for values, link in chunk if values[2] not in existing]
-        if fresh:
-            self.insert([values for values, _ in fresh])
-        return fresh
-
-    def insert(self, rows: list[list[Any]]) -> None:
         if self.defer_after is not None and not self.deferred and self.stored_rows >= self.defer_after:
             self.defer_after = None
             self.defer_indexes()
-        self.stored_rows += len(rows)
+        rows = [values for values, _ in chunk]
         bulk.convert(rows, self.processors)
-        bulk.insert_values(self.connection, _INVITATIONS, self.COLUMNS, rows)
+        count = bulk.insert_values(self.connection, _INVITATIONS, self.COLUMNS, rows, skip_stored=_DEDUP[0])
+        self.stored_rows += count
+        if count == len(chunk):
+            return chunk
+        mine = self.token_hashes([values[2] for values, _ in chunk])
+        return [(values, link) for values, link in chunk if mine.get(values[2]) == values[1]]
 
 
 def import_invitations(
