@@ -269,7 +269,7 @@ class _Inserter:
         are re-created by restore_indexes() before the commit, each in one sorted pass. Both happen inside
         the import's transaction: readers (WAL) keep seeing the table as committed, with its indexes, and a
         rollback restores them with the rows. The unique ones stay, so the token hash and the dedup key are
-        checked as each row is stored, and each chunk's dedup look-up keeps its index."""
+        checked as each row is stored (the dedup key by the insert's ON CONFLICT)."""
         cursor = self.cursor()
         try:
             # sql is NULL for the indexes of the table's own UNIQUE constraints (they cannot be dropped)
@@ -306,16 +306,14 @@ class _Inserter:
         Both find them as they insert: PostgreSQL returns them (bulk.insert_new_values); SQLite's driver
         cannot, but counts them, and only when it stored fewer than the chunk (a re-import) are they
         looked up: those whose stored token hash is the one made now."""
+        rows = [values for values, _ in chunk]
+        bulk.convert(rows, self.processors)
         if self.dialect.name == "postgresql":
-            rows = [values for values, _ in chunk]
-            bulk.convert(rows, self.processors)
             stored = set(bulk.insert_new_values(self.connection, _INVITATIONS, self.COLUMNS, rows, *_DEDUP))
             return chunk if len(stored) == len(chunk) else [item for item in chunk if item[0][2] in stored]
         if self.defer_after is not None and not self.deferred and self.stored_rows >= self.defer_after:
             self.defer_after = None
             self.defer_indexes()
-        rows = [values for values, _ in chunk]
-        bulk.convert(rows, self.processors)
         count = bulk.insert_values(self.connection, _INVITATIONS, self.COLUMNS, rows, skip_stored=_DEDUP[0])
         self.stored_rows += count
         if count == len(chunk):
