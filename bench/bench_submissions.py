@@ -330,6 +330,7 @@ class WrkResult:
     socket_errors: int
     server_cpu: float = 0.0  # cores: CPU seconds of the server (and its children) per wall second
     wrk_cpu: float = 0.0  # cores used by wrk
+    database_cpu: float = 0.0  # cores used by the PostgreSQL cluster (--postgres; SQLite is in the server)
     other_cpu: float = 0.0  # cores used by anything else on the machine meanwhile (noise)
     extra: dict[str, int] = field(default_factory=dict)
     backend: str = "sqlite"
@@ -546,8 +547,10 @@ def run_wrk(
     script: Path | None,
     server_pid: int,
     endpoint: str,
+    database_pid: int | None = None,
 ) -> tuple[WrkResult, str]:
-    """One wrk run, with the CPU used meanwhile by the server, by wrk and by everything else."""
+    """One wrk run, with the CPU used meanwhile by the server, by the database server (its postmaster and
+    backends, when it is PostgreSQL's ``database_pid``), by wrk and by everything else."""
     command = [
         "wrk",
         f"-t{min(threads, connections)}",
@@ -559,14 +562,21 @@ def run_wrk(
     ]
     if script is not None:
         command += ["-s", str(script)]
-    server, wrk, machine = _cpu_seconds(server_pid), _wrk_cpu(), _machine_busy()
+
+    def database() -> float:
+        return _cpu_seconds(database_pid) if database_pid is not None else 0.0
+
+    server, db, wrk, machine = _cpu_seconds(server_pid), database(), _wrk_cpu(), _machine_busy()
     started = time.monotonic()
     done = subprocess.run([*command, url], check=True, capture_output=True, text=True, timeout=seconds + 60)
     wall = time.monotonic() - started
     result = parse_wrk(done.stdout, endpoint, connections)
     result.server_cpu = (_cpu_seconds(server_pid) - server) / wall
+    result.database_cpu = (database() - db) / wall
     result.wrk_cpu = (_wrk_cpu() - wrk) / wall
-    result.other_cpu = max(0.0, (_machine_busy() - machine) / wall - result.server_cpu - result.wrk_cpu)
+    result.other_cpu = max(
+        0.0, (_machine_busy() - machine) / wall - result.server_cpu - result.database_cpu - result.wrk_cpu
+    )
     return result, done.stdout
 
 
@@ -594,10 +604,15 @@ def _answered_ids(directory: Path, run: str) -> list[str]:
 
 class Bench:
     def __init__(
-        self, options: Options, server: Server, pools: tuple[list[str], list[str], list[str]]
+        self,
+        options: Options,
+        server: Server,
+        pools: tuple[list[str], list[str], list[str]],
+        database_pid: int | None = None,
     ) -> None:
         self.options = options
         self.server = server
+        self.database_pid = database_pid
         self.pools = pools
         assert server.process is not None
         self.pid = server.process.pid
@@ -618,7 +633,7 @@ class Bench:
         seconds, threads = self.options.warmup, self.options.threads
         for endpoint, url in self.urls.items():
             script = self.script("warmup") if endpoint.startswith("POST") else None
-            run_wrk(url, 16, seconds, threads, script, self.pid, "warm-up")
+            run_wrk(url, 16, seconds, threads, script, self.pid, "warm-up", self.database_pid)
 
     def once(self, endpoint: str, connections: int) -> WrkResult:
         """A run, again while the rest of the machine was busy (up to --retries): the quietest is kept."""
@@ -637,8 +652,12 @@ class Bench:
         url, run = self.urls[endpoint], f"run{self.runs}"
         if endpoint != "POST submission":
             script = self.script(run) if endpoint.startswith("POST") else None
-            return run_wrk(url, connections, o.duration, o.threads, script, self.pid, endpoint)[0]
-        result, _ = run_wrk(url, connections, o.duration, o.threads, self.script(run), self.pid, endpoint)
+            return run_wrk(
+                url, connections, o.duration, o.threads, script, self.pid, endpoint, self.database_pid
+            )[0]
+        result, _ = run_wrk(
+            url, connections, o.duration, o.threads, self.script(run), self.pid, endpoint, self.database_pid
+        )
         # Every response answered 201 must be stored. wrk drops the requests in flight when its time is
         # up: the server may still store those (at most one per connection), or not if the request was
         # not read in full. wrk 4.1 also calls request() once without sending it, to check the script.
@@ -685,7 +704,7 @@ def bench(options: Options) -> list[WrkResult]:
     try:
         server.prepare()
         server.start()
-        runner = Bench(options, server, comment_pools())
+        runner = Bench(options, server, comment_pools(), cluster.pid() if cluster is not None else None)
         if options.warmup:
             runner.warm_up()
         for _ in range(options.repeat):
@@ -708,7 +727,7 @@ def bench(options: Options) -> list[WrkResult]:
 ENDPOINTS = ("GET hello", "POST echo", "POST submission", "GET /health")
 HEADER = (
     f"{'endpoint':<16} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non2xx':>6} "
-    f"{'errors':>6} {'server':>6} {'wrk':>5} {'other':>5}  (CPU in cores)"
+    f"{'errors':>6} {'server':>6} {'db':>5} {'wrk':>5} {'other':>5}  (CPU in cores)"
 )
 
 
@@ -722,7 +741,8 @@ def _row(r: WrkResult) -> str:
         )
     return (
         f"{r.endpoint:<16} {r.connections:>5} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-        f"{r.non_2xx:>6} {r.socket_errors:>6} {r.server_cpu:>6.2f} {r.wrk_cpu:>5.2f} {r.other_cpu:>5.2f}"
+        f"{r.non_2xx:>6} {r.socket_errors:>6} {r.server_cpu:>6.2f} {r.database_cpu:>5.2f} {r.wrk_cpu:>5.2f} "
+        f"{r.other_cpu:>5.2f}"
         f"{check}"
     )
 
@@ -731,7 +751,7 @@ def summary(results: list[WrkResult], connections: list[int]) -> str:
     """Medians over repeats, and submissions as a share of the baselines' requests/s."""
     lines = [
         "| connections | endpoint | requests/s | p50 ms | p99 ms | non-2xx | socket errors "
-        "| CPU cores: server / wrk / other | server CPU µs per request "
+        "| CPU cores: server / database / wrk / other | server + database CPU µs per request "
         "| every 201 stored? (rows = answers 201 + stored after wrk's stop) |",
         "|---:|---|---:|---:|---:|---:|---:|---|---:|---|",
     ]
@@ -750,14 +770,14 @@ def summary(results: list[WrkResult], connections: list[int]) -> str:
                 late = sum(r.extra["after_stop"] for r in runs)
                 check += f" ({rows:,} = {created:,} + {late})"
             cpu = (
-                f"{med(r.server_cpu for r in runs):.2f} / {med(r.wrk_cpu for r in runs):.2f} / "
-                f"{med(r.other_cpu for r in runs):.2f}"
+                f"{med(r.server_cpu for r in runs):.2f} / {med(r.database_cpu for r in runs):.2f} / "
+                f"{med(r.wrk_cpu for r in runs):.2f} / {med(r.other_cpu for r in runs):.2f}"
             )
             lines.append(
                 f"| {c} | {endpoint} | {rps[endpoint]:,.0f} | {med(r.p50_ms for r in runs):.2f} "
                 f"| {med(r.p99_ms for r in runs):.2f} | {sum(r.non_2xx for r in runs)} "
                 f"| {sum(r.socket_errors for r in runs)} | {cpu} "
-                f"| {med(r.server_cpu / r.rps * 1e6 for r in runs):.0f} | {check} |"
+                f"| {med((r.server_cpu + r.database_cpu) / r.rps * 1e6 for r in runs):.0f} | {check} |"
             )
         for baseline in ("GET hello", "POST echo"):
             if baseline in rps and "POST submission" in rps:

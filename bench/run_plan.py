@@ -138,7 +138,12 @@ def submission_rows(done: list[tuple[Stage, Outcome]]) -> list[Row]:
             result = (
                 f"{rps:,.0f} req/s = {share:.0%} of POST echo ({echo:,.0f} req/s), {rps / hello:.0%} of GET "
                 f"hello ({hello:,.0f}); p50 {median('POST submission', 'p50_ms'):.1f} ms, p99 {p99:.1f} ms; "
-                f"other CPU {median('POST submission', 'other_cpu'):.2f} cores; "
+                + (
+                    f"PostgreSQL's CPU {median('POST submission', 'database_cpu'):.2f} cores, "
+                    if backend == "postgresql"
+                    else ""
+                )
+                + f"other CPU {median('POST submission', 'other_cpu'):.2f} cores; "
                 + ("every 201 stored" if stored else "**201s missing from the database**")
             )
             judged = verdict(connections, 64, share >= 0.5 and p99 < 50)

@@ -60,6 +60,10 @@ class PgCluster:
         self.resume()
         return f"postgresql://postgres@127.0.0.1:{self.port}"
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+
     def resume(self) -> None:
         """Start the server (again, after :meth:`halt`) on the same port and data."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200"
