@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.cli import main
@@ -230,6 +230,26 @@ def test_health_degrades_with_failing_deliveries_and_recovers(
     outbox.deliver_due(sessions, settings, datetime.now(UTC))
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["deliveries"]["overdue"] == 0 and body["deliveries"]["failed"] == 0
+
+
+def test_a_healthy_health_check_is_one_read(
+    client: TestClient[Litestar], sessions: sessionmaker[Session]
+) -> None:
+    """/health is polled by every monitor and load balancer: while nothing fails it reads the deliveries
+    once (their counts and the oldest's age in one statement) and needs no separate SELECT 1."""
+    team(sessions, 1)
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/health").json()["status"] == "ok"
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    health_reads = [s for s in sent if "digest_deliveries" in s or s.strip() == "SELECT 1"]
+    assert len(health_reads) == 1, health_reads
 
 
 def _once(database_url: str, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Result:

@@ -85,21 +85,33 @@ def _retrying() -> Any:
 
 
 def delivery_health(session: Session, settings: Settings, now: datetime) -> DeliveryHealth:
-    def count(condition: Any) -> int:
-        return int(session.scalar(select(func.count()).select_from(Delivery).where(condition)) or 0)
-
-    troubled = or_(_failed(now), _overdue(settings, now))
-    oldest = session.scalar(select(func.min(Delivery.created_at)).where(troubled))
-    latest = session.execute(
-        select(Delivery.channel, Delivery.recipient, Delivery.last_error, Delivery.attempts)
-        .where(or_(troubled, _retrying()), Delivery.last_error.is_not(None))
-        .order_by(Delivery.id.desc())
-        .limit(SHOWN_ERRORS)
-    ).all()
+    """One read of the unsent and failed deliveries (the index on state finds them; sent ones, nearly all,
+    are not read), and their latest errors only when there is anything to show: /health is polled."""
+    failed, overdue, retrying = _failed(now), _overdue(settings, now), _retrying()
+    troubled = or_(failed, overdue)
+    counts = session.execute(
+        select(
+            func.count().filter(failed),
+            func.count().filter(overdue),
+            func.count().filter(retrying),
+            func.min(Delivery.created_at).filter(troubled),
+        ).where(Delivery.state.in_((DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)))
+    ).one()
+    n_failed, n_overdue, n_retrying, oldest = int(counts[0]), int(counts[1]), int(counts[2]), counts[3]
+    latest = (
+        session.execute(
+            select(Delivery.channel, Delivery.recipient, Delivery.last_error, Delivery.attempts)
+            .where(or_(troubled, retrying), Delivery.last_error.is_not(None))
+            .order_by(Delivery.id.desc())
+            .limit(SHOWN_ERRORS)
+        ).all()
+        if n_failed or n_overdue or n_retrying
+        else []
+    )
     return DeliveryHealth(
-        failed=count(_failed(now)),
-        overdue=count(_overdue(settings, now)),
-        retrying=count(_retrying()),
+        failed=n_failed,
+        overdue=n_overdue,
+        retrying=n_retrying,
         oldest_age_s=None if oldest is None else max(0, int((now - oldest).total_seconds())),
         errors=tuple(f"{c} to {r} (tries {n}): {e}" for c, r, e, n in latest),
     )

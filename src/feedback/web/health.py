@@ -15,7 +15,7 @@ import msgspec
 from litestar import MediaType, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from feedback.digests.health import DeliveryHealth, delivery_health
 from feedback.web.state import AppContext
@@ -49,20 +49,23 @@ def _database(engine: Engine) -> str:
     return "ok"
 
 
-def _deliveries(ctx: AppContext) -> Deliveries | None:
+def _deliveries(ctx: AppContext) -> tuple[Deliveries | None, str | None]:
+    """The deliveries' health, and the database's when that read says it (it answered, or it is out of
+    reach); None when the read failed otherwise (a missing table, say): SELECT 1 then tells."""
     try:
         with ctx.sessions() as session:
             h: DeliveryHealth = delivery_health(session, ctx.settings, datetime.now(UTC))
     except DBAPIError as exc:
         log.warning("health: the deliveries cannot be read: %s", exc.orig)
-        return None
-    return Deliveries(h.status, h.failed, h.overdue, h.retrying, h.oldest_age_s, list(h.errors))
+        down = isinstance(exc, OperationalError) or exc.connection_invalidated
+        return None, "unavailable" if down else None
+    return Deliveries(h.status, h.failed, h.overdue, h.retrying, h.oldest_age_s, list(h.errors)), "ok"
 
 
 def _state(ctx: AppContext) -> Health:
-    database = _database(ctx.engine)
     writer = "ok" if ctx.writer.alive() else "restarting"
-    deliveries = _deliveries(ctx) if database == "ok" else None
+    deliveries, database = _deliveries(ctx)  # one connection, one read in the usual case
+    database = database or _database(ctx.engine)
     if database != "ok" or writer != "ok":
         status = "unavailable"
     else:
