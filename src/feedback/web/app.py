@@ -40,7 +40,7 @@ from feedback.targets.api import TargetController
 from feedback.web.apidocs import OfflineSwaggerUI, swagger_assets
 from feedback.web.errors import EXCEPTION_HANDLERS, allowed_methods, document_errors
 from feedback.web.formguard import FormGuard
-from feedback.web.guards import check_input
+from feedback.web.guards import InputChecks
 from feedback.web.health import health, ready
 from feedback.web.limits import Limits, RateLimitMiddleware
 from feedback.web.schema import StrictStructSchemaPlugin
@@ -120,7 +120,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        guards=[check_input],
         lifespan=[lifespan],
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_english_by_default
@@ -133,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[OfflineSwaggerUI()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        middleware=[RateLimitMiddleware(limits)],
+        middleware=[RateLimitMiddleware(limits), InputChecks()],
         csrf_config=csrf_config(settings),
         plugins=[StrictStructSchemaPlugin()],
     )

@@ -17,7 +17,10 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from feedback.errors import FeedbackError, FieldError, InvalidInput
 from feedback.web.strict import strict_json_bodies
@@ -108,8 +111,19 @@ async def reject_deep_json(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
 
 
 async def check_input(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Every check above, then strict JSON bodies, as one guard: Litestar copies the route handler for each
-    guard it calls (~15 µs a copy), so three guards cost a request more than their checks."""
+    """Every check above, then strict JSON bodies."""
     await reject_deep_json(connection, handler)
     await reject_nul_characters(connection, handler)
     await strict_json_bodies(connection, handler)
+
+
+class InputChecks(ASGIMiddleware):
+    """check_input before every HTTP handler. A middleware, not a guard: Litestar copies the route handler
+    for each guard it calls (~15 µs, a tenth of a plain request's time in the event loop); the body read
+    here is kept for the handler."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await check_input(Request(scope, receive), scope["route_handler"])
+        await next_app(scope, receive, send)
