@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -75,7 +76,21 @@ def _serve(host: str, port: int, workers: int, app: str = "feedback.web.app:crea
 @click.option("--serve/--no-serve", "and_serve", default=True, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host: str, port: int) -> None:
+@click.option(
+    "--now",
+    "at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+    help="end the history at this UTC time (default: now); the same time makes the same demo",
+)
+def demo(
+    months: int,
+    responses_per_day: int,
+    reset: bool,
+    and_serve: bool,
+    host: str,
+    port: int,
+    at: datetime | None,
+) -> None:
     """Fill the database with a realistic demo company, then serve it."""
     from feedback.demo.logins import create_demo_logins
     from feedback.demo.loop import describe, loop_done, run_loop
@@ -94,6 +109,12 @@ def demo(months: int, responses_per_day: int, reset: bool, and_serve: bool, host
     base_url = settings.base_url if os.environ.get("FEEDBACK_BASE_URL") else f"http://{host}:{port}"
     began = time.perf_counter()
     now = utcnow()
+    if at is not None:
+        if at.replace(tzinfo=UTC) > now:
+            raise click.BadParameter(
+                "is in the future; the history ends at or before now", param_hint="--now"
+            )
+        now = at.replace(tzinfo=UTC)
     sessions = open_sessions()
     with transaction(sessions) as session:
         summary = seed_demo(session, base_url, months=months, responses_per_day=responses_per_day, now=now)
