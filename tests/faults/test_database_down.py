@@ -206,6 +206,7 @@ def test_a_database_that_hangs_gets_503_and_the_answer_is_kept(
     assert count_responses(url) == 2
 
 
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="FEEDBACK_TEST_BACKENDS excludes postgresql")
 def test_a_rested_connection_ended_by_the_server_is_replaced_unseen(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,8 +215,6 @@ def test_a_rested_connection_ended_by_the_server_is_replaced_unseen(
     writer's) is not tested, which would cost a round trip per batch."""
     import feedback.db as db
 
-    if "postgresql" not in BACKENDS:
-        pytest.skip("FEEDBACK_TEST_BACKENDS excludes postgresql")
     engine = make_engine(postgres_url)
     pings: list[object] = []
     ping = engine.dialect.do_ping

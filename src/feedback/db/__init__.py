@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.config import get_settings
@@ -109,6 +109,12 @@ def _ping_when_idle(engine: Engine) -> None:
 
     event.listen(engine, "checkin", checkin)
     event.listen(engine, "checkout", checkout)
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database cannot be used right now (down, unreachable, locked by
+    another process, read-only, out of disk), so a retry later can succeed: an answer 503, never 500."""
+    return isinstance(exc, OperationalError) or exc.connection_invalidated or isinstance(exc.orig, OSError)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from feedback.analysis.scales import Cutoffs
 from feedback.analysis.sentiment import ANALYZER, score_text
 from feedback.config import get_settings
+from feedback.db import unavailable
 from feedback.db.bulk import insert_rows
 from feedback.departments.service import department_slugs
 from feedback.errors import (
@@ -170,12 +171,6 @@ def store_in(
 ) -> list[Outcome]:
     """``store_batch`` inside a transaction the caller holds (an import stores its chunk with its rows)."""
     return _store(session, submissions, cache, max_text_chars)
-
-
-def unavailable(exc: DBAPIError) -> bool:
-    """Whether a driver error means the database cannot be used right now (down, unreachable, locked by
-    another process, read-only, out of disk), so a retry later can succeed: an answer 503, never 500."""
-    return isinstance(exc, OperationalError) or exc.connection_invalidated or isinstance(exc.orig, OSError)
 
 
 @dataclass

@@ -15,8 +15,9 @@ import msgspec
 from litestar import MediaType, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from feedback.db import unavailable
 from feedback.digests.health import DeliveryHealth, delivery_health
 from feedback.web.state import AppContext
 
@@ -57,8 +58,7 @@ def _deliveries(ctx: AppContext) -> tuple[Deliveries | None, str | None]:
             h: DeliveryHealth = delivery_health(session, ctx.settings, datetime.now(UTC))
     except DBAPIError as exc:
         log.warning("health: the deliveries cannot be read: %s", exc.orig)
-        down = isinstance(exc, OperationalError) or exc.connection_invalidated
-        return None, "unavailable" if down else None
+        return None, "unavailable" if unavailable(exc) else None
     return Deliveries(h.status, h.failed, h.overdue, h.retrying, h.oldest_age_s, list(h.errors)), "ok"
 
 
