@@ -37,7 +37,8 @@ def discovery_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--tolerance", type=float, default=None,
-            help="automatic resolution: the coarsest this close to the best silhouette (0.01; embeddings 0)",
+            help="automatic resolution: the coarsest within this share of the best silhouette"
+            " (0.1; embeddings 0)",
         ),
         click.option(
             "--scan-size", type=int, default=None,

@@ -11,9 +11,10 @@ order of the rows never matters):
    fixed seed). The number of clusters is not given, and the granularity is chosen from the data: a fixed
    stride sample of at most ``scan_size`` texts gets a k-NN graph of its own, Leiden splits it at each
    resolution of a geometric grid, and the resolution whose partition has the best silhouette (cosine; the
-   coarsest within ``tolerance`` of the best) is used on the whole graph (``choose_resolution``). Judging
-   partitions of the same number of texts whatever the input's size keeps the choice from drifting finer
-   on large inputs, where ever smaller groups of near-identical wordings stay above the repeat threshold.
+   coarsest within a share ``tolerance`` of the best) is used on the whole graph (``choose_resolution``).
+   Judging partitions of the same number of texts whatever the input's size keeps the choice from drifting
+   finer on large inputs, where ever smaller groups of near-identical wordings stay above the repeat
+   threshold.
    A fixed ``resolution`` skips the scan. With ``second_order`` (the default engine's TF-IDF vectors) the
    graph links texts by their similarity profiles (``second_order``: alike when they resemble the same
    texts, so two wordings of one request that share few words still meet), the silhouette still judges
@@ -51,7 +52,7 @@ class DiscoverParams:
     resolution: float | None = None  # Leiden resolution (higher: more, smaller clusters); None: from the data
     resolution_range: tuple[float, float] = (0.5, 64.0)  # the grid scanned when the resolution is automatic
     resolution_steps: int = 15  # grid points (geometric)
-    tolerance: float = 0.0  # the coarsest resolution whose silhouette is this close to the best one wins
+    tolerance: float = 0.0  # the coarsest resolution whose silhouette is within this share of the best wins
     standard_errors: float = 0.0  # ... or this many standard errors of the best silhouette, if more
     scan_size: int = 2_000  # texts (a fixed stride sample) on which each resolution is tried and judged
     smoothing: int = 0  # move each vector towards its k nearest neighbours first (0: off)
@@ -211,10 +212,12 @@ def choose_resolution(
     """The granularity this data supports, and the whole graph's partition at it.
 
     Every resolution of the grid splits the k-NN graph of a fixed stride sample of at most ``scan_size``
-    texts; the best silhouette of those partitions wins (the coarsest within ``tolerance`` of the best, or
-    within ``standard_errors`` standard errors of the best's mean silhouette if that is more: fewer, larger
-    clusters are the simpler answer when several score about the same, and on a few dozen texts a mean
-    silhouette moves by chance more than any fixed tolerance).
+    texts; the best silhouette of those partitions wins (the coarsest within the share ``tolerance`` of the
+    best, or within ``standard_errors`` standard errors of the best's mean silhouette if that is more: fewer,
+    larger clusters are the simpler answer when several score about the same, and on a few dozen texts a
+    mean silhouette moves by chance more than any fixed tolerance). A share, not a fixed amount: word-count
+    vectors score ever finer splits of one problem by its wordings a little higher, and how much higher
+    grows with the silhouettes themselves (0.02-0.05 on long complaints, 0.1-0.25 on short requests).
     """
     n = vectors.shape[0]
     sample = np.arange(0, n, -(-n // max(params.scan_size, 2)), dtype=np.int64)
@@ -228,7 +231,7 @@ def choose_resolution(
         per_text = silhouette(similarity, everyone, labels, params.min_size)
         scored.append((float(per_text.mean()), standard_error(per_text), resolution, labels))
     best, error, _, _ = max(scored, key=lambda s: s[0])
-    tolerance = max(params.tolerance, params.standard_errors * error)
+    tolerance = max(params.tolerance * best, params.standard_errors * error)
     # The grid ascends: the first good enough is the coarsest.
     resolution, labels = next((r, labels) for score, _, r, labels in scored if score >= best - tolerance)
     return resolution, labels if whole else leiden(graph, resolution, params.seed)
