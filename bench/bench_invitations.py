@@ -7,8 +7,8 @@ cluster on 127.0.0.1 started with tests/pg_cluster.py) gets a department and a s
   from the command's start to its end (interpreter start-up and imports included), "cli (import)"
   is the time the command itself reports for the import (reading the CSV, checking every row, storing,
   committing, writing the links file);
-- service: import_invitations() in this process on rows from read_csv_rows(), links written to a CSV
-  file as the command does, in one transaction.
+- service: import_invitations() in this process on rows from read_csv() (as the command reads them),
+  links written to a CSV file as the command does, in one transaction.
 
 Each row is realistic: an e-mail, a customer id, an interaction id and the interaction's context
 (department, channel, product, team, agent, region, handle and wait times, first-contact resolution).
@@ -210,7 +210,8 @@ def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int, fl
     """Seconds for import_invitations() (one transaction, links written as the CLI does), rows created,
     CPU seconds of the main thread and of the process's other threads (the storing thread) meanwhile."""
     from feedback.db import make_engine, make_sessionmaker, transaction
-    from feedback.invitations.service import NewLink, import_invitations, read_csv_rows
+    from feedback.invitations.reading import read_csv
+    from feedback.invitations.service import import_invitations
     from feedback.surveys.service import get_survey
 
     engine = make_engine(url)
@@ -222,17 +223,13 @@ def via_service(url: str, csv_path: Path, workdir: Path) -> tuple[float, int, fl
         ):
             writer = csv.writer(out)
 
-            def keep(link: NewLink) -> None:
-                recipient = [link.email or "", link.customer_id or "", link.interaction_id or ""]
-                writer.writerow([link.line, *recipient, link.link])
-
             with transaction(make_sessionmaker(engine)) as session:
                 report = import_invitations(
                     session,
                     get_survey(session, "bench"),
-                    read_csv_rows(src),
+                    read_csv(src),
                     base_url="https://feedback.example.com",
-                    on_link=keep,
+                    on_link=writer.writerow,  # as the command writes them
                 )
         main_cpu = time.thread_time() - main_cpu
         others = time.process_time() - process_cpu - main_cpu

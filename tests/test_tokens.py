@@ -14,3 +14,6 @@ def test_tokens_drawn_in_bulk_are_like_single_ones() -> None:
     assert {len(token) for token, _ in bulk} == {len(single[0])} == {32}
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", token) for token, _ in bulk)
     assert all(token_hash == hash_token(token) for token, token_hash in bulk)
+    odd = list(new_tokens(10, nbytes=16))  # not whole groups of 3 bytes: each encoded on its own
+    assert {len(token) for token, _ in odd} == {len(new_token(16)[0])} == {22}
+    assert all(token_hash == hash_token(token) for token, token_hash in odd)

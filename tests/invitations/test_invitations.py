@@ -14,14 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from feedback.db import transaction
 from feedback.errors import Gone, InvalidInput
 from feedback.invitations import service
-from feedback.invitations.service import (
-    NewLink,
-    _clean_recipient,
-    _plain_row,
-    import_invitations,
-    open_invitation,
-    read_csv_rows,
-)
+from feedback.invitations.plain import plain_row
+from feedback.invitations.reading import read_csv, read_csv_rows
+from feedback.invitations.service import NewLink, _clean_recipient, import_invitations, open_invitation
 from feedback.metrics import rollups
 from feedback.models import Invitation, SurveyStatus, invitation_rollups, utcnow
 from feedback.models.context import CONTEXT_FIELDS
@@ -44,7 +39,7 @@ def run_import(sessions, text: str, **options):  # type: ignore[no-untyped-def]
         report = import_invitations(
             session,
             get_survey(session, "support-followup"),
-            read_csv_rows(io.StringIO(text)),
+            read_csv(io.StringIO(text)),
             base_url="https://fb.example",
             on_link=links.append,
             **options,
@@ -142,6 +137,9 @@ def test_a_link_token_colliding_with_a_stored_one_fails_the_import_and_stores_no
     _, stored = run_import(sessions, emails(1))
     token = stored[0].link.rsplit("/", 1)[1]
     monkeypatch.setattr(service, "new_tokens", lambda count: iter([(token, hash_token(token))] * count))
+    monkeypatch.setattr(
+        service, "new_token_lists", lambda count: ([token] * count, [hash_token(token)] * count)
+    )
     with pytest.raises(IntegrityError):
         run_import(sessions, emails(3, start=1))
     assert invitations(sessions) == 1
@@ -251,7 +249,7 @@ def test_a_large_import_failing_midway_leaves_the_indexes_and_no_rows(sessions, 
         import_invitations(
             session,
             get_survey(session, "support-followup"),
-            read_csv_rows(io.StringIO(text)),
+            read_csv(io.StringIO(text)),
             base_url="https://fb.example",
             on_link=keep,
         )
@@ -319,7 +317,7 @@ def test_expiry_and_closed_surveys(sessions) -> None:
 
 
 def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
-    """_plain_row (the import's fast path) must give what _clean_recipient + parse_context give, or defer."""
+    """plain_row (the import's fast path) must give what _clean_recipient + parse_context give, or defer."""
     departments = {"support": 1, "delivery": 2}
     choices = {
         "email": [None, "", " ann@example.com ", "not-an-email", "a@b.c", "x" * 199 + "@e.co"],
@@ -335,7 +333,7 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
     deferred = 0
     for values in itertools.product(*choices.values()):
         row = {k: v for k, v in zip(choices, values, strict=True) if v is not None}
-        plain = _plain_row(row, departments, 1)
+        plain = plain_row(row, departments, 1)
         recipient, errors = _clean_recipient(row, "")
         context, context_errors = parse_context(row, departments)
         if plain is None:
@@ -346,13 +344,11 @@ def test_fast_path_cleans_every_plain_row_exactly_as_the_checked_path() -> None:
         expected["department_id"] = 1
         expected.update(context)
         assert plain == (
-            (
-                recipient["email"],
-                recipient["customer_id"],
-                recipient["interaction_id"],
-                recipient["language"],
-            ),
-            expected,
+            recipient["email"],
+            recipient["customer_id"],
+            recipient["interaction_id"],
+            recipient["language"],
+            *expected.values(),
         ), row
         assert recipient["expires_at"] is None
     assert 0 < deferred < len(list(itertools.product(*choices.values())))

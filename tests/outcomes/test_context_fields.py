@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from feedback.db import make_engine
 from feedback.errors import InvalidInput
-from feedback.invitations.service import read_csv_rows
+from feedback.invitations.reading import read_csv_rows
 from feedback.models import Invitation, Response
 from feedback.outcomes.query import read_responses
 from feedback.responses.context import load_company_fields

@@ -6,40 +6,45 @@ dedup key. The whole import is one transaction, so a crash or a rejected row lea
 
 from __future__ import annotations
 
-import csv
+import functools
 import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any, NamedTuple, TextIO, cast
+from typing import Any, NamedTuple, cast
 
+import polars as pl
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from feedback.db import bulk
 from feedback.departments.service import department_slugs
 from feedback.errors import Conflict, FieldError, Gone, InvalidInput, NotFound
-from feedback.i18n import LANGUAGE_TAG
+from feedback.invitations.plain import (
+    EMAIL,
+    PLAIN_VALUES,
+    RECIPIENT_CHARS,
+    PlainValues,
+    language,
+    plain_block,
+    plain_row,
+)
+from feedback.invitations.reading import RowBlock, read_csv
 from feedback.metrics import rollups
 from feedback.models import Invitation, Response, Survey, SurveyStatus, utcnow
 from feedback.models.context import CONTEXT, CONTEXT_FIELDS
 from feedback.responses.context import (
-    CONTEXT_INPUT_FIELDS,
     company_fields,
     parse_context,
-    parse_field,
 )
-from feedback.tokens import hash_token, new_tokens
+from feedback.tokens import hash_token, new_token_lists, new_tokens
 
-RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
-COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 MAX_ERRORS_LISTED = 1000
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CHUNK = 5000
 # SQLite: once an import has stored this many rows, and at least as many as the table held before it, the
 # indexes it does not read are dropped and re-created before the commit (see _Inserter.defer_indexes).
@@ -59,7 +64,8 @@ class NewLink(NamedTuple):
     link: str
 
 
-_Chunk = list[tuple[list[Any], NewLink]]  # invitations' column values, and their links
+_new_link = functools.partial(tuple.__new__, NewLink)  # NewLink(*values) without its Python-level __new__
+_Chunk = list[tuple[Sequence[Any], NewLink]]  # invitations' column values (_Inserter.COLUMNS), their links
 
 
 @dataclass
@@ -72,35 +78,6 @@ class ImportReport:
 
 def link_for(base_url: str, token: str) -> str:
     return f"{base_url}/s/{token}"
-
-
-def read_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; the header is line 1. Unknown columns are an error, not ignored."""
-    reader = csv.reader(stream)
-    header = [h.strip() for h in next(reader, [])]
-    declared = {f.name for f in company_fields()}
-    unknown = [h for h in header if h not in COLUMNS and h not in declared]
-    if not header:
-        raise InvalidInput.on("line 1", "the file is empty; expected a header row")
-    if unknown:
-        known = ", ".join([*COLUMNS, *sorted(declared)])
-        raise InvalidInput.on("line 1", f"unknown column(s) {', '.join(unknown)}; known: {known}")
-    if "email" not in header and "customer_id" not in header:
-        raise InvalidInput.on("line 1", "a column email or customer_id is required")
-    width = len(header)
-    done = reader.line_num  # the last line read whole: a row that cannot be read starts after it
-    try:
-        for values in reader:  # as csv.DictReader reads them, without its cost per row
-            done = reader.line_num
-            if len(values) != width:
-                if not values:
-                    continue  # a blank line
-                if len(values) > width:
-                    raise InvalidInput.on(f"line {done}", "more values than columns in the header")
-                values += [None] * (width - len(values))  # type: ignore[list-item]
-            yield done, dict(zip(header, values, strict=True))
-    except csv.Error as error:  # e.g. a value longer than csv.field_size_limit()
-        raise InvalidInput.on(f"line {done + 1}", f"not readable as CSV: {error}") from None
 
 
 def _dedup_key(email: str | None, customer_id: str | None, interaction_id: str | None) -> str:
@@ -124,10 +101,10 @@ def _clean_recipient(row: Mapping[str, Any], where: str) -> tuple[dict[str, Any]
     for name in ("email", "customer_id", "interaction_id"):
         value = row.get(name)
         text = str(value).strip() if value is not None else ""
-        if len(text) > 200:
-            errors.append(FieldError(f"{where}{name}", "longer than 200 characters"))
+        if len(text) > RECIPIENT_CHARS:
+            errors.append(FieldError(f"{where}{name}", f"longer than {RECIPIENT_CHARS} characters"))
         values[name] = text or None
-    if values["email"] and not _EMAIL.match(values["email"]):
+    if values["email"] and not EMAIL.match(values["email"]):
         errors.append(FieldError(f"{where}email", f"not an e-mail address: {values['email']!r}"))
     if not values["email"] and not values["customer_id"]:
         errors.append(FieldError(f"{where}email", "an e-mail or a customer_id is required"))
@@ -135,83 +112,20 @@ def _clean_recipient(row: Mapping[str, Any], where: str) -> tuple[dict[str, Any]
         values["expires_at"] = _parse_expiry(row.get("expires_at"))
     except ValueError as exc:
         errors.append(FieldError(f"{where}expires_at", str(exc)))
-    language = row.get("language")
-    values["language"] = _language(language)
-    if values["language"] is None and language is not None and str(language).strip():
-        errors.append(
-            FieldError(f"{where}language", f"expected a language tag such as pt or pt-BR, not {language!r}")
-        )
+    tag = row.get("language")
+    values["language"] = language(tag)
+    if values["language"] is None and tag is not None and str(tag).strip():
+        message = f"expected a language tag such as pt or pt-BR, not {tag!r}"
+        errors.append(FieldError(f"{where}language", message))
     return values, errors
-
-
-def _language(value: Any) -> str | None:
-    """A valid language tag (``pt``, ``pt-BR``), else None."""
-    text = value.strip() if isinstance(value, str) else ""
-    return text if len(text) <= 16 and LANGUAGE_TAG.match(text) else None
-
-
-def _plain_row(
-    row: Mapping[str, Any], departments: Mapping[str, int], default_department: int
-) -> tuple[tuple[str | None, str | None, str | None, str | None], dict[str, Any]] | None:
-    """The recipient and context of a plainly valid row, as _clean_recipient and parse_context would
-    clean them; None when anything needs a closer look (they then check the row and name the errors).
-    """
-    get = row.get
-    recipient: list[str | None] = []
-    for name in ("email", "customer_id", "interaction_id"):
-        value = get(name)
-        if value is None:
-            recipient.append(None)
-            continue
-        if type(value) is not str or len(value := value.strip()) > 200:
-            return None
-        recipient.append(value or None)
-    email, customer_id, interaction_id = recipient
-    if (email is None and customer_id is None) or (email is not None and not _EMAIL.match(email)):
-        return None
-    expiry = get("expires_at")
-    if expiry is not None and (type(expiry) is not str or expiry.strip()):
-        return None
-    language = get("language")
-    if language is not None and (type(language) is not str or (language.strip() and not _language(language))):
-        return None
-    context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
-    context["department_id"] = default_department
-    for spec in CONTEXT:
-        value = get(spec.name)
-        if spec.kind != "text":
-            try:
-                context[spec.name] = parse_field(spec, value)
-            except ValueError:
-                return None
-        elif value is not None:
-            if type(value) is not str or len(value := value.strip()) > spec.max_chars:
-                return None
-            context[spec.name] = value or None
-    department = get("department")
-    if department is not None and (slug := str(department).strip()):
-        if slug not in departments:
-            return None
-        context["department_id"] = departments[slug]
-    return (email, customer_id, interaction_id, _language(language)), context
 
 
 class _Inserter:
     """Stores invitations in bulk through the driver (db/bulk.py: COPY on PostgreSQL, executemany on
     SQLite), with the values converted as SQLAlchemy would."""
 
-    COLUMNS = (
-        "survey_id",
-        "token_hash",
-        "dedup_key",
-        "created_at",
-        "email",
-        "customer_id",
-        "interaction_id",
-        "expires_at",
-        "language",
-        *CONTEXT_FIELDS,
-    )
+    # the token hash and dedup key are read at [1] and [2]; a plain row's values come last, in one piece
+    COLUMNS = ("survey_id", "token_hash", "dedup_key", "created_at", "expires_at", *PLAIN_VALUES)
 
     def __init__(self, session: Session, survey_id: int) -> None:
         connection = session.connection()
@@ -306,8 +220,7 @@ class _Inserter:
         Both find them as they insert: PostgreSQL returns them (bulk.insert_new_values); SQLite's driver
         cannot, but counts them, and only when it stored fewer than the chunk (a re-import) are they
         looked up: those whose stored token hash is the one made now."""
-        rows = [values for values, _ in chunk]
-        bulk.convert(rows, self.processors)
+        rows = [values for values, _ in chunk]  # converted for the driver already
         if self.dialect.name == "postgresql":
             stored = set(bulk.insert_new_values(self.connection, _INVITATIONS, self.COLUMNS, rows, *_DEDUP))
             return chunk if len(stored) == len(chunk) else [item for item in chunk if item[0][2] in stored]
@@ -325,7 +238,7 @@ class _Inserter:
 def import_invitations(
     session: Session,
     survey: Survey,
-    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    rows: Iterable[tuple[int, Mapping[str, Any]] | RowBlock],
     *,
     base_url: str,
     on_link: Callable[[NewLink], None],
@@ -337,119 +250,223 @@ def import_invitations(
     with each row's line and field) unless ``skip_invalid``, which stores the valid rows only."""
     if survey.status != SurveyStatus.OPEN:
         raise Gone(f"survey {survey.slug!r} is closed; open it before inviting customers")
-    departments = department_slugs(session)
-    report = ImportReport()
-    # Rows already stored, by an earlier import or an earlier chunk of this one, are found in the database
-    # (store() below); only this chunk's keys are kept here, so memory does not grow with the file.
-    seen: set[str] = set()
-    tokens = _tokens()
-    now = utcnow()
-    inserter = _Inserter(session, survey.id)
-    pending: _Chunk = []
-    survey_id, department_id = survey.id, survey.department_id
-    stored_now = inserter.stored("created_at", now)
-    context_values_of = itemgetter(*CONTEXT_FIELDS)
-    rollup_context = itemgetter(*(_Inserter.COLUMNS.index(name) for name in rollups.INVITATION_CONTEXT))
-    # else every row is rejected, as the slow path says; company fields are parsed by the slow path only
-    plain_rows = (expires_at is None or expires_at > now) and not company_fields()
-
-    # A chunk is stored by a second thread while this one reads and checks the next: the database's
-    # own work (index updates, mostly) runs outside the interpreter lock, so the two overlap. Only one
-    # thread uses the session at a time, and links are handed out here, in order.
-    storing: list[tuple[int, Future[_Chunk]]] = []
-    daily: Counter[rollups.Key] = Counter()  # the rollups' counts of the rows stored, added to them once
-
-    def store(chunk: _Chunk) -> _Chunk:
-        fresh = inserter.insert_new(chunk)
-        contexts = Counter(map(rollup_context, (values for values, _ in fresh)))
-        combos = {(now, survey_id, *context): count for context, count in contexts.items()}
-        rollups.invitation_days(combos, into=daily)
-        return fresh
-
-    def stored() -> None:
-        """Wait for the chunk being stored, count it and hand out its links."""
-        if storing:
-            size, future = storing.pop()
-            fresh = future.result()
-            report.duplicates += size - len(fresh)
-            report.created += len(fresh)
-            for _, link in fresh:
-                on_link(link)
-
-    def flush(storer: ThreadPoolExecutor) -> None:
-        stored()
-        storing.append((len(pending), storer.submit(store, pending[:])))
-        pending.clear()
-        seen.clear()
-
+    # A chunk is stored by a second thread while this one reads and checks the next. Only one thread uses
+    # the session at a time, and links are handed out here, in order.
     with ThreadPoolExecutor(1, thread_name_prefix="invitations") as storer:
+        run = _Import(session, survey, storer, base_url, on_link, expires_at, skip_invalid, where)
         try:
-            for line, row in rows:
-                plain = _plain_row(row, departments, department_id) if plain_rows else None
-                if plain is not None:
-                    (email, customer_id, interaction_id, language), context = plain
-                    expiry = expires_at
+            for item in run.checked(rows):
+                if isinstance(item, _PlainBatch):
+                    run.take_batch(item)
                 else:
-                    prefix = where(line)
-                    recipient, errors = _clean_recipient(row, prefix)
-                    context_values, context_errors = parse_context(row, departments, prefix=prefix)
-                    errors.extend(context_errors)
-                    if errors:
-                        report.rejected += 1
-                        if len(report.errors) < MAX_ERRORS_LISTED:
-                            report.errors.extend(errors)
-                        if not skip_invalid:
-                            pending.clear()  # nothing will be stored; keep reading only to report every error
-                        continue
-                    email, customer_id, interaction_id, language = (
-                        recipient["email"],
-                        recipient["customer_id"],
-                        recipient["interaction_id"],
-                        recipient["language"],
-                    )
-                    context = dict.fromkeys(CONTEXT_FIELDS)
-                    context["department_id"] = department_id
-                    context.update(context_values)
-                    expiry = recipient["expires_at"] or expires_at
-                if expiry is not None and expiry <= now:
-                    report.rejected += 1
-                    report.errors.append(FieldError(f"{where(line)}expires_at", "already in the past"))
+                    run.take_row(*item)
+            return run.finish()
+        finally:
+            run.wait()  # an error above: let the storing thread finish with the session
+
+
+@dataclass(frozen=True)
+class _PlainBatch:
+    """A block's rows, every one plainly valid: their lines, values (in PLAIN_VALUES' order, converted for
+    the driver) and table."""
+
+    lines: list[int]
+    values: list[PlainValues]
+    table: pl.DataFrame
+
+
+class _Import:
+    """One import's progress: the rows waiting to be stored, the chunk being stored, the report."""
+
+    def __init__(
+        self,
+        session: Session,
+        survey: Survey,
+        storer: ThreadPoolExecutor,
+        base_url: str,
+        on_link: Callable[[NewLink], None],
+        expires_at: datetime | None,
+        skip_invalid: bool,
+        where: Callable[[int], str],
+    ) -> None:
+        self.session, self.storer, self.base_url, self.on_link = session, storer, base_url, on_link
+        self.expires_at, self.skip_invalid, self.where = expires_at, skip_invalid, where
+        self.departments = department_slugs(session)
+        self.report = ImportReport()
+        self.now = now = utcnow()
+        self.inserter = inserter = _Inserter(session, survey.id)
+        self.survey_id, self.department_id = survey.id, survey.department_id
+        self.stored_now = inserter.stored("created_at", now)
+        self.stored_expiry = None if expires_at is None else inserter.stored("expires_at", expires_at)
+        # a plain block's flags, as the driver takes them (created_at and expires_at are, above; the other
+        # columns of plain rows need no conversion)
+        self.stored_flags = [
+            pl.col(name).replace_strict(
+                {flag: inserter.stored(name, flag) for flag in (True, False)}, default=None
+            )
+            for name in (spec.name for spec in CONTEXT if spec.kind == "flag")
+        ]
+        self.tokens = _tokens()
+        # else every row is rejected, as the full checks say; company fields are parsed by them only
+        self.plain_rows = (expires_at is None or expires_at > now) and not company_fields()
+        # Rows already stored, by an earlier import or an earlier chunk of this one, are found in the
+        # database (store() below); only the pending chunk's keys are kept here, so memory stays flat.
+        self.seen: set[str] = set()
+        self.pending: _Chunk = []
+        self.counted: Counter[rollups.Key] | None = Counter()  # the pending rows' rollup counts, if known
+        self.storing: list[tuple[int, Future[_Chunk]]] = []
+        self.daily: Counter[rollups.Key] = Counter()  # the rollups' counts of the rows stored, added once
+        self.rollup_context = itemgetter(*(_Inserter.COLUMNS.index(n) for n in rollups.INVITATION_CONTEXT))
+
+    def checked(
+        self, rows: Iterable[tuple[int, Mapping[str, Any]] | RowBlock]
+    ) -> Iterator[tuple[int, PlainValues | None, Mapping[str, Any]] | _PlainBatch]:
+        """Each row's line, its values if it is plainly valid (else None: it needs the full checks) and the
+        row itself; or a block's rows at once, when every one of them is plainly valid."""
+        departments, department_id = self.departments, self.department_id
+        for item in rows:
+            if not isinstance(item, RowBlock):
+                line, row = item
+                yield line, plain_row(row, departments, department_id) if self.plain_rows else None, row
+            elif not self.plain_rows:
+                for line, row in item.rows():
+                    yield line, None, row
+            else:
+                checked = plain_block(item.table, departments, department_id)
+                if checked["plain"].all():
+                    values = checked.drop("plain").with_columns(self.stored_flags).rows()
+                    yield _PlainBatch(item.table["line"].to_list(), values, checked)
                     continue
-                if report.errors and not skip_invalid:
-                    continue
-                key = _dedup_key(email, customer_id, interaction_id)
+                values = checked.drop("plain").rows()
+                for ok, plain, (line, row) in zip(checked["plain"], values, item.rows(), strict=True):
+                    yield line, plain if ok else None, row
+
+    def take_row(self, line: int, plain: PlainValues | None, row: Mapping[str, Any]) -> None:
+        """Check one row (unless ``plain``: it is), and add it to the pending chunk if it is new."""
+        report = self.report
+        if plain is not None:
+            email, customer_id, interaction_id, language, *context = plain
+            expiry = self.expires_at
+        else:
+            prefix = self.where(line)
+            recipient, errors = _clean_recipient(row, prefix)
+            context_values, context_errors = parse_context(row, self.departments, prefix=prefix)
+            errors.extend(context_errors)
+            if errors:
+                report.rejected += 1
+                if len(report.errors) < MAX_ERRORS_LISTED:
+                    report.errors.extend(errors)
+                if not self.skip_invalid:
+                    self.pending.clear()  # nothing will be stored; keep reading only to report every error
+                return
+            email, customer_id, interaction_id, language = (
+                recipient["email"],
+                recipient["customer_id"],
+                recipient["interaction_id"],
+                recipient["language"],
+            )
+            full = dict.fromkeys(CONTEXT_FIELDS)
+            full["department_id"] = self.department_id
+            full.update(context_values)
+            context = list(full.values())
+            expiry = recipient["expires_at"] or self.expires_at
+        if expiry is not None and expiry <= self.now:
+            report.rejected += 1
+            report.errors.append(FieldError(f"{self.where(line)}expires_at", "already in the past"))
+            return
+        if report.errors and not self.skip_invalid:
+            return
+        key = _dedup_key(email, customer_id, interaction_id)
+        if key in self.seen:
+            report.duplicates += 1
+            return
+        self.seen.add(key)
+        token, token_hash = next(self.tokens)
+        values = [self.survey_id, token_hash, key, self.stored_now, expiry]  # in _Inserter.COLUMNS' order
+        values += [email, customer_id, interaction_id, language, *context]
+        bulk.convert([values], self.inserter.processors)
+        link = NewLink(line, email, customer_id, interaction_id, link_for(self.base_url, token))
+        self.pending.append((values, link))
+        self.counted = None  # counted when stored
+        if len(self.pending) >= _CHUNK:
+            self.flush()
+
+    def take_batch(self, batch: _PlainBatch) -> None:
+        """Add a block's plainly valid rows to the pending chunk, those not in it already."""
+        if self.report.errors and not self.skip_invalid:
+            return
+        recipients = [batch.table.get_column(name).to_list() for name in PLAIN_VALUES[:3]]
+        keys = list(map(_dedup_key, *recipients))
+        tokens, hashes = new_token_lists(len(keys))
+        survey_id, created, expiry = self.survey_id, self.stored_now, self.stored_expiry
+        rows = [
+            (survey_id, token_hash, key, created, expiry, *plain)
+            for token_hash, key, plain in zip(hashes, keys, batch.values, strict=True)
+        ]
+        urls = [f"{self.base_url}/s/{token}" for token in tokens]  # as link_for()
+        links = map(_new_link, zip(batch.lines, *recipients, urls, strict=True))
+        seen, report = self.seen, self.report
+        repeated = not seen.isdisjoint(keys) or len(set(keys)) < len(keys)
+        if not repeated:
+            self.pending.extend(zip(rows, links, strict=True))
+            seen.update(keys)
+        else:
+            for key, row, link in zip(keys, rows, links, strict=True):
                 if key in seen:
                     report.duplicates += 1
-                    continue
-                seen.add(key)
-                token, token_hash = next(tokens)
-                values = [
-                    survey_id,
-                    token_hash,
-                    key,
-                    stored_now,
-                    email,
-                    customer_id,
-                    interaction_id,
-                    expiry,
-                    language,
-                    *context_values_of(context),
-                ]
-                link = NewLink(line, email, customer_id, interaction_id, link_for(base_url, token))
-                pending.append((values, link))
-                if len(pending) >= _CHUNK:
-                    flush(storer)
-            if report.errors and not skip_invalid:
-                raise InvalidInput.of(report.errors)
-            if pending:
-                flush(storer)
-            stored()
-            rollups.add_invitation_days(session.connection(), daily)
-            inserter.restore_indexes()
-        finally:
-            for _, future in storing:  # an error above: let the storing thread finish with the session
-                future.exception()
-    return report
+                else:
+                    seen.add(key)
+                    self.pending.append((row, link))
+        if repeated or self.counted is None:
+            self.counted = None
+        else:
+            rollups.invitation_days_of(batch.table, self.now, self.survey_id, into=self.counted)
+        if len(self.pending) >= _CHUNK:
+            self.flush()
+
+    def store(self, chunk: _Chunk, counted: Counter[rollups.Key] | None) -> _Chunk:
+        """Store a chunk's new invitations and count them for the rollups (in the storing thread)."""
+        fresh = self.inserter.insert_new(chunk)
+        if counted is not None and len(fresh) == len(chunk):
+            self.daily.update(counted)
+            return fresh
+        contexts = Counter(map(self.rollup_context, (values for values, _ in fresh)))
+        combos = {(self.now, self.survey_id, *context): count for context, count in contexts.items()}
+        rollups.invitation_days(combos, into=self.daily)
+        return fresh
+
+    def stored(self) -> None:
+        """Wait for the chunk being stored, count it and hand out its links."""
+        if self.storing:
+            size, future = self.storing.pop()
+            fresh = future.result()
+            self.report.duplicates += size - len(fresh)
+            self.report.created += len(fresh)
+            for _, link in fresh:
+                self.on_link(link)
+
+    def flush(self) -> None:
+        """Hand the pending chunk to the storing thread, once the one before is stored."""
+        self.stored()
+        chunk, counted = self.pending[:], self.counted
+        self.storing.append((len(chunk), self.storer.submit(self.store, chunk, counted)))
+        self.pending.clear()
+        self.seen.clear()
+        self.counted = Counter()
+
+    def finish(self) -> ImportReport:
+        if self.report.errors and not self.skip_invalid:
+            raise InvalidInput.of(self.report.errors)
+        if self.pending:
+            self.flush()
+        self.stored()
+        rollups.add_invitation_days(self.session.connection(), self.daily)
+        self.inserter.restore_indexes()
+        return self.report
+
+    def wait(self) -> None:
+        for _, future in self.storing:
+            future.exception()
 
 
 def _tokens() -> Iterator[tuple[str, str]]:
@@ -462,8 +479,8 @@ def expiry_in(days: float | None) -> datetime | None:
     return utcnow() + timedelta(days=days) if days else None
 
 
-def rows_from_text(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    return read_csv_rows(io.StringIO(text))
+def rows_from_text(text: str) -> Iterator[tuple[int, dict[str, str]] | RowBlock]:
+    return read_csv(io.StringIO(text))
 
 
 def open_invitation(session: Session, token: str) -> tuple[Survey, Invitation]:

@@ -783,3 +783,14 @@ _MENTION_COLUMN = {
 }
 _MENTION_FILTER = {"department": "department_id", "product": "product", "source": "source"}
 _ALIAS = {"scored": "comments"}  # what analysis.metrics calls the count of polarities
+
+
+def invitation_days_of(table: pl.DataFrame, at: datetime, survey_id: int, into: Counter[Key]) -> None:
+    """What :func:`invitation_days` counts for invitations made at ``at``, given as a table with the
+    columns of INVITATION_CONTEXT (a row each), added to ``into``."""
+    day = _utc_day(at)
+    department, channel = pl.col("department_id").fill_null(0), pl.col("channel").fill_null("")
+    for grain in GRAINS:
+        counts = table.group_by(department, channel, pl.col(grain).fill_null("")).len()
+        for department_id, channel_name, facet, count in counts.iter_rows():
+            into[(grain, day, survey_id, department_id, channel_name, facet)] += count

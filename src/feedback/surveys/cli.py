@@ -165,7 +165,8 @@ def invitations_import(
     product, team, agent, contractor, region, handle_time_s, wait_time_s, first_contact_resolved.
     Rows already invited (same recipient and interaction_id) are skipped, so re-running is safe.
     """
-    from feedback.invitations.service import NewLink, expiry_in, import_invitations, read_csv_rows
+    from feedback.invitations.reading import read_csv
+    from feedback.invitations.service import expiry_in, import_invitations
 
     settings = get_settings()
     size = csv_file.stat().st_size
@@ -187,24 +188,13 @@ def invitations_import(
             writer = csv.writer(out)
             writer.writerow(["line", "email", "customer_id", "interaction_id", "link"])
 
-            def keep(link: NewLink) -> None:
-                writer.writerow(
-                    [
-                        link.line,
-                        link.email or "",
-                        link.customer_id or "",
-                        link.interaction_id or "",
-                        link.link,
-                    ]
-                )
-
             with transaction(open_sessions()) as session:
                 report = import_invitations(
                     session,
                     survey_named(session, survey),
-                    read_csv_rows(src),
+                    read_csv(src),
                     base_url=settings.base_url,
-                    on_link=keep,
+                    on_link=writer.writerow,  # a NewLink is the row (None written as "")
                     expires_at=expiry_in(expires_in_days),
                     skip_invalid=skip_invalid,
                 )
