@@ -126,23 +126,15 @@ def test_the_column_checks_clean_every_plain_row_exactly_as_the_row_checks() -> 
     rows to the full checks (seconds written other than as ASCII digits alone), which clean them the same."""
     departments = {"support": 1, "delivery": 2}
     choices = {
-        "email": [
-            None,
-            "",
-            " ann@example.com ",
-            "not-an-email",
-            "a@b.c",
-            "x" * 199 + "@e.co",
-            "a\u00a0@b.co",
-        ],
-        "customer_id": [None, "", " C-1 ", "C" * 201],
-        "interaction_id": [None, "T-9", "\u2003T-10\u2003"],
-        "department": [None, "", "delivery", " support ", "nowhere"],
-        "channel": [None, "", " phone ", "p" * 65],
+        "email": [None, "", " ann@example.com ", "not-an-email", "x" * 199 + "@e.co", "a\u00a0@b.co"],
+        "customer_id": [None, " C-1 ", "C" * 201],
+        "interaction_id": [None, "\u2003T-10\u2003"],
+        "department": [None, "delivery", " support ", "nowhere"],
+        "channel": [None, " phone ", "p" * 65],
         "handle_time_s": [None, "", "300", " 300 ", "0042", "9999999", "10000001", "-5", "12.5", "\u0663"],
-        "first_contact_resolved": [None, "", "yes", " No ", "1", "maybe", "TRUE"],
+        "first_contact_resolved": [None, "", "yes", " No ", "maybe", "TRUE"],
         "expires_at": [None, "", "2030-01-01"],
-        "language": [None, "", " pt ", "pt-BR", "Portuguese"],
+        "language": [None, " pt ", "pt-BR", "Portuguese"],
     }
     combos = [dict(zip(choices, values, strict=True)) for values in itertools.product(*choices.values())]
     table = pl.DataFrame(combos, schema={name: pl.String for name in choices})
