@@ -455,6 +455,7 @@ class _Import:
         self.counted = Counter()
 
     def finish(self) -> ImportReport:
+        """Store what is pending and the rollups' counts, or reject the import if a row was invalid."""
         if self.report.errors and not self.skip_invalid:
             raise InvalidInput.of(self.report.errors)
         if self.pending:
@@ -465,6 +466,7 @@ class _Import:
         return self.report
 
     def wait(self) -> None:
+        """Wait for the storing thread to be done with the session."""
         for _, future in self.storing:
             future.exception()
 
