@@ -73,7 +73,8 @@ def read_csv(stream: TextIO) -> Iterator[Row | RowBlock]:
 
 def _table(text: str, header: list[str], first_line: int) -> pl.DataFrame | None:
     """The block's rows (blank lines left out, as csv.reader does); None if a line has more values than
-    the header has columns (the row path then names it)."""
+    the header has columns, or may hold a value longer than csv.field_size_limit() (the row path then
+    names it)."""
     lines = (
         pl.DataFrame({"text": [text.removesuffix("\n")]})
         .select(pl.col("text").str.split("\n"))
@@ -82,7 +83,11 @@ def _table(text: str, header: list[str], first_line: int) -> pl.DataFrame | None
         .filter(pl.col("text") != "")
     )
     width = len(header)
-    if lines.height and (lines["text"].str.count_matches(",", literal=True).max() or 0) >= width:  # type: ignore[operator]
+    widest = lines.select(
+        pl.col("text").str.count_matches(",", literal=True).max().alias("commas"),
+        pl.col("text").str.len_chars().max().alias("chars"),
+    )
+    if lines.height and (widest["commas"][0] >= width or widest["chars"][0] > csv.field_size_limit()):
         return None
     fields = pl.col("text").str.split_exact(",", width - 1).struct.rename_fields(header)
     return lines.select(pl.col("line").cast(pl.Int64), fields).unnest("text")
