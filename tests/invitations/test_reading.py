@@ -40,9 +40,10 @@ def both(text: str) -> tuple[list[Any], list[Any]]:
 
 
 def random_file(rng: random.Random, count: int, odd: float = 0.5) -> str:
-    """Rows with blank lines, short rows, padded, empty and (with probability ``odd`` for a value) bad
-    values, CRLF or LF line ends."""
+    """Rows with blank lines, short rows, padded, empty, quoted and (with probability ``odd`` for a value)
+    bad values, CRLF or LF line ends."""
     end = rng.choice(["\n", "\r\n"])
+    quoted = rng.random() < 0.3
     lines = [HEADER]
 
     def pick(usual: list[str], unusual: list[str]) -> str:
@@ -63,6 +64,9 @@ def random_file(rng: random.Random, count: int, odd: float = 0.5) -> str:
             pick(["", "300", "42"], [" 42 ", "-5", "12.5"]),
             pick(["", "yes", "No"], ["maybe", " TRUE "]),
         ]
+        if quoted:  # some values quoted, one with a comma and a doubled quote in it
+            values = [f'"{v}"' if rng.random() < 0.5 else v for v in values]
+            values[4] = '"chat, then ""phone"""' if rng.random() < 0.1 else values[4]
         if shape < 0.06:
             values = values[: rng.randrange(1, len(values))]  # a short row: the rest is missing
         lines.append(",".join(values))
@@ -85,8 +89,9 @@ def test_blocks_give_the_rows_and_line_numbers_the_row_reader_gives(monkeypatch,
 @pytest.mark.parametrize(
     "tail",
     [
-        'c9@example.com,"K, with a comma",T-9,,,,,\nc10@example.com,,,,,,,\n',  # quotes: row by row from here
         'c9@example.com,"two\nlines",T-9,,,,,\nc10@example.com,,,,,,,\n',  # a value over two lines
+        'c9@example.com,K"9,T-9,,,,,\nc10@example.com,,,,,,,\n',  # a quote inside a value without quotes
+        '"c9@example.com"x,,T-9,,,,,\n',  # text after a quoted value
         "c9@example.com,,T-9,,,,,\rc10@example.com,,,,,,,\n",  # a lone carriage return ends a line
         "c9@example.com,K\x1f,T-9,,,,,\n",  # a character Python strips as a blank and Polars does not
     ],
@@ -97,6 +102,25 @@ def test_text_a_block_cannot_hold_is_read_row_by_row_from_there(monkeypatch, tai
     blocks, rows = both(head + tail)
     assert blocks == rows and len(rows) >= 9
     assert isinstance(next(read_csv(io.StringIO(head + tail, newline=""))), RowBlock)  # blocks up to there
+
+
+def test_wholly_quoted_values_are_read_in_blocks_as_the_row_reader_reads_them(monkeypatch) -> None:
+    """Exports that quote every value, or values with commas and quotes in them, stay on the fast path."""
+    monkeypatch.setattr(reading, "BLOCK_CHARS", 120)
+    rows = [
+        '"c1@example.com","K1","T-1","support","phone, then chat","t1","300","yes"',
+        '"c2@example.com","","T-2","","say ""hi""","","",""',
+        'c3@example.com,"",,sales,"",t2',
+        '"c4@example.com",K4',
+        "",
+        '"","c5","T-5",,,,,',
+    ]
+    text = '"email","customer_id","interaction_id","department","channel","team","handle_time_s",'
+    text += '"first_contact_resolved"\r\n' + "\r\n".join(rows * 5) + "\r\n"
+    blocks, by_row = both(text)
+    assert blocks == by_row and len(by_row) == 25
+    assert all(isinstance(item, RowBlock) for item in read_csv(io.StringIO(text, newline="")))
+    assert by_row[1][1]["channel"] == 'say "hi"' and by_row[0][1]["channel"] == "phone, then chat"
 
 
 def test_a_row_with_too_many_values_is_named_by_its_line_either_way(monkeypatch) -> None:

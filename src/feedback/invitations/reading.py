@@ -2,7 +2,8 @@
 
 A block holds the rows as columns of text (Polars), so the checks of plain rows run a column at a time
 (plain.py) instead of once per row in Python. Rows keep the line numbers csv.reader gives them. A block is
-only made of text that csv.reader would split at each comma and each line end: no quotes, no carriage
+only made of text that csv.reader and Polars read alike: each line a row, each value either without quotes
+or wholly quoted (commas and doubled quotes inside quotes included; a value over two lines not), no carriage
 return but in a line's end, no NUL and none of the separator characters that Python strips as blanks and
 Polars does not. From the first text that is not such, the rest of the file is read row by row.
 """
@@ -26,7 +27,9 @@ from feedback.responses.context import CONTEXT_INPUT_FIELDS, company_fields
 RECIPIENT_FIELDS = ("email", "customer_id", "interaction_id", "expires_at", "language")
 COLUMNS = (*RECIPIENT_FIELDS, *CONTEXT_INPUT_FIELDS)
 BLOCK_CHARS = 1 << 20  # about 8,000 rows of a usual file; memory does not grow with the file
-_NOT_IN_BLOCKS = re.compile(r'["\r\x00\x1c-\x1f]')
+_NOT_IN_BLOCKS = re.compile(r"[\r\x00\x1c-\x1f]")
+_FIELD = r'(?:[^",\n]*|"(?:[^"\n]|"")*")'  # a value without quotes, or wholly quoted on its line
+_QUOTED_LINE = rf"^{_FIELD}(?:,{_FIELD})*$"
 
 Row = tuple[int, dict[str, str]]  # a row's line number, and its values by column
 
@@ -48,7 +51,7 @@ class RowBlock:
 def read_csv(stream: TextIO) -> Iterator[Row | RowBlock]:
     """The rows of an invitation CSV file, as blocks where the text allows it (see the module)."""
     first = stream.readline()
-    if _NOT_IN_BLOCKS.search(first.removesuffix("\r\n")):
+    if _NOT_IN_BLOCKS.search(first.removesuffix("\r\n")) or not re.match(_QUOTED_LINE, first.rstrip("\r\n")):
         yield from read_csv_rows(itertools.chain([first], stream))
         return
     header = check_header(next(csv.reader([first]), []))
@@ -87,10 +90,42 @@ def _table(text: str, header: list[str], first_line: int) -> pl.DataFrame | None
         pl.col("text").str.count_matches(",", literal=True).max().alias("commas"),
         pl.col("text").str.len_chars().max().alias("chars"),
     )
-    if lines.height and (widest["commas"][0] >= width or widest["chars"][0] > csv.field_size_limit()):
+    if not lines.height:
+        return lines.select(pl.col("line").cast(pl.Int64), *(pl.lit("").alias(name) for name in header))
+    if widest["chars"][0] > csv.field_size_limit():
+        return None
+    if '"' in text:
+        return _quoted_table(lines, header)
+    if widest["commas"][0] >= width:
         return None
     fields = pl.col("text").str.split_exact(",", width - 1).struct.rename_fields(header)
     return lines.select(pl.col("line").cast(pl.Int64), fields).unnest("text")
+
+
+def _quoted_table(lines: pl.DataFrame, header: list[str]) -> pl.DataFrame | None:
+    """A block with quoted values, read by Polars' CSV reader where every line is one whole row."""
+    if not lines["text"].str.contains(_QUOTED_LINE).all():
+        return None
+    unquoted = lines["text"].str.replace_all(r'"(?:[^"]|"")*"', "")
+    count = unquoted.str.count_matches(",", literal=True) + 1  # values on each line
+    if (count.max() or 0) > len(header):  # type: ignore[operator]
+        return None
+    # every line padded to the header's width: Polars takes the first line's as the file's
+    padded = pl.concat_str(pl.col("text"), pl.lit(",").repeat_by(len(header) - count).list.join(""))
+    try:
+        table = pl.read_csv(
+            lines.select(padded.str.join("\n")).item().encode(),
+            has_header=False,
+            schema=dict.fromkeys(header, pl.String),
+            empty_string_is_null=False,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if table.height != lines.height:
+        return None
+    # a short row's missing values are null, as the row reader pads them
+    present = [pl.when(count > i).then(pl.col(name)).alias(name) for i, name in enumerate(header)]
+    return table.select(lines["line"].cast(pl.Int64), *present)
 
 
 def read_csv_rows(lines: Iterable[str]) -> Iterator[Row]:
