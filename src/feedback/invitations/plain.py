@@ -16,13 +16,11 @@ import polars as pl
 
 from feedback.i18n import LANGUAGE_TAG
 from feedback.models.context import CONTEXT, CONTEXT_FIELDS
-from feedback.responses.context import parse_field
+from feedback.responses.context import FALSE_WORDS, TRUE_WORDS, parse_field
 
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 RECIPIENT_CHARS = 200
 PLAIN_VALUES = ("email", "customer_id", "interaction_id", "language", *CONTEXT_FIELDS)
-_TRUE = ("1", "true", "yes", "y", "t")  # as responses.context.parse_bool reads them
-_FALSE = ("0", "false", "no", "n", "f")
 
 PlainValues = tuple[Any, ...]
 
@@ -120,8 +118,13 @@ def plain_block(table: pl.DataFrame, departments: Mapping[str, int], default_dep
             values[spec.name] = pl.when(digits).then(raw.str.to_integer(strict=False))
         else:
             word = raw.str.strip_chars().str.to_lowercase()
-            ok.append(blank | word.is_in(_TRUE) | word.is_in(_FALSE))
-            values[spec.name] = pl.when(word.is_in(_TRUE)).then(True).when(word.is_in(_FALSE)).then(False)
+            ok.append(blank | word.is_in(list(TRUE_WORDS)) | word.is_in(list(FALSE_WORDS)))
+            values[spec.name] = (
+                pl.when(word.is_in(list(TRUE_WORDS)))
+                .then(True)
+                .when(word.is_in(list(FALSE_WORDS)))
+                .then(False)
+            )
     return table.select(
         pl.all_horizontal(ok).fill_null(False).alias("plain"),
         *(values[name].alias(name) for name in PLAIN_VALUES),

@@ -403,7 +403,7 @@ class _Import:
             (survey_id, token_hash, key, created, expiry, *plain)
             for token_hash, key, plain in zip(hashes, keys, batch.values, strict=True)
         ]
-        urls = [f"{self.base_url}/s/{token}" for token in tokens]  # as link_for()
+        urls = [link_for(self.base_url, token) for token in tokens]
         links = map(_new_link, zip(batch.lines, *recipients, urls, strict=True))
         seen, report = self.seen, self.report
         repeated = not seen.isdisjoint(keys) or len(set(keys)) < len(keys)

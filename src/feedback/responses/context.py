@@ -18,8 +18,8 @@ from feedback.models.context import CONTEXT, ContextField
 
 # What callers send: the department by its slug, then every field of models/context.py's CONTEXT.
 CONTEXT_INPUT_FIELDS = ("department", *(f.name for f in CONTEXT))
-_TRUE = {"1", "true", "yes", "y", "t"}
-_FALSE = {"0", "false", "no", "n", "f"}
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "t"})  # what parse_bool reads as yes (lower case)
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "f"})
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -29,9 +29,9 @@ def parse_bool(value: Any) -> bool | None:
     text = str(value).strip().lower()
     if not text:
         return None
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     raise ValueError("expected yes or no (also true/false, 1/0)")
 
