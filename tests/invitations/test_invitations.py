@@ -217,7 +217,8 @@ def test_a_large_import_keeps_every_index_and_readers_never_see_one_missing(sess
     ((in_import, seen_by_reader),) = during
     assert seen_by_reader == committed
     if engine.dialect.name == "sqlite":  # PostgreSQL keeps them: DROP INDEX would lock links out meanwhile
-        assert {name for name, _, _ in in_import} == {name for name, _, unique in committed if unique}
+        assert in_import == []  # the token hash's too; the dedup key's constraint (not listed) stays
+        assert ("ix_invitations_token_hash", ("token_hash",), True) in committed
     else:
         assert in_import == committed
     with sessions() as session:
@@ -258,6 +259,39 @@ def test_a_large_import_failing_midway_leaves_the_indexes_and_no_rows(sessions, 
         assert indexes(session.connection()) == before
     report, _ = run_import(sessions, emails(20))  # and the same rows import afterwards
     assert report.created == 20
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_token_clash_found_when_the_deferred_index_is_rebuilt_stores_nothing(sessions, monkeypatch) -> None:
+    """SQLite checks a large import's token hashes when it re-creates their unique index, before the commit
+    (PostgreSQL as each row is stored). Random tokens never clash; if two did, the import fails whole."""
+    factories.survey(sessions)
+    with sessions() as session:
+        before = indexes(session.connection())
+    made: list[tuple[str, str]] = []
+    real = service.new_token_lists
+
+    def clashing(count: int, nbytes: int = 24) -> tuple[list[str], list[str]]:
+        tokens, hashes = real(count, nbytes)
+        made.extend(zip(tokens, hashes, strict=True))
+        if len(made) == 12:  # the 12th row (chunks of 2; the indexes deferred after 4) gets the first's token
+            tokens[-1], hashes[-1] = made[0]
+        return tokens, hashes
+
+    monkeypatch.setattr(service, "new_token_lists", clashing)
+    with pytest.raises(Exception, match=r"(?i)unique") as failure, transaction(sessions) as session:
+        import_invitations(
+            session,
+            get_survey(session, "support-followup"),
+            read_csv(io.StringIO(emails(12))),
+            base_url="https://fb.example",
+            on_link=lambda link: None,
+        )
+    assert "token_hash" in str(failure.value)
+    assert len(made) == 12
+    assert invitations(sessions) == 0
+    with sessions() as session:
+        assert indexes(session.connection()) == before
 
 
 def test_a_small_import_into_a_larger_table_updates_the_indexes_as_it_goes(

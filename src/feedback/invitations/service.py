@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -177,23 +176,21 @@ class _Inserter:
     def defer_indexes(self) -> None:
         """SQLite: drop the invitations' indexes that the import does not read, in its transaction.
 
-        Four of the table's six indexes are updated at random places for each row (e-mail, customer id, the
-        token hash, the dedup key); past the page cache, that is most of a large import's time. The
-        non-unique ones (e-mail, customer id, department, survey: read by erasure and the reports, not here)
-        are re-created by restore_indexes() before the commit, each in one sorted pass. Both happen inside
-        the import's transaction: readers (WAL) keep seeing the table as committed, with its indexes, and a
-        rollback restores them with the rows. The unique ones stay, so the token hash and the dedup key are
-        checked as each row is stored (the dedup key by the insert's ON CONFLICT)."""
+        Four of the table's five indexes are updated at random places for each row (e-mail, customer id, the
+        token hash, the dedup key); past the page cache, that is most of a large import's time. All but the
+        dedup key's (the insert's ON CONFLICT reads it) are re-created by restore_indexes() before the
+        commit, each in one sorted pass. Both happen inside the import's transaction: readers (WAL) keep
+        seeing the table as committed, with its indexes, and a rollback restores them with the rows. The
+        token hash's uniqueness is then checked once, by its index's re-creation: a clash (of two random
+        192-bit tokens) fails the import whole, as the insert of the row would have."""
         cursor = self.cursor()
         try:
-            # sql is NULL for the indexes of the table's own UNIQUE constraints (they cannot be dropped)
+            # sql is NULL for the index of the table's own UNIQUE constraint (dedup key): it stays
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql NOT NULL",
                 (_INVITATIONS.name,),
             )
-            indexes = [
-                (name, sql) for name, sql in cursor.fetchall() if not re.match(r"(?i)\s*create\s+unique", sql)
-            ]
+            indexes = cursor.fetchall()
             for name, _ in indexes:
                 cursor.execute(f"DROP INDEX {self.quote(name)}")
         finally:

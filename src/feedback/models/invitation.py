@@ -18,8 +18,9 @@ class Invitation(InteractionContext, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # No index of its own: the unique (survey_id, dedup_key) index serves the survey's look-ups.
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
-    # SHA-256 of the link token; the token itself is shown once, at import.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the link token; the token itself is shown once, at import. A unique index, not a
+    # constraint: SQLite can then drop it during a large import and build it once, before the commit.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     # Same recipient + interaction again is the same invitation (re-imports never duplicate).
     dedup_key: Mapped[str] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
