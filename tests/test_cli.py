@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_an_admin_sets_up_a_survey_and_invites_customers(cli, tmp_path: Path) ->
         "email,interaction_id,channel\nann@example.com,D-1,courier\nbob@example.com,D-2,pickup\n"
     )
     links = tmp_path / "links.csv"
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     imported = cli(
         "invitations",
         "import",
@@ -67,6 +69,7 @@ def test_an_admin_sets_up_a_survey_and_invites_customers(cli, tmp_path: Path) ->
         "30",
     )
     assert "2 invited, 0 already invited, 0 rejected" in imported.output
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector  # collections tuned for the import only
     rows = list(csv.DictReader(links.open()))
     assert [r["email"] for r in rows] == ["ann@example.com", "bob@example.com"]
     assert all(r["link"].startswith("https://feedback.example.com/s/") for r in rows)

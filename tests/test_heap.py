@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from feedback.heap import startup_heap_frozen
+from feedback.heap import fewer_collections, startup_heap_frozen
 
 
 def test_a_serving_app_has_its_startup_heap_frozen(client: Any) -> None:
@@ -19,3 +19,21 @@ def test_the_heap_is_unfrozen_when_the_server_stops() -> None:
     with startup_heap_frozen():
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_a_bulk_import_collects_less_often_and_gives_the_settings_back() -> None:
+    gc.unfreeze()
+    threshold = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == threshold[0] * 100
+        assert gc.get_freeze_count() > 0  # what was loaded before is no longer walked
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, 0)
+
+
+def test_a_bulk_import_in_a_server_leaves_its_startup_heap_frozen() -> None:
+    gc.unfreeze()
+    with startup_heap_frozen():
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen  # not unfrozen by the import

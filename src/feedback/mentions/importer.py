@@ -23,7 +23,6 @@ import os
 import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from feedback.db import transaction
 from feedback.errors import FieldError, InvalidInput
+from feedback.heap import fewer_collections
 from feedback.mentions.prepare import FIELDS, REQUIRED, Prepared, Preparer, Row, scoring
 from feedback.mentions.rules import IngestOptions
 from feedback.mentions.store import Stored, store_mentions, target
@@ -204,20 +204,6 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Rows are millions of short-lived tuples, and every 700 of them set off a garbage collection that
-    also walks what was alive before: freeze that, and collect the young objects 100 times less often."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(threshold[0] * 100, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
 def import_mentions(
     factory: sessionmaker[Session],
     records: Iterable[Record],
@@ -265,12 +251,12 @@ def import_mentions(
 
     chunks = _chunks(records, chunk_size)
     if workers <= 0:
-        with _fewer_collections():
+        with fewer_collections():
             for chunk in chunks:
                 write(prepare_chunk(preparer, chunk))
         return report
     context = multiprocessing.get_context("spawn")  # no copy of this process's connections or threads
-    with _fewer_collections(), context.Pool(workers, initializer=_init_worker, initargs=(preparer,)) as pool:
+    with fewer_collections(), context.Pool(workers, initializer=_init_worker, initargs=(preparer,)) as pool:
         in_flight: deque[tuple[AsyncResult[list[tuple[int, Prepared]]], bool]] = deque()
         done: list[tuple[int, Prepared]] = []  # the prepared pieces of the chunk being gathered
 

@@ -15,6 +15,7 @@ from feedback.cli.common import echo_table, open_sessions
 from feedback.config import get_settings
 from feedback.db import transaction
 from feedback.errors import FeedbackError, InvalidInput, NotFound, TooLarge
+from feedback.heap import fewer_collections
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -188,7 +189,7 @@ def invitations_import(
             writer = csv.writer(out)
             writer.writerow(["line", "email", "customer_id", "interaction_id", "link"])
 
-            with transaction(open_sessions()) as session:
+            with fewer_collections(), transaction(open_sessions()) as session:
                 report = import_invitations(
                     session,
                     survey_named(session, survey),
