@@ -34,6 +34,9 @@ def test_a_bulk_import_in_a_server_leaves_its_startup_heap_frozen() -> None:
     gc.unfreeze()
     with startup_heap_frozen():
         frozen = gc.get_freeze_count()
+        since = [{"n": n} for n in range(20_000)]  # made after the server froze its heap
         with fewer_collections():
-            assert gc.get_freeze_count() == frozen
-        assert gc.get_freeze_count() == frozen  # not unfrozen by the import
+            # (frozen objects that die leave the count: compare with a margin, not exactly)
+            assert gc.get_freeze_count() < frozen + len(since) // 2  # not frozen again
+        assert gc.get_freeze_count() > frozen - len(since) // 2  # and not unfrozen
+        del since
